@@ -1,0 +1,1 @@
+// control/flows_command.cc: `sockswitch flows check` and `sockswitch trace`.

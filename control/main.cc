@@ -1,0 +1,2 @@
+// control/main.cc: the sockswitch command line.
+int main() { return 0; }

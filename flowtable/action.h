@@ -1,0 +1,55 @@
+// flowtable/action.h: one OpenFlow action, as a flat value.
+//
+// Actions are a closed set that the dataplane executes with one switch over
+// `kind`; a flat struct (no variant, no heap) keeps an action list a plain
+// array that can be copied into a flow-table version as it is.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "flowtable/flow_key.h"
+#include "flowtable/port_no.h"
+
+namespace sockswitch::flowtable {
+
+enum class ActionKind : std::uint8_t {
+  output,        // port
+  normal,        // L2 learning switch
+  flood,         // every port but the ingress one (and no-flood ports)
+  all,           // every port but the ingress one
+  in_port,       // back out of the ingress port
+  local,         // the bridge's own port
+  controller,    // max_len; executed once the OpenFlow channel exists
+  mod_dl_src,    // field = eth_src, value
+  mod_dl_dst,    // field = eth_dst, value
+  mod_nw_src,    // field = ipv4_src
+  mod_nw_dst,    // field = ipv4_dst
+  mod_nw_tos,    // field = ip_tos, value = the DSCP bits in place (multiple of 4)
+  mod_tp_src,    // field = tp_src
+  mod_tp_dst,    // field = tp_dst
+  mod_vlan_vid,  // value = VID; pushes a tag when the packet has none
+  mod_vlan_pcp,  // value = PCP; pushes a tag when the packet has none
+  strip_vlan,    // remove the outermost tag
+  push_vlan,     // value = TPID (0x8100 or 0x88a8)
+  pop_vlan,      // as strip_vlan, OpenFlow 1.1+ spelling
+  set_field,     // field, value (wide for 128-bit fields), value_mask unused
+  dec_ttl,       // drops the packet when the TTL reaches zero
+  resubmit,      // port (kPortInPort when empty), table
+  goto_table,    // table
+};
+
+struct Action {
+  ActionKind kind = ActionKind::output;
+  FieldId field = FieldId::kCount;  // mod_* and set_field: the field written
+  std::uint8_t table = 0;           // resubmit, goto_table
+  std::uint16_t max_len = 0;        // controller
+  PortNo port{0};                   // output, resubmit
+  Wide value{};                     // mod_*/set_field/push_vlan; narrow values in lo
+
+  friend constexpr bool operator==(const Action&, const Action&) = default;
+};
+
+using ActionList = std::vector<Action>;
+
+}  // namespace sockswitch::flowtable

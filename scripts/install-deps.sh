@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian package sockswitch needs to build, test and run its
+# demo. Idempotent: it asks apt only for what is missing, and refreshes the
+# package lists only when something is.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config g++ clang libclang-rt-14-dev
+  clang-format
+  libdpdk-dev libbpf-dev libxdp-dev libboost-dev libboost-system-dev
+  libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev liburcu-dev
+  libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev
+  iproute2 iputils-ping netcat-openbsd iperf3 tcpdump
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]} (run as root to install)" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
