@@ -1,2 +1,41 @@
-// control/main.cc: the sockswitch command line.
-int main() { return 0; }
+// control/main.cc: the sockswitch command line. Each subcommand lives in its
+// own file; this one only wires CLI11 to them.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "control/flows_check_command.h"
+#include "control/trace_command.h"
+
+int main(int argc, char** argv) {
+  using namespace sockswitch::control;
+  CLI::App app{"sockswitch: a userspace OpenFlow switch"};
+  app.require_subcommand(1);
+
+  CLI::App* flows = app.add_subcommand("flows", "Work with ovs-ofctl flow files offline");
+  flows->require_subcommand(1);
+  FlowsCheckRequest check;
+  CLI::App* check_cmd = flows->add_subcommand(
+      "check", "Parse flow files, print the canonical table, warn about overlaps and shadows");
+  check_cmd->add_option("--port", check.ports,
+                        "NAME=NUMBER (repeatable); without it names are numbered in order");
+  check_cmd->add_option("files", check.files, "ovs-ofctl add-flows files")->required();
+
+  TraceRequest trace_request;
+  CLI::App* trace_cmd =
+      app.add_subcommand("trace", "Show the flow a packet with the given headers would match");
+  trace_cmd->add_option("--flows", trace_request.flows_file, "ovs-ofctl add-flows file")
+      ->required();
+  trace_cmd->add_option("--port", trace_request.ports, "NAME=NUMBER (repeatable)")->required();
+  trace_cmd->add_flag("--json", trace_request.json, "Print one JSON object");
+  trace_cmd
+      ->add_option("packet", trace_request.packet,
+                   "Packet headers in flow syntax, e.g. in_port=warp0,tcp,tp_dst=443")
+      ->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*check_cmd) return flows_check(check, std::cout, std::cerr);
+  if (*trace_cmd) return trace(trace_request, std::cout, std::cerr);
+  return 2;
+}

@@ -1,0 +1,49 @@
+# Thin wrapper over CMake: the two commands a person needs are `make run`
+# (the main job) and `make test` (everything CI checks). Both install what is
+# missing first, so they work on a fresh Debian machine.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build test unit-test asan-test fuzz-test run bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DSOCKSWITCH_WERROR=ON >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@ln -sf $(BUILD)/compile_commands.json compile_commands.json
+
+unit-test: build
+	@cd $(BUILD) && ctest --output-on-failure --timeout 300
+
+asan-test: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DSOCKSWITCH_SANITIZE=ON -DSOCKSWITCH_BENCH=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ctest --output-on-failure --timeout 600
+
+fuzz-test: deps
+	@scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Sanitizers and fuzzing first, then the plain build, so the last summary
+# printed is the full release test run.
+test: asan-test fuzz-test unit-test
+
+run: build
+	@scripts/run-main.sh $(BUILD)
+
+bench: build
+	@scripts/run-bench.sh $(BUILD)
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	@rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) compile_commands.json

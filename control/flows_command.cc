@@ -1,1 +1,0 @@
-// control/flows_command.cc: `sockswitch flows check` and `sockswitch trace`.
