@@ -69,9 +69,11 @@ bool Subtable::remove(const ClassifierRule& rule) {
   const SubtableSegment& seg = *segments_[(l.hash >> 32) & segment_mask_];
   if (seg.find_strict(slot_hash(l.hash), l.masked.data(), rule.flow.priority) == nullptr)
     return false;
+  // `rule` may be freed by the removal: take what we need first.
+  const std::uint64_t rank = rank_of(rule);
   if (!writable_segment(l.hash).remove(slot_hash(l.hash), l.masked.data(), rule)) return false;
   --size_;
-  if (rank_of(rule) == max_rank_) recompute_max_rank();
+  if (rank == max_rank_) recompute_max_rank();
   return true;
 }
 
