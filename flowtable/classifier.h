@@ -52,7 +52,7 @@
 //
 // lookup: O(S) hash probes for S subtables in the worst case, each O(w) in
 // the number w of 64-bit words its mask uses, with expected O(1) probe
-// length (load factor <= 1/2). No allocation, no locks, no exceptions.
+// length (load factor <= 1/4). No allocation, no locks, no exceptions.
 // Building from n rules: O(n) expected. A builder edit of one rule: O(1)
 // expected plus the cost of copying the touched segment (a few hundred
 // rules) and the subtable's segment pointers, the first time they are
@@ -107,10 +107,11 @@ class Classifier final {
       if (v.max_rank < best_rank) break;  // nothing from here on can win
       v.subtable->add_mask_to(consulted);
       const SubtableHit hit = v.subtable->find(key);
-      if (hit.rank > best_rank) {
-        best_rank = hit.rank;
-        best = hit.rule;
-      }
+      // Branch-free on purpose: whether a subtable beats the best so far is
+      // unpredictable when priorities are mixed.
+      const bool better = hit.rank > best_rank;
+      best_rank = better ? hit.rank : best_rank;
+      best = better ? hit.rule : best;
     }
     return best;
   }

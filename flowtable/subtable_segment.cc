@@ -85,7 +85,7 @@ void SubtableSegment::insert(std::uint32_t hash, const std::uint64_t* masked, Ru
     max_rank_ = std::max(max_rank_, rank);
     return;
   }
-  if ((heads_count_ + 1) * 2 > capacity_) grow();
+  if ((heads_count_ + 1) * 4 > capacity_) grow();
   const std::uint32_t cap_mask = capacity_ - 1;
   std::uint32_t pos = hash & cap_mask;
   while (hashes_[pos] != 0)

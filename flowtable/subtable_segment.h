@@ -5,7 +5,9 @@
 // which changes one rule copies one segment (a few hundred rules) rather
 // than the whole subtable; untouched segments are shared between versions.
 //
-// Inside a segment: open addressing with linear probing, load at most 1/2.
+// Inside a segment: open addressing with linear probing, load at most 1/4:
+// a miss then almost always ends on its first probe, which keeps the
+// branch predictable (measured: 1/2 cost noticeably more with 50 masks).
 // Two parallel arrays keep the miss path (the common case: most subtables
 // a packet visits hold nothing for it) on one small array:
 //   hashes_  32-bit hash per slot, 0 = empty; a miss usually reads one entry.
