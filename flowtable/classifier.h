@@ -31,7 +31,7 @@
 // So the classifier errs on the side of extra bits: it reports whole
 // subtable masks, not the few bits that actually told a candidate apart.
 // (OVS narrows this further with prefix tries and staged hashing; we do not
-// yet, see "left out" in the flowtable notes.)
+// do either yet.)
 //
 // DESIGN: TUPLE-SPACE SEARCH
 //
