@@ -160,9 +160,10 @@ Action ActionReader::set_field() const {
   const std::size_t arrow = a.find("->");
   if (arrow == std::string_view::npos) fail("set_field needs VALUE->FIELD");
   const std::string_view text = a.substr(0, arrow), name = a.substr(arrow + 2);
+  // Under arp the IPv4 names mean the ARP fields here too, as in the match.
   const FieldSyntax* f = find_field_syntax(name);
+  if (f != nullptr && match_is_arp(rule_.match)) f = &arp_view_of(*f);
   if (f == nullptr || !f->writable) fail(fmt::format("set_field cannot write '{}'", name));
-  if (match_is_arp(rule_.match)) f = &arp_view_of(*f);
   if (!prereq_met(rule_.match, f->prereq))
     fail(fmt::format("set_field to {} needs {} in the match", name, prereq_text(f->prereq)));
   if (text.empty()) fail(fmt::format("set_field to {} needs a value", name));
