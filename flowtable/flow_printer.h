@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "flowtable/flow_parser.h"
 #include "flowtable/flow_rule.h"
 #include "flowtable/port_map.h"
 
@@ -25,7 +26,15 @@ namespace sockswitch::flowtable {
 // (cookie/table/timeouts only when not zero).
 [[nodiscard]] std::string format_flow(const FlowRule& rule, const PortMap& ports);
 
-// A port number as flow text: its name, a reserved name, or the number.
+// As format_flow, for a rule read in `syntax`, so that parsing the text in the
+// same syntax gives the rule back: `match` prints `table=N` unless N is 255
+// (all tables) and a cookie mask; `packet` prints only the match.
+[[nodiscard]] std::string format_flow(const FlowRule& rule, const PortMap& ports,
+                                      FlowSyntax syntax);
+
+// A port number as flow text: its name, a reserved name, or the number. A
+// name that would read back as something else (a reserved name, a number,
+// one with separators) prints as its number.
 [[nodiscard]] std::string format_port(PortNo port, const PortMap& ports);
 
 }  // namespace sockswitch::flowtable
