@@ -32,7 +32,7 @@ while IFS='|' read -r what packet; do
 done <<'PATHS'
 user HTTPS to Xray|in_port=nm-server,tcp,nw_dst=10.2.0.102,tp_dst=443
 user VMess to Xray|in_port=nm-server,tcp,nw_dst=10.2.0.102,tp_dst=8443
-Xray to WARP (any port but 443)|in_port=veth102,tcp,nw_src=10.2.0.102,tp_dst=80
+Xray to WARP (HTTP out)|in_port=veth102,tcp,nw_src=10.2.0.102,tp_dst=80
 Xray's own HTTPS out (the overlap)|in_port=veth102,tcp,nw_src=10.2.0.102,tp_dst=443
 WARP return to Xray|in_port=warp0,tcp,nw_dst=10.2.0.102,tp_src=443,tp_dst=40000
 Netmaker mesh traffic|in_port=nm-server,udp,tp_dst=51821
