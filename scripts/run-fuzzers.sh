@@ -6,12 +6,17 @@ build=${1:-build-fuzz}
 seconds=${2:-30}
 cd "$(dirname "$0")/.."
 
+shopt -s nullglob
+sources=(tests/fuzz/*_fuzz.cc)
+((${#sources[@]})) || { echo "fuzz: no targets"; exit 0; }
+targets=()
+for src in "${sources[@]}"; do targets+=("$(basename "$src" .cc)"); done
+
 CXX=clang++ cmake -S . -B "$build" -G Ninja -DSOCKSWITCH_FUZZ=ON -DSOCKSWITCH_BENCH=OFF \
   -DSOCKSWITCH_WERROR=ON >/dev/null
-cmake --build "$build" -j "$(nproc)"
+cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 
-shopt -s nullglob
-for src in tests/fuzz/*_fuzz.cc; do
+for src in "${sources[@]}"; do
   name=$(basename "$src" .cc)
   corpus_seed="tests/fuzz/corpus/${name%_fuzz}"
   work=$(mktemp -d)
