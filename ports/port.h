@@ -1,0 +1,106 @@
+// ports/port.h: the one small interface every port driver implements.
+//
+// A port moves whole bursts of frames between a device and the poll thread
+// that owns its queues. Inside a bridge every packet is an Ethernet frame;
+// an L3 driver adds or strips the header at this boundary.
+//
+// Buffers: the poll thread owns one PacketPool and lends it to every call.
+// rx_burst fills packets from that pool; tx_burst takes ownership of every
+// packet it is given and returns each to the pool when the device is done
+// with it (at once for copying drivers, on completion for AF_XDP), freeing
+// and counting as tx drops the ones it could not send. The caller never
+// touches a packet after tx_burst.
+//
+// Dispatch is one virtual call per burst, never per packet (STYLE.md).
+// Counters are written only by the owning poll thread (relaxed stores, no
+// read-modify-write) and read by the control thread.
+//
+// Threads: rx_burst/tx_burst/poll_wakeup on queue q only from the thread
+// that owns q; everything else from the control thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "dataplane/packet.h"
+#include "dataplane/packet_pool.h"
+
+namespace sockswitch::ports {
+
+enum class LinkState : std::uint8_t { down, up };
+
+struct PortCounters {
+  std::uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0, rx_errors = 0;
+  std::uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0, tx_errors = 0;
+};
+
+// One writer (the owning poll thread), many readers: plain relaxed stores.
+class PortCounterCell final {
+ public:
+  static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::atomic<std::uint64_t> rx_packets{0}, rx_bytes{0}, rx_dropped{0}, rx_errors{0};
+  std::atomic<std::uint64_t> tx_packets{0}, tx_bytes{0}, tx_dropped{0}, tx_errors{0};
+
+  [[nodiscard]] PortCounters read() const noexcept {
+    auto r = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    return {r(rx_packets), r(rx_bytes), r(rx_dropped), r(rx_errors),
+            r(tx_packets), r(tx_bytes), r(tx_dropped), r(tx_errors)};
+  }
+};
+
+class Port {
+ public:
+  explicit Port(std::string name) : name_(std::move(name)) {}
+  Port(const Port&) = delete;
+  Port& operator=(const Port&) = delete;
+  virtual ~Port() = default;
+
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+  // Receives up to out.size() frames into packets from `pool`; returns how
+  // many. Never blocks.
+  [[nodiscard]] virtual std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
+                                             std::span<dataplane::Packet*> out) noexcept = 0;
+  // Takes ownership of every packet (see above). Never blocks.
+  virtual void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
+                        std::span<dataplane::Packet* const> packets) noexcept = 0;
+
+  // A descriptor that becomes readable when queue `queue` has frames, for
+  // the poll thread to sleep on when idle; -1 when the driver has none (the
+  // thread then polls it on a timer).
+  [[nodiscard]] virtual int wakeup_fd(std::uint16_t queue) const noexcept = 0;
+  [[nodiscard]] virtual std::uint16_t queue_count() const noexcept { return 1; }
+
+  [[nodiscard]] virtual LinkState link_state() const noexcept = 0;
+  [[nodiscard]] virtual std::uint32_t mtu() const noexcept = 0;
+  // Summed over queues: each queue's cell has exactly one writer.
+  [[nodiscard]] virtual PortCounters counters() const noexcept {
+    PortCounters sum;
+    for (const PortCounterCell& q : queue_counters_) {
+      const PortCounters c = q.read();
+      sum.rx_packets += c.rx_packets, sum.rx_bytes += c.rx_bytes;
+      sum.rx_dropped += c.rx_dropped, sum.rx_errors += c.rx_errors;
+      sum.tx_packets += c.tx_packets, sum.tx_bytes += c.tx_bytes;
+      sum.tx_dropped += c.tx_dropped, sum.tx_errors += c.tx_errors;
+    }
+    return sum;
+  }
+
+  static constexpr std::uint16_t kMaxQueues = 16;
+
+ protected:
+  [[nodiscard]] PortCounterCell& queue_counters(std::uint16_t queue) noexcept {
+    return queue_counters_[queue % kMaxQueues];
+  }
+
+ private:
+  std::array<PortCounterCell, kMaxQueues> queue_counters_;
+  std::string name_;
+};
+
+}  // namespace sockswitch::ports
