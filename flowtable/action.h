@@ -34,8 +34,10 @@ enum class ActionKind : std::uint8_t {
   push_vlan,     // value = TPID (0x8100 or 0x88a8)
   pop_vlan,      // as strip_vlan, OpenFlow 1.1+ spelling
   set_field,     // field, value (wide for 128-bit fields), value_mask unused
+                 // (field = ip_tos writes the ECN bits only: DSCP is mod_nw_tos;
+                 // ip_proto is the ARP opcode; ipv4_src/dst under arp are SPA/TPA)
   dec_ttl,       // drops the packet when the TTL reaches zero
-  resubmit,      // port (kPortInPort when empty), table
+  resubmit,      // port (kPortInPort when empty), table (255: the current table)
   goto_table,    // table
 };
 

@@ -125,6 +125,13 @@ Match parse_field_value(const FieldSyntax& f, std::string_view text, bool allow_
   switch (f.view) {
     case FieldView::number: {
       const std::uint64_t max = max_of(f.bits);
+      if (f.storage == FieldId::ip_proto && f.prereq == Prereq::arp &&
+          parse_number(mt.value) > max) {
+        // OpenFlow's arp_op is 16 bits, but the key keeps only the low byte
+        // (as OVS does); a larger opcode would silently match a different one.
+        throw ValueError(
+            fmt::format("is out of range 0..{} (only the opcode's low byte is stored)", max), true);
+      }
       const std::uint64_t v = parse_number_max(mt.value, max);
       out.set_masked(f.storage, v, mt.mask ? parse_mask_number(*mt.mask, max) : all);
       break;
