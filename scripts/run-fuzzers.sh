@@ -23,7 +23,9 @@ for src in "${sources[@]}"; do
   trap 'rm -rf "$work"' EXIT
   [[ -d $corpus_seed ]] && cp "$corpus_seed"/* "$work"/ 2>/dev/null || true
   echo "fuzz: $name for ${seconds}s"
-  "$build/$name" -max_total_time="$seconds" -max_len=512 -print_final_stats=0 \
+  dict=()
+  [[ -f tests/fuzz/${name%_fuzz}.dict ]] && dict=(-dict="tests/fuzz/${name%_fuzz}.dict")
+  "$build/$name" "${dict[@]}" -max_total_time="$seconds" -max_len=512 -print_final_stats=0 \
     -artifact_prefix="$build/" "$work" 2>"$build/$name.log" ||
     { tail -40 "$build/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
   echo "fuzz: $name ok ($(grep -c . "$build/$name.log") log lines, no crash)"
