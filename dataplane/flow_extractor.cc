@@ -7,6 +7,7 @@
 
 #include <bit>
 #include <cstring>
+#include <utility>
 
 namespace sockswitch::dataplane {
 namespace {
@@ -56,6 +57,14 @@ inline std::uint64_t be64(const std::uint8_t* p) noexcept {
 }
 inline std::uint64_t be48(const std::uint8_t* p) noexcept {
   return std::uint64_t{be16(p)} << 32 | be32(p + 2);
+}
+
+// Clears the key with straight-line stores. A plain `key = FlowKey{}` becomes
+// `rep stos` at -O2, whose start-up cost was a third of a 64-byte packet's
+// parse time in flow_extract_bench.
+template <std::size_t... I>
+inline void clear_key(FlowKey& key, std::index_sequence<I...>) noexcept {
+  ((key.w[I] = 0), ...);
 }
 
 ParseResult parse_tcp(const std::uint8_t* p, std::size_t n, FlowKey& key) noexcept {
@@ -236,7 +245,7 @@ ParseResult parse_ipv6(const std::uint8_t* p, std::size_t n, FlowKey& key) noexc
 
 ParseResult extract_flow(std::span<const std::uint8_t> frame, flowtable::PortNo in_port,
                          FlowKey& key) noexcept {
-  key = FlowKey{};
+  clear_key(key, std::make_index_sequence<flowtable::kKeyWords>{});
   key.set(FieldId::in_port, flowtable::to_u32(in_port));
   const std::uint8_t* p = frame.data();
   std::size_t n = frame.size();
