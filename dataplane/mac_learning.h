@@ -27,7 +27,8 @@
 // Other rules: multicast/broadcast source MACs are never learned, a known
 // MAC seen on another port moves there, and a port that goes down is
 // forgotten with flush_port(). Ports are tracked in max_ports slots (default
-// 256); an address on one port more than that is not learned.
+// 256); while all are held by ports that have entries, an address seen on
+// yet another port is not learned (learn() says no_port).
 //
 // Structure: entries live in a fixed array, linked into their port's LRU
 // list by index. An open-addressing index (linear probing, load <= 1/2,
