@@ -1,0 +1,150 @@
+// dataplane/mac_learning.h: the MAC learning table behind the NORMAL action.
+//
+// What: (MAC, VLAN ID) -> port, learned from source addresses, aged out
+// after an idle time, bounded in size. One table per bridge.
+//
+// Time: every call that needs the time takes `now` (a monotonic count of
+// seconds from any epoch the caller likes). The table never reads a clock,
+// so tests drive aging by passing numbers, and the poll thread reads its
+// clock once per burst, not once per packet.
+//
+// Aging: an entry is live while now - last_seen < aging (default 300 s,
+// OVS's default). lookup() ignores expired entries; they are reclaimed by
+// expire(now, budget), which a poll thread calls at its leisure with a work
+// bound, and by learn() when the table is full.
+//
+// Bound and eviction (why a MAC flood cannot take the table): the table
+// never grows past max_entries (default 8192, all memory allocated in the
+// constructor). When it is full, a new address first reclaims the oldest
+// expired entry if there is one; otherwise it evicts the least recently
+// seen entry of the port that holds the most entries (OVS does the same).
+// A host flooding random source MACs from one port therefore mostly churns
+// its own port's entries: a port's entries can only be evicted while it
+// holds at least as many entries as the flooding port, so ports with few
+// hosts keep theirs for as long as the flood lasts. Each port keeps its
+// entries on an LRU list, so both choices are O(ports), not O(entries).
+//
+// Other rules: multicast/broadcast source MACs are never learned, a known
+// MAC seen on another port moves there, and a port that goes down is
+// forgotten with flush_port(). Ports are tracked in max_ports slots (default
+// 256); while all are held by ports that have entries, an address seen on
+// yet another port is not learned (learn() says no_port).
+//
+// Structure: entries live in a fixed array, linked into their port's LRU
+// list by index. An open-addressing index (linear probing, load <= 1/2,
+// backward-shift deletion, seeded hash) maps (MAC, VLAN) to an entry. The
+// hash seed is random unless given, so a remote host cannot aim at long
+// probe chains.
+//
+// Threads: no locks. One thread (the bridge's poll thread, or the control
+// thread while no poll thread runs NORMAL) may call the mutating methods;
+// lookup() is const but must not race with them.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "dataplane/mac_addr.h"
+#include "flowtable/port_no.h"
+
+namespace sockswitch::dataplane {
+
+// 802.1Q VLAN ID, 0..4095; 0 for untagged frames.
+enum class VlanId : std::uint16_t {};
+inline constexpr std::uint16_t kVlanIdMax = 4095;
+
+struct MacLearningConfig {
+  std::uint32_t max_entries = 8192;
+  std::chrono::seconds aging{300};
+  std::uint32_t max_ports = 256;
+  std::uint64_t seed = 0;  // hash seed; 0 asks for a random one
+};
+
+enum class LearnResult : std::uint8_t {
+  refreshed,  // known on this port; its age is reset
+  learned,    // new entry
+  moved,      // known on another port; now on this one
+  ignored,    // multicast source, VLAN ID > 4095, or not a real port number
+  no_port,    // all port slots are taken by other ports
+};
+
+class MacLearningTable final {
+ public:
+  using Seconds = std::chrono::seconds;
+
+  // Allocates everything the table will ever use. Throws
+  // std::invalid_argument for a zero or oversized bound or a non-positive aging.
+  explicit MacLearningTable(const MacLearningConfig& config = {});
+
+  // Records that `mac` on `vlan` was seen as a source on `port` at `now`.
+  LearnResult learn(MacAddr mac, VlanId vlan, flowtable::PortNo port, Seconds now) noexcept;
+
+  // The port `mac` on `vlan` was last seen on, unless unknown or expired.
+  [[nodiscard]] std::optional<flowtable::PortNo> lookup(MacAddr mac, VlanId vlan,
+                                                        Seconds now) const noexcept;
+
+  // Forgets every entry on `port`; returns how many.
+  std::size_t flush_port(flowtable::PortNo port) noexcept;
+  void flush() noexcept;
+  // Removes up to `budget` expired entries, oldest of each port first;
+  // returns how many.
+  std::size_t expire(Seconds now, std::size_t budget) noexcept;
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return entries_.size(); }
+  [[nodiscard]] Seconds aging() const noexcept { return Seconds{aging_}; }
+  // Entries (live or not yet reclaimed) held for `port`.
+  [[nodiscard]] std::size_t port_entries(flowtable::PortNo port) const noexcept;
+  // Entries removed to make room for new ones since construction.
+  [[nodiscard]] std::uint64_t evictions() const noexcept { return evictions_; }
+
+ private:
+  static constexpr std::uint32_t kNil = 0xffff'ffff;
+
+  struct Entry {
+    std::uint64_t key = 0;  // mac << 12 | vlan
+    std::int64_t last_seen = 0;
+    flowtable::PortNo port{};
+    std::uint32_t prev = kNil;  // port LRU list, oldest at head; `next` also links the free list
+    std::uint32_t next = kNil;
+    std::uint16_t port_slot = 0;
+  };
+  struct Slot {
+    std::uint32_t entry = kNil;
+    std::uint32_t hash = 0;  // low 32 bits of the key's hash: home slot and cheap pre-compare
+  };
+  struct PortState {
+    flowtable::PortNo port = flowtable::kPortNone;
+    std::uint32_t count = 0;  // 0 means the slot is free
+    std::uint32_t head = kNil;
+    std::uint32_t tail = kNil;
+  };
+
+  [[nodiscard]] std::uint32_t hash(std::uint64_t key) const noexcept;
+  [[nodiscard]] std::uint32_t find_slot(std::uint64_t key, std::uint32_t h) const noexcept;
+  [[nodiscard]] std::uint32_t find_port(flowtable::PortNo port) const noexcept;
+  [[nodiscard]] std::uint32_t acquire_port(flowtable::PortNo port) noexcept;
+  void link_tail(std::uint32_t e, std::uint32_t port_slot) noexcept;
+  void unlink(std::uint32_t e) noexcept;
+  void remove(std::uint32_t e) noexcept;  // from index, port list and into the free list
+  void evict_one(std::int64_t now) noexcept;
+  [[nodiscard]] bool expired(const Entry& e, std::int64_t now) const noexcept {
+    return now - e.last_seen >= aging_;
+  }
+
+  std::vector<Entry> entries_;
+  std::vector<Slot> index_;
+  std::vector<PortState> ports_;
+  std::uint64_t seed_ = 0;
+  std::int64_t aging_ = 0;
+  std::uint32_t index_mask_ = 0;
+  std::uint32_t free_head_ = kNil;
+  std::uint32_t ports_high_ = 0;  // port slots at or above this were never used
+  std::size_t size_ = 0;
+  std::uint64_t evictions_ = 0;
+};
+
+}  // namespace sockswitch::dataplane

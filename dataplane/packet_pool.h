@@ -1,0 +1,76 @@
+// dataplane/packet_pool.h: a fixed set of packet buffers, handed out and taken back in bursts.
+//
+// Every buffer the dataplane uses is carved at setup out of one contiguous,
+// cache-line-aligned allocation: `count` buffers of `buffer_size` bytes each.
+// Descriptors (Packet) live in a parallel array. Free descriptors sit on a
+// stack, so alloc and free are a pop and a push, and recently freed (cache
+// warm) buffers are reused first. Nothing is allocated after construction; an
+// empty pool makes alloc return nullptr / fewer packets than asked, which the
+// caller counts as an rx drop.
+//
+// Threads: a pool has no locks and no atomics. Exactly one thread may call
+// alloc*/free* on a given pool at a time, normally the poll thread that owns
+// the port (one pool per poll thread or per port). A packet that crosses to
+// another thread must come back to its owner to be freed (or be freed by the
+// owner after that thread is done with it). Construction and destruction
+// belong to the control thread while no poll thread uses the pool.
+//
+// Misuse (freeing a packet twice, or one from another pool) is a bug that
+// would corrupt the free stack; it is checked with one branch and aborts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "dataplane/packet.h"
+
+namespace sockswitch::dataplane {
+
+class PacketPool final {
+ public:
+  // Room for a 1500-byte MTU frame, two VLAN tags and the default headroom.
+  static constexpr std::uint32_t kDefaultBufferSize = 2048;
+
+  // Allocates everything. Throws std::invalid_argument when count is 0 or
+  // the headroom leaves no room for a frame, std::bad_alloc when out of memory.
+  explicit PacketPool(std::uint32_t count, std::uint32_t buffer_size = kDefaultBufferSize,
+                      std::uint32_t headroom = kDefaultHeadroom);
+  // Packets point into the pool for their whole life: it stays where it is
+  // built (hold it by value in per-thread state, or in a unique_ptr).
+  PacketPool(const PacketPool&) = delete;
+  PacketPool& operator=(const PacketPool&) = delete;
+  ~PacketPool() = default;
+
+  // One empty packet with the pool's headroom and in_port kPortNone, or
+  // nullptr when the pool is exhausted.
+  [[nodiscard]] Packet* alloc() noexcept;
+  // Fills out.front() .. with as many packets as are free (up to out.size())
+  // and returns how many; the rest of `out` is left untouched.
+  [[nodiscard]] std::size_t alloc_burst(std::span<Packet*> out) noexcept;
+
+  void free(Packet* p) noexcept;
+  void free_burst(std::span<Packet* const> packets) noexcept;
+
+  [[nodiscard]] std::size_t available() const noexcept { return top_; }
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  [[nodiscard]] std::uint32_t buffer_size() const noexcept { return buffer_size_; }
+  [[nodiscard]] std::uint32_t headroom() const noexcept { return headroom_; }
+  [[nodiscard]] bool owns(const Packet* p) const noexcept;
+
+ private:
+  struct AlignedFree {
+    void operator()(std::uint8_t* p) const noexcept;
+  };
+
+  std::unique_ptr<std::uint8_t[], AlignedFree> memory_;
+  std::unique_ptr<Packet[]> packets_;
+  std::unique_ptr<Packet*[]> free_;  // stack of free descriptors, top_ entries
+  std::size_t count_ = 0;
+  std::size_t top_ = 0;
+  std::uint32_t buffer_size_ = 0;
+  std::uint32_t headroom_ = 0;
+};
+
+}  // namespace sockswitch::dataplane

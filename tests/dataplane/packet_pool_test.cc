@@ -1,0 +1,169 @@
+// tests/dataplane/packet_pool_test.cc: Packet edits, PacketPool accounting,
+// Burst bounds, and the burst extractor agreeing with the single-packet one.
+#include "dataplane/packet_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstring>
+#include <set>
+
+#include "dataplane/burst.h"
+#include "dataplane/flow_extractor.h"
+#include "tests/dataplane/frame_builder.h"
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"  // see flow_extractor_test.cc
+
+namespace sockswitch::dataplane {
+namespace {
+
+using flowtable::FieldId;
+using flowtable::FlowKey;
+using flowtable::PortNo;
+
+TEST(Packet, EditsStayInsideTheBuffer) {
+  PacketPool pool(1, 256, 128);
+  Packet* p = pool.alloc();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->headroom(), 128u);
+  EXPECT_EQ(p->length(), 0u);
+  EXPECT_EQ(p->tailroom(), 128u);
+  EXPECT_EQ(p->in_port(), flowtable::kPortNone);
+
+  std::uint8_t* tail = p->append(100);
+  ASSERT_NE(tail, nullptr);
+  EXPECT_EQ(tail, p->data());
+  std::memset(tail, 0xab, 100);
+  EXPECT_EQ(p->append(29), nullptr);  // 28 left
+  EXPECT_EQ(p->length(), 100u);
+
+  // An L3 port prepends an Ethernet header without moving the payload.
+  const std::uint8_t* payload = p->data();
+  std::uint8_t* eth = p->push_front(14);
+  ASSERT_NE(eth, nullptr);
+  EXPECT_EQ(eth + 14, payload);
+  EXPECT_EQ(p->length(), 114u);
+  EXPECT_EQ(p->push_front(115), nullptr);  // 114 headroom left
+  EXPECT_EQ(p->length(), 114u);
+
+  EXPECT_EQ(p->pull_front(115), nullptr);
+  EXPECT_EQ(p->pull_front(14), payload);
+  EXPECT_FALSE(p->trim(101));
+  EXPECT_TRUE(p->trim(100));
+  EXPECT_TRUE(p->empty());
+  EXPECT_EQ(p->bytes().size(), 0u);
+  pool.free(p);
+}
+
+TEST(PacketPool, AllocatesEachBufferOnceAndReusesFreedOnes) {
+  PacketPool pool(64);
+  EXPECT_EQ(pool.size(), 64u);
+  EXPECT_EQ(pool.available(), 64u);
+  EXPECT_EQ(pool.buffer_size(), PacketPool::kDefaultBufferSize);
+  std::array<Packet*, 64> all{};
+  std::set<const std::uint8_t*> buffers;
+  for (Packet*& p : all) {
+    p = pool.alloc();
+    ASSERT_NE(p, nullptr);
+    EXPECT_TRUE(pool.owns(p));
+    EXPECT_EQ(p->headroom(), kDefaultHeadroom);
+    // Buffers start on cache lines and never overlap.
+    const std::uint8_t* start = p->data() - p->headroom();
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(start) % 64, 0u);
+    buffers.insert(start);
+  }
+  EXPECT_EQ(buffers.size(), 64u);
+  EXPECT_EQ(pool.alloc(), nullptr);
+  EXPECT_EQ(pool.available(), 0u);
+
+  all[5]->set_in_port(PortNo{9});
+  ASSERT_NE(all[5]->append(10), nullptr);
+  pool.free(all[5]);
+  Packet* again = pool.alloc();
+  EXPECT_EQ(again, all[5]);  // LIFO: the warm buffer first
+  EXPECT_EQ(again->length(), 0u);
+  EXPECT_EQ(again->in_port(), flowtable::kPortNone);
+  pool.free_burst(all);
+  EXPECT_EQ(pool.available(), 64u);
+}
+
+TEST(PacketPool, BurstAllocIsPartialWhenShort) {
+  PacketPool pool(40);
+  Burst a, b;
+  a.set_size(pool.alloc_burst(a.storage()));
+  EXPECT_EQ(a.size(), 32u);
+  b.set_size(pool.alloc_burst(b.storage()));
+  EXPECT_EQ(b.size(), 8u);
+  EXPECT_EQ(pool.available(), 0u);
+  pool.free_burst(a.packets());
+  pool.free_burst(b.packets());
+  EXPECT_EQ(pool.available(), 40u);
+}
+
+TEST(PacketPool, RejectsBadSetup) {
+  EXPECT_THROW(PacketPool(0), std::invalid_argument);
+  EXPECT_THROW(PacketPool(1, 128, 128), std::invalid_argument);
+}
+
+TEST(PacketPoolDeathTest, DoubleAndForeignFreesAbort) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  PacketPool pool(2), other(1);
+  Packet* p = pool.alloc();
+  pool.free(p);
+  EXPECT_DEATH(pool.free(p), "freed twice");
+  Packet* q = other.alloc();
+  EXPECT_DEATH(pool.free(q), "does not belong");
+  other.free(q);
+}
+
+TEST(Burst, HoldsAtMostKBurstSize) {
+  PacketPool pool(1);
+  Packet* p = pool.alloc();
+  Burst b;
+  EXPECT_TRUE(b.empty());
+  for (std::size_t i = 0; i < kBurstSize; ++i)
+    EXPECT_TRUE(b.push(p));
+  EXPECT_TRUE(b.full());
+  EXPECT_FALSE(b.push(p));
+  b.set_size(1000);
+  EXPECT_EQ(b.size(), kBurstSize);
+  EXPECT_EQ(b.packets().size(), kBurstSize);
+  b.clear();
+  EXPECT_EQ(b.begin(), b.end());
+  pool.free(p);
+}
+
+TEST(ExtractBurst, MatchesSinglePacketExtraction) {
+  PacketPool pool(kBurstSize);
+  Burst burst;
+  burst.set_size(pool.alloc_burst(burst.storage()));
+  ASSERT_EQ(burst.size(), kBurstSize);
+  for (std::size_t i = 0; i < burst.size(); ++i) {
+    test::FrameBuilder b;
+    b.eth(0x020000000001, 0x020000000002 + i, 0x0800);
+    b.ipv4({.proto = 17, .src = std::uint32_t(0x0a000000 + i)}).udp(std::uint16_t(1000 + i), 53);
+    auto f = b.build();
+    if (i == 7) f.resize(10);  // one runt in the middle
+    Packet* p = burst[i];
+    std::memcpy(p->append(static_cast<std::uint32_t>(f.size())), f.data(), f.size());
+    p->set_in_port(PortNo{static_cast<std::uint32_t>(i % 3 + 1)});
+  }
+  std::array<FlowKey, kBurstSize> keys;
+  std::array<ParseResult, kBurstSize> results;
+  ASSERT_EQ(extract_burst(burst.packets(), keys, results), kBurstSize);
+  for (std::size_t i = 0; i < burst.size(); ++i) {
+    FlowKey one;
+    EXPECT_EQ(results[i], extract_flow(*burst[i], one)) << i;
+    EXPECT_EQ(keys[i], one) << i;
+  }
+  EXPECT_EQ(results[7], ParseResult::truncated_l2);
+  EXPECT_EQ(keys[3].get(FieldId::tp_src), 1003u);
+  EXPECT_EQ(keys[4].get(FieldId::in_port), 2u);
+
+  // Fewer keys than packets: only that many are done; results are optional.
+  EXPECT_EQ(extract_burst(burst.packets(), std::span(keys).first(5)), 5u);
+  pool.free_burst(burst.packets());
+}
+
+}  // namespace
+}  // namespace sockswitch::dataplane
