@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "flowtable/flow_counters.h"
 #include "flowtable/flow_rule.h"
 
 namespace sockswitch::flowtable {
@@ -27,6 +28,8 @@ struct ClassifierRule {
   FlowRule flow;
   RuleId id{0};
   std::uint64_t seq = 0;
+  // Shared by copies: a modify copies the rule and so keeps its counts.
+  std::shared_ptr<FlowCounters> counters = std::make_shared<FlowCounters>();
 };
 
 using RulePtr = std::shared_ptr<const ClassifierRule>;

@@ -5,7 +5,6 @@
 
 #include <limits>
 #include <stdexcept>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -75,8 +74,9 @@ void FlowTable::apply(std::span<const FlowMod> batch) {
   };
   std::uint32_t next_id = next_id_;
   std::uint64_t next_seq = next_seq_;
-  std::unordered_set<RuleId> added;  // ids added by this batch and still present
-  std::vector<RuleId> removed;       // ids of rules from `base` that went away
+  // Rules added by this batch and still present, with their counters.
+  std::unordered_map<RuleId, std::shared_ptr<FlowCounters>> added;
+  std::vector<RuleId> removed;  // ids of rules from `base` that went away
   const auto note_removed = [&](RuleId id) {
     if (added.erase(id) == 0) removed.push_back(id);
   };
@@ -96,7 +96,7 @@ void FlowTable::apply(std::span<const FlowMod> batch) {
       rule->flow.cookie_mask = 0;
       rule->id = RuleId{next_id++};
       rule->seq = next_seq++;
-      added.insert(rule->id);
+      added.emplace(rule->id, rule->counters);
       b.insert(std::move(rule));
       continue;
     }
@@ -148,8 +148,8 @@ void FlowTable::apply(std::span<const FlowMod> batch) {
   const auto now = std::chrono::steady_clock::now();
   for (RuleId id : removed)
     stats_.erase(id);
-  for (RuleId id : added)
-    stats_.insert_or_assign(id, FlowStats{0, 0, now});
+  for (const auto& [id, counters] : added)
+    stats_.insert_or_assign(id, Counted{FlowStats{0, 0, now}, counters});
   next_id_ = next_id;
   next_seq_ = next_seq;
   current_.store(std::move(next), std::memory_order_release);
@@ -158,15 +158,18 @@ void FlowTable::apply(std::span<const FlowMod> batch) {
 std::optional<FlowStats> FlowTable::stats(RuleId id) const {
   const auto it = stats_.find(id);
   if (it == stats_.end()) return std::nullopt;
-  return it->second;
+  FlowStats s = it->second.base;
+  s.packets += it->second.counters->packets();
+  s.bytes += it->second.counters->bytes();
+  return s;
 }
 
 void FlowTable::add_stats(std::span<const FlowStatsDelta> deltas) noexcept {
   for (const FlowStatsDelta& d : deltas) {
     const auto it = stats_.find(d.id);
     if (it == stats_.end()) continue;
-    it->second.packets += d.packets;
-    it->second.bytes += d.bytes;
+    it->second.base.packets += d.packets;
+    it->second.base.bytes += d.bytes;
   }
 }
 

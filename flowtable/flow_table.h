@@ -22,8 +22,9 @@
 // modify never adds a rule when nothing is selected. Mods within a batch
 // apply in order, each seeing the effect of the previous ones.
 //
-// Counters are kept here, keyed by RuleId: poll threads count per thread,
-// and the control thread folds their deltas in with add_stats().
+// Counters: poll threads count into each rule's FlowCounters (one slot per
+// thread); stats() sums them, plus any deltas the control thread folded in
+// with add_stats() (e.g. counts a driver reports on its own).
 //
 // Threads: current() may be called from any thread (atomic load). All other
 // member functions are for the control thread only.
@@ -89,7 +90,13 @@ class FlowTable final {
 
  private:
   std::atomic<std::shared_ptr<const FlowTableVersion>> current_;
-  std::unordered_map<RuleId, FlowStats> stats_;
+  // What stats() adds up: deltas folded in by add_stats() plus the rule's
+  // own per-thread counters.
+  struct Counted {
+    FlowStats base;
+    std::shared_ptr<FlowCounters> counters;
+  };
+  std::unordered_map<RuleId, Counted> stats_;
   std::uint32_t next_id_ = 1;
   std::uint64_t next_seq_ = 1;
 };
