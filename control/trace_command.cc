@@ -41,7 +41,8 @@ void walk(const FlowTableVersion& version, FlowKey key, std::uint8_t table, int 
     } else if (a.kind == ActionKind::resubmit) {
       FlowKey k = key;
       if (a.port != kPortInPort) k.set(FieldId::in_port, to_u32(a.port));
-      walk(version, k, a.table, depth + 1, steps);
+      walk(version, k, a.table == kAllTables ? table : a.table, depth + 1,
+           steps);  // 255: this table
     }
   }
 }

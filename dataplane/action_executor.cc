@@ -1,0 +1,172 @@
+// dataplane/action_executor.cc: action semantics, output batching, NORMAL.
+#include "dataplane/action_executor.h"
+
+#include <cstring>
+
+#include "dataplane/header_rewrite.h"
+#include "dataplane/mac_addr.h"
+
+namespace sockswitch::dataplane {
+
+using flowtable::Action;
+using flowtable::ActionKind;
+using flowtable::FieldId;
+using flowtable::PortNo;
+
+void ActionExecutor::run(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule,
+                         Packet* p, flowtable::FlowKey& key, std::chrono::seconds now) noexcept {
+  PacketRun r{&bridge, p, &key, now, bridge.index(p->in_port())};
+  execute(r, rule.flow.actions, rule.flow.table, 0);
+  if (r.pending != kNoPortIndex && !r.dead) {
+    tx_.enqueue(bridge.bridge_index, r.pending, bridge.ports[std::size_t(r.pending)], p);
+    return;
+  }
+  stats_.drop(r.reason);
+  pool_.free(p);
+}
+
+void ActionExecutor::execute(PacketRun& r, const flowtable::ActionList& actions, std::uint8_t table,
+                             int depth) noexcept {
+  for (const Action& a : actions) {
+    if (r.dead) return;
+    switch (a.kind) {
+      case ActionKind::output:
+        output_port(r, a.port);
+        break;
+      case ActionKind::normal:
+        normal(r);
+        break;
+      case ActionKind::flood:
+        flood(r, true);
+        break;
+      case ActionKind::all:
+        flood(r, false);
+        break;
+      case ActionKind::in_port:
+        output(r, r.in_slot);  // the one output allowed to go back where it came from
+        break;
+      case ActionKind::local:
+        output_port(r, flowtable::kPortLocal);
+        break;
+      case ActionKind::controller:
+        r.reason = Drop::controller;
+        break;
+      case ActionKind::resubmit: {
+        const PortNo saved = r.packet->in_port();
+        const auto saved_key = r.key->get(FieldId::in_port);
+        if (a.port != flowtable::kPortInPort) r.key->set(FieldId::in_port, to_u32(a.port));
+        lookup_and_execute(r, a.table == flowtable::kAllTables ? table : a.table, depth + 1);
+        r.key->set(FieldId::in_port, saved_key);
+        r.packet->set_in_port(saved);
+        break;
+      }
+      case ActionKind::goto_table:
+        lookup_and_execute(r, a.table, depth + 1);
+        return;  // goto_table is always last
+      default:
+        // Every remaining kind edits headers; a pending output must see the
+        // packet as it was before the edit.
+        settle_pending(r);
+        if (!apply_rewrite(a, *r.packet, *r.key)) {
+          r.dead = true;
+          r.reason = a.kind == ActionKind::dec_ttl ? Drop::ttl_expired : Drop::bad_edit;
+        }
+        break;
+    }
+  }
+}
+
+void ActionExecutor::lookup_and_execute(PacketRun& r, std::uint8_t table, int depth) noexcept {
+  if (depth > kMaxResubmitDepth) {
+    r.dead = true;
+    r.reason = Drop::resubmit_depth;
+    return;
+  }
+  flowtable::FlowMask consulted;
+  const flowtable::ClassifierRule* rule = r.bridge->flows->lookup(table, *r.key, consulted);
+  if (rule == nullptr) {
+    if (r.pending == kNoPortIndex) r.reason = Drop::no_match;
+    return;
+  }
+  rule->counters->count(thread_, 1, r.packet->length());
+  execute(r, rule->flow.actions, table, depth);
+}
+
+void ActionExecutor::output_port(PacketRun& r, PortNo port) noexcept {
+  const std::int16_t slot = r.bridge->index(port);
+  if (slot == kNoPortIndex) {
+    r.reason = Drop::port_unknown;
+    return;
+  }
+  if (slot == r.in_slot) {
+    r.reason = Drop::reflect;  // OpenFlow: output to the ingress port needs in_port
+    return;
+  }
+  output(r, slot);
+}
+
+void ActionExecutor::output(PacketRun& r, std::int16_t slot) noexcept {
+  if (slot == kNoPortIndex) return;
+  settle_pending(r);
+  r.pending = slot;
+}
+
+// Sends a copy of the packet to the pending output, if there is one, so the
+// packet stays free for what follows.
+void ActionExecutor::settle_pending(PacketRun& r) noexcept {
+  if (r.pending == kNoPortIndex) return;
+  if (Packet* c = copy(*r.packet)) {
+    tx_.enqueue(r.bridge->bridge_index, r.pending, r.bridge->ports[std::size_t(r.pending)], c);
+  } else {
+    stats_.drop(Drop::no_buffer);
+  }
+  r.pending = kNoPortIndex;
+}
+
+void ActionExecutor::flood(PacketRun& r, bool honour_no_flood) noexcept {
+  const auto& ports = r.bridge->ports;
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    if (std::int16_t(i) == r.in_slot || (honour_no_flood && ports[i].no_flood)) continue;
+    output(r, static_cast<std::int16_t>(i));
+  }
+}
+
+void ActionExecutor::normal(PacketRun& r) noexcept {
+  const flowtable::FlowKey& k = *r.key;
+  const std::uint64_t tci = k.get(FieldId::vlan_tci);
+  const VlanId vlan{static_cast<std::uint16_t>(tci & flowtable::kVlanCfi ? tci & 0x0fff : 0)};
+  MacLearningTable& mac = *r.bridge->mac;
+  mac.learn(MacAddr::from_u64(k.get(FieldId::eth_src)), vlan, r.packet->in_port(), r.now);
+
+  const MacAddr dst = MacAddr::from_u64(k.get(FieldId::eth_dst));
+  if (!dst.is_multicast()) {
+    if (const auto port = mac.lookup(dst, vlan, r.now)) {
+      const std::int16_t slot = r.bridge->index(*port);
+      if (slot == r.in_slot) {
+        r.reason = Drop::reflect;  // the destination lives where the packet came from
+        return;
+      }
+      if (slot != kNoPortIndex) {
+        output(r, slot);
+        return;
+      }
+    }
+  }
+  flood(r, true);
+}
+
+Packet* ActionExecutor::copy(const Packet& p) noexcept {
+  Packet* c = pool_.alloc();
+  if (c == nullptr) return nullptr;
+  c->reset(p.headroom());
+  std::uint8_t* dst = c->append(p.length());
+  if (dst == nullptr) {
+    pool_.free(c);
+    return nullptr;
+  }
+  std::memcpy(dst, p.data(), p.length());
+  c->set_in_port(p.in_port());
+  return c;
+}
+
+}  // namespace sockswitch::dataplane

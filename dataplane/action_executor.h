@@ -1,0 +1,72 @@
+// dataplane/action_executor.h: runs a flow's actions on one packet.
+//
+// Actions apply in order. Outputs are not sent at once: the executor keeps
+// the last output as "pending" and copies the packet only when something
+// follows that still needs it (another output, a header rewrite), so the
+// common single-output flow never copies and a flood of N ports copies N-1
+// times. When the actions end, the packet itself goes to the pending output,
+// or is freed and counted with the reason it died.
+//
+// NORMAL is the learning switch: it learns the source MAC on the ingress
+// port (VLAN-aware) and sends to the port the destination was learned on,
+// or floods when the destination is unknown, multicast or broadcast.
+//
+// resubmit and goto_table look the packet up in another table of the same
+// version (without caching) and run that flow's actions in place, bounded
+// in depth. Rewrites update the packet's key, so later lookups see the
+// packet as it now is.
+//
+// Hot path: noexcept, no allocation (copies come from the thread's pool).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "dataplane/bridge.h"
+#include "dataplane/thread_stats.h"
+#include "dataplane/tx_batch.h"
+#include "flowtable/classifier_rule.h"
+
+namespace sockswitch::dataplane {
+
+inline constexpr int kMaxResubmitDepth = 64;
+
+class ActionExecutor final {
+ public:
+  ActionExecutor(std::size_t thread_index, PacketPool& pool, TxBatch& tx,
+                 ThreadStats& stats) noexcept
+      : thread_(thread_index), pool_(pool), tx_(tx), stats_(stats) {}
+
+  // Runs `rule`'s actions; consumes `p` (queued for transmit or freed).
+  void run(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule, Packet* p,
+           flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
+
+ private:
+  struct PacketRun {
+    const BridgeSnapshot* bridge;
+    Packet* packet;
+    flowtable::FlowKey* key;
+    std::chrono::seconds now;
+    std::int16_t in_slot;
+    std::int16_t pending = kNoPortIndex;
+    Drop reason = Drop::action_drop;  // why it dies if nothing sends it
+    bool dead = false;                // a rewrite failed: stop here
+  };
+
+  void execute(PacketRun& r, const flowtable::ActionList& actions, std::uint8_t table,
+               int depth) noexcept;
+  void lookup_and_execute(PacketRun& r, std::uint8_t table, int depth) noexcept;
+  void output(PacketRun& r, std::int16_t slot) noexcept;
+  void output_port(PacketRun& r, flowtable::PortNo port) noexcept;
+  void flood(PacketRun& r, bool honour_no_flood) noexcept;
+  void normal(PacketRun& r) noexcept;
+  void settle_pending(PacketRun& r) noexcept;
+  [[nodiscard]] Packet* copy(const Packet& p) noexcept;
+
+  std::size_t thread_;
+  PacketPool& pool_;
+  TxBatch& tx_;
+  ThreadStats& stats_;
+};
+
+}  // namespace sockswitch::dataplane

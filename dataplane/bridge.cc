@@ -1,0 +1,58 @@
+// dataplane/bridge.cc: building and publishing bridge snapshots.
+#include "dataplane/bridge.h"
+
+#include <stdexcept>
+
+#include "dataplane/rcu.h"
+
+namespace sockswitch::dataplane {
+
+Bridge::Bridge(std::string name, std::uint8_t index, const MacLearningConfig& mac)
+    : name_(std::move(name)), index_(index), mac_(mac) {
+  auto first = std::make_unique<BridgeSnapshot>();
+  first->flows = flows_.current();
+  first->bridge_index = index_;
+  first->mac = &mac_;
+  publish(std::move(first));
+}
+
+Bridge::~Bridge() {
+  published_.store(nullptr, std::memory_order_release);
+  rcu_synchronize();
+}
+
+void Bridge::set_ports(std::vector<BridgePort> ports) {
+  std::uint32_t highest = 0;
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    if (ports[i].port == nullptr) throw std::invalid_argument("bridge port without a driver");
+    highest = std::max(highest, flowtable::to_u32(ports[i].no));
+  }
+  if (ports.size() > 0x7fff) throw std::invalid_argument("too many ports on one bridge");
+  auto next = std::make_unique<BridgeSnapshot>(*current_);
+  next->index_of.assign(highest + 1, kNoPortIndex);
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    std::int16_t& slot = next->index_of[flowtable::to_u32(ports[i].no)];
+    if (slot != kNoPortIndex)
+      throw std::invalid_argument("port number " + std::to_string(flowtable::to_u32(ports[i].no)) +
+                                  " used twice on bridge " + name_);
+    slot = static_cast<std::int16_t>(i);
+  }
+  next->ports = std::move(ports);
+  publish(std::move(next));
+}
+
+void Bridge::apply_flows(std::span<const flowtable::FlowMod> mods) {
+  flows_.apply(mods);  // throws before changing anything on a bad batch
+  auto next = std::make_unique<BridgeSnapshot>(*current_);
+  next->flows = flows_.current();
+  publish(std::move(next));
+}
+
+void Bridge::publish(std::unique_ptr<BridgeSnapshot> next) {
+  next->generation = ++generation_;
+  published_.store(next.get(), std::memory_order_release);
+  rcu_synchronize();
+  current_ = std::move(next);  // the old snapshot is freed here, after the grace period
+}
+
+}  // namespace sockswitch::dataplane

@@ -1,0 +1,92 @@
+// dataplane/bridge.h: one bridge as the dataplane sees it.
+//
+// A Bridge is owned by the control thread. What poll threads read is a
+// BridgeSnapshot: the ports (with their OpenFlow numbers and which poll
+// thread receives from them) and the flow-table version, immutable once
+// published. Every change (a flow mod, a port added or removed) builds a new
+// snapshot, publishes it with RCU and waits for the grace period before it
+// returns, so that when it returns no poll thread uses the old one: that is
+// the moment "flows installed" may be acknowledged.
+//
+// The MAC learning table behind NORMAL is the one mutable thing a poll
+// thread writes. It belongs to the bridge and is written only by the poll
+// thread that receives from the bridge's ports (all ports of a bridge are
+// assigned to one poll thread; see PollThread), so it needs no lock.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/mac_learning.h"
+#include "dataplane/rcu.h"
+#include "flowtable/flow_mod.h"
+#include "flowtable/flow_table.h"
+#include "ports/port.h"
+
+namespace sockswitch::dataplane {
+
+struct BridgePort {
+  flowtable::PortNo no{0};
+  ports::Port* port = nullptr;  // owned by the control side; outlives every snapshot naming it
+  std::uint16_t rx_queue = 0;
+  std::uint16_t tx_queue = 0;
+  bool no_flood = false;
+};
+
+inline constexpr std::int16_t kNoPortIndex = -1;
+
+struct BridgeSnapshot {
+  std::vector<BridgePort> ports;       // index = the dataplane's output slot
+  std::vector<std::int16_t> index_of;  // PortNo -> index into ports, kNoPortIndex if none
+  std::shared_ptr<const flowtable::FlowTableVersion> flows;
+  std::uint64_t generation = 0;  // differs between any two snapshots of one bridge
+  std::uint8_t bridge_index = 0;
+  MacLearningTable* mac = nullptr;
+
+  [[nodiscard]] std::int16_t index(flowtable::PortNo no) const noexcept {
+    const auto n = flowtable::to_u32(no);
+    return n < index_of.size() ? index_of[n] : kNoPortIndex;
+  }
+};
+
+class Bridge final {
+ public:
+  Bridge(std::string name, std::uint8_t index, const MacLearningConfig& mac = {});
+  ~Bridge();
+  Bridge(const Bridge&) = delete;
+  Bridge& operator=(const Bridge&) = delete;
+
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] std::uint8_t index() const noexcept { return index_; }
+
+  // The published snapshot, for poll threads (acquire load, between
+  // quiescent points).
+  [[nodiscard]] const BridgeSnapshot* published() const noexcept {
+    return published_.load(std::memory_order_acquire);
+  }
+
+  // Control thread. Each publishes a new snapshot and returns after the
+  // grace period. Throws (and changes nothing) on invalid input.
+  void set_ports(std::vector<BridgePort> ports);
+  void apply_flows(std::span<const flowtable::FlowMod> mods);
+
+  [[nodiscard]] const flowtable::FlowTable& flows() const noexcept { return flows_; }
+  [[nodiscard]] std::span<const BridgePort> ports() const noexcept { return current_->ports; }
+  [[nodiscard]] MacLearningTable& mac_table() noexcept { return mac_; }
+
+ private:
+  void publish(std::unique_ptr<BridgeSnapshot> next);
+
+  std::string name_;
+  std::uint8_t index_;
+  MacLearningTable mac_;
+  flowtable::FlowTable flows_;
+  std::unique_ptr<BridgeSnapshot> current_;
+  RcuPointer<BridgeSnapshot> published_{nullptr};
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace sockswitch::dataplane

@@ -1,0 +1,41 @@
+// dataplane/drop_reason.h: every way a packet can die, with a name an
+// operator can read (VPP's "show errors"). Counted per poll thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace sockswitch::dataplane {
+
+enum class Drop : std::uint8_t {
+  no_match,        // table miss
+  action_drop,     // the flow's actions are empty (drop)
+  controller,      // output to the controller: no OpenFlow channel yet
+  reflect,         // output to the ingress port without in_port
+  port_unknown,    // output to a port number the bridge does not have
+  ttl_expired,     // dec_ttl on a TTL/hop limit of 0 or 1
+  no_buffer,       // the pool had no buffer for a copy (multiple outputs)
+  bad_edit,        // a header rewrite did not fit the packet (too short, no headroom)
+  resubmit_depth,  // resubmit/goto_table chain longer than the bound
+  kCount
+};
+
+struct DropInfo {
+  std::string_view name;
+  std::string_view help;
+};
+
+inline constexpr std::array<DropInfo, static_cast<std::size_t>(Drop::kCount)> kDrops{{
+    {"drop.no_match", "no flow matched; table miss is drop"},
+    {"drop.action_drop", "the matching flow's actions are drop"},
+    {"drop.controller", "output to the controller; no OpenFlow channel yet"},
+    {"drop.reflect", "output to the ingress port without the in_port action"},
+    {"drop.port_unknown", "output to a port number the bridge does not have"},
+    {"drop.ttl_expired", "dec_ttl on a TTL of 0 or 1"},
+    {"drop.no_buffer", "no free buffer for a copy to another output"},
+    {"drop.bad_edit", "a header rewrite did not fit the packet"},
+    {"drop.resubmit_depth", "resubmit/goto_table chain too deep"},
+}};
+
+}  // namespace sockswitch::dataplane

@@ -1,0 +1,76 @@
+// dataplane/tx_batch.h: per-output-port transmit buffers of one poll thread.
+//
+// Decide first, send second (DPDK l3fwd): packets bound for a port collect
+// here and go out as one tx_burst when the buffer is full or when the thread
+// finishes a receive burst, so each port costs one virtual call per burst.
+// Sized at construction for every (bridge, port slot) pair; never grows.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "dataplane/bridge.h"
+#include "dataplane/burst.h"
+
+namespace sockswitch::dataplane {
+
+class TxBatch final {
+ public:
+  static constexpr std::size_t kMaxBridges = 8;
+  static constexpr std::size_t kMaxPortsPerBridge = 256;
+
+  explicit TxBatch(PacketPool& pool)
+      : pool_(pool), buffers_(std::make_unique<Buffer[]>(kMaxBridges * kMaxPortsPerBridge)) {}
+
+  // Queues `p` for `port` (slot `slot` of bridge `bridge`). Packets for a
+  // slot beyond the bounds are freed: the caller counted them as dropped.
+  void enqueue(std::uint8_t bridge, std::int16_t slot, const BridgePort& port, Packet* p) noexcept {
+    if (bridge >= kMaxBridges || slot < 0 || std::size_t(slot) >= kMaxPortsPerBridge) {
+      pool_.free(p);
+      return;
+    }
+    const std::size_t at = bridge * kMaxPortsPerBridge + std::size_t(slot);
+    Buffer& b = buffers_[at];
+    if (b.count == 0) {
+      if (dirty_count_ == dirty_.size()) flush();
+      b.port = port.port;
+      b.queue = port.tx_queue;
+      dirty_[dirty_count_++] = static_cast<std::uint16_t>(at);
+    }
+    b.packets[b.count++] = p;
+    if (b.count == kBurstSize) send(b);
+  }
+
+  // Sends everything queued. Call after every receive burst.
+  void flush() noexcept {
+    for (std::size_t i = 0; i < dirty_count_; ++i) {
+      Buffer& b = buffers_[dirty_[i]];
+      if (b.count) send(b);
+    }
+    dirty_count_ = 0;
+  }
+
+ private:
+  struct Buffer {
+    ports::Port* port = nullptr;
+    std::uint16_t queue = 0;
+    std::uint16_t count = 0;
+    std::array<Packet*, kBurstSize> packets{};
+  };
+
+  void send(Buffer& b) noexcept {
+    b.port->tx_burst(b.queue, pool_, std::span<Packet* const>(b.packets.data(), b.count));
+    b.count = 0;
+  }
+
+  PacketPool& pool_;
+  std::unique_ptr<Buffer[]> buffers_;
+  // Buffers that received a packet since the last flush, listed each time
+  // their count leaves 0 (so a buffer that filled and refilled is listed
+  // twice; flush() skips empty ones).
+  std::array<std::uint16_t, kMaxBridges * kMaxPortsPerBridge> dirty_{};
+  std::size_t dirty_count_ = 0;
+};
+
+}  // namespace sockswitch::dataplane
