@@ -1,0 +1,149 @@
+// dataplane/poll_thread.cc: the poll loop, RCU quiescent points, adaptive sleep.
+#include "dataplane/poll_thread.h"
+
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+#include "dataplane/rcu.h"
+
+namespace sockswitch::dataplane {
+
+PollThread::PollThread(PollThreadConfig config, std::vector<const Bridge*> bridges)
+    : config_(std::move(config)), bridges_(std::move(bridges)) {
+  if (config_.index >= flowtable::kMaxPollThreads)
+    throw std::invalid_argument("poll thread index out of range");
+  pool_ = std::make_unique<PacketPool>(config_.pool_packets);
+  pipeline_ = std::make_unique<Pipeline>(config_.index, *pool_, stats_, config_.pipeline);
+  kick_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (kick_fd_ < 0 || epoll_fd_ < 0)
+    throw std::system_error(errno, std::generic_category(), "eventfd/epoll_create1");
+  seen_generation_.assign(bridges_.size(), ~std::uint64_t{0});
+}
+
+PollThread::~PollThread() {
+  stop();
+  ::close(kick_fd_);
+  ::close(epoll_fd_);
+}
+
+void PollThread::start() {
+  stop_.store(false);
+  thread_ = std::thread([this] { run(); });
+  if (config_.cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(*config_.cpu, &set);
+    if (int e = pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set))
+      throw std::system_error(e, std::generic_category(), "pthread_setaffinity_np");
+  }
+}
+
+void PollThread::stop() noexcept {
+  if (!thread_.joinable()) return;
+  stop_.store(true);
+  kick();
+  thread_.join();
+}
+
+void PollThread::kick() noexcept {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t w = ::write(kick_fd_, &one, sizeof one);
+}
+
+void PollThread::run() noexcept {
+  RcuReader rcu;
+  std::uint32_t idle = 0;
+  auto last_aging = std::chrono::steady_clock::now();
+  while (!stop_.load(std::memory_order_relaxed)) {
+    const auto clock = std::chrono::steady_clock::now();
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock.time_since_epoch());
+    const bool busy = poll_once(now);
+    if (clock - last_aging >= std::chrono::seconds(1)) {
+      for (const Bridge* b : bridges_)
+        if (const BridgeSnapshot* s = b->published()) s->mac->expire(now, 1024);
+      last_aging = clock;
+    }
+    RcuReader::quiescent();
+    idle = busy ? 0 : idle + 1;
+    if (idle >= config_.idle_polls_before_sleep) {
+      sleep();
+      idle = 0;
+    }
+  }
+}
+
+bool PollThread::poll_once(std::chrono::seconds now) noexcept {
+  bool busy = false;
+  for (const Bridge* b : bridges_) {
+    const BridgeSnapshot* snap = b->published();
+    if (snap == nullptr) continue;
+    for (const BridgePort& bp : snap->ports) {
+      Burst burst;
+      const std::size_t n = bp.port->rx_burst(bp.rx_queue, *pool_, burst.storage());
+      if (n == 0) continue;
+      burst.set_size(n);
+      for (Packet* p : burst)
+        p->set_in_port(bp.no);
+      pipeline_->process(*snap, burst.packets(), now);
+      busy = true;
+    }
+  }
+  pipeline_->flush();
+  return busy;
+}
+
+void PollThread::rebuild_wakeup_set() noexcept {
+  ::close(epoll_fd_);
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  has_untimed_port_ = false;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = kick_fd_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, kick_fd_, &ev);
+  for (std::size_t i = 0; i < bridges_.size(); ++i) {
+    const BridgeSnapshot* snap = bridges_[i]->published();
+    seen_generation_[i] = snap ? snap->generation : 0;
+    if (snap == nullptr) continue;
+    for (const BridgePort& bp : snap->ports) {
+      const int fd = bp.port->wakeup_fd(bp.rx_queue);
+      if (fd < 0) {
+        has_untimed_port_ = true;
+        continue;
+      }
+      // EEXIST: two queues or ports sharing one fd; once is enough.
+      ev.data.fd = fd;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    }
+  }
+}
+
+void PollThread::sleep() noexcept {
+  bool changed = false;
+  for (std::size_t i = 0; i < bridges_.size(); ++i) {
+    const BridgeSnapshot* snap = bridges_[i]->published();
+    changed |= (snap ? snap->generation : 0) != seen_generation_[i];
+  }
+  if (changed) rebuild_wakeup_set();
+
+  const int timeout_ms = has_untimed_port_ ? 1 : static_cast<int>(config_.max_sleep.count());
+  stats_.sleeps.add(1);
+  RcuReader::offline();
+  epoll_event events[8];
+  const int n = ::epoll_wait(epoll_fd_, events, 8, timeout_ms);
+  RcuReader::online();
+  for (int i = 0; i < n; ++i) {
+    if (events[i].data.fd == kick_fd_) {
+      std::uint64_t v;
+      [[maybe_unused]] const ssize_t r = ::read(kick_fd_, &v, sizeof v);
+    }
+  }
+}
+
+}  // namespace sockswitch::dataplane
