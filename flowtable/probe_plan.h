@@ -30,6 +30,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -63,25 +64,38 @@ class ProbePlan final {
       // best so far cannot change the answer; nor can any after it.
       if (p->max_rank <= best_rank) break;
       std::array<std::uint64_t, kKeyWords> masked;
-      std::uint64_t h = subtable_hash::kSeed;
+      std::uint64_t h = 0;
       for (std::size_t i = 0; i < p->word_count; ++i) {
         masked[i] = key.w[p->words[i]] & p->mask_words[i];
-        h = subtable_hash::mix(h, masked[i]);
+        h += subtable_hash::mix(i, masked[i]);
       }
-      h = subtable_hash::finish(h);
+      h = subtable_hash::finish(h);  // as subtable_hash::hash_words
       const SegmentView& v = views_[p->view_base + subtable_hash::segment_of(h, p->segment_mask)];
-      const SubtableHit hit = v.find(h, masked.data());
+      const SubtableHit hit = v.may_contain(h) ? v.find_in_table(h, masked.data()) : SubtableHit{};
       // Branch-free on purpose: whether a subtable beats the best so far is
       // unpredictable when priorities are mixed.
       const bool better = hit.rank > best_rank;
       best_rank = better ? hit.rank : best_rank;
       best = better ? hit.rule : best;
     }
-    if (p != first) consulted |= unions_[static_cast<std::size_t>(p - first) - 1];
+    if (p != first) or_into(consulted, unions_[static_cast<std::size_t>(p - first) - 1]);
     return best;
   }
 
  private:
+  // consulted |= src, 16 bytes at a time (GCC -O2 does not vectorize).
+  static void or_into(FlowMask& dst, const FlowMask& src) noexcept {
+    using V = std::uint64_t __attribute__((vector_size(16)));
+    static_assert(kKeyWords % 2 == 0);
+    for (std::size_t i = 0; i < kKeyWords; i += 2) {
+      V a, b;
+      std::memcpy(&a, &dst.w[i], sizeof a);
+      std::memcpy(&b, &src.w[i], sizeof b);
+      a |= b;
+      std::memcpy(&dst.w[i], &a, sizeof a);
+    }
+  }
+
   struct Probe {
     std::uint64_t max_rank;
     std::uint32_t view_base;     // index of segment 0's view in views_

@@ -14,9 +14,14 @@ namespace sockswitch::flowtable::subtable_hash {
 
 inline constexpr std::uint64_t kSeed = 0x243f6a8885a308d3;
 
-[[nodiscard]] constexpr std::uint64_t mix(std::uint64_t h, std::uint64_t x) noexcept {
-  h = (h ^ x) * 0x9e3779b97f4a7c15;
-  return h ^ (h >> 29);
+// Each word is mixed on its own (with a constant that depends on its
+// position) and the results are summed, so the words of one key are hashed
+// in parallel rather than in a chain of dependent multiplies: the lookup
+// hashes one key per subtable and is bound by that latency. finish()
+// spreads every bit over the whole result.
+[[nodiscard]] constexpr std::uint64_t mix(std::size_t position, std::uint64_t x) noexcept {
+  x = (x ^ (kSeed + position * 0x6a09e667f3bcc909)) * 0x9e3779b97f4a7c15;
+  return x ^ (x >> 29);
 }
 [[nodiscard]] constexpr std::uint64_t finish(std::uint64_t h) noexcept {
   h ^= h >> 32;
@@ -27,9 +32,9 @@ inline constexpr std::uint64_t kSeed = 0x243f6a8885a308d3;
 // The hash of the `n` words a subtable's mask uses, already masked.
 [[nodiscard]] constexpr std::uint64_t hash_words(const std::uint64_t* masked,
                                                  std::size_t n) noexcept {
-  std::uint64_t h = kSeed;
+  std::uint64_t h = 0;
   for (std::size_t i = 0; i < n; ++i)
-    h = mix(h, masked[i]);
+    h += mix(i, masked[i]);
   return finish(h);
 }
 
