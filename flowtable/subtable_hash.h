@@ -52,16 +52,16 @@ inline constexpr std::uint64_t kSeed = 0x243f6a8885a308d3;
 
 // Prefilter (a blocked Bloom filter, one 64-bit word per key). The word is
 // chosen by slot-hash bits 4.. (so a segment with capacity C has C/16
-// words), the four bits within it by the top bits of a remix of the whole
-// hash, which do not depend on how many segments or slots there are.
+// words), the four bits within it by hash bits 40..63, which no other use
+// reads until a subtable has more than 256 segments (over 100 000 rules of
+// one mask); past that they only make the filter a little less selective.
 [[nodiscard]] constexpr std::uint32_t filter_word(std::uint32_t slot_hash,
                                                   std::uint32_t filter_mask) noexcept {
   return (slot_hash >> 4) & filter_mask;
 }
 [[nodiscard]] constexpr std::uint64_t filter_bits(std::uint64_t h) noexcept {
-  const std::uint64_t g = h * 0xff51afd7ed558ccd;
-  return (std::uint64_t{1} << (g >> 58)) | (std::uint64_t{1} << ((g >> 52) & 63)) |
-         (std::uint64_t{1} << ((g >> 46) & 63)) | (std::uint64_t{1} << ((g >> 40) & 63));
+  return (std::uint64_t{1} << (h >> 58)) | (std::uint64_t{1} << ((h >> 52) & 63)) |
+         (std::uint64_t{1} << ((h >> 46) & 63)) | (std::uint64_t{1} << ((h >> 40) & 63));
 }
 
 }  // namespace sockswitch::flowtable::subtable_hash
