@@ -5,6 +5,10 @@ namespace sockswitch::flowtable {
 
 ProbePlan::ProbePlan(const std::vector<std::shared_ptr<Subtable>>& by_rank) {
   probes_.reserve(by_rank.size());
+  std::size_t segments = 0;
+  for (const auto& st : by_rank)
+    segments += st->segment_count();
+  views_.reserve(segments);
   unions_.reserve(by_rank.size());
   FlowMask so_far;
   for (const auto& st : by_rank) {
