@@ -98,9 +98,7 @@ Classifier ClassifierBuilder::build() {
   std::erase_if(subtables_, [](const std::shared_ptr<Subtable>& st) { return st->size() == 0; });
   std::sort(subtables_.begin(), subtables_.end(),
             [](const auto& a, const auto& b) { return a->max_rank() > b->max_rank(); });
-  c.order_.reserve(subtables_.size());
-  for (const auto& st : subtables_)
-    c.order_.push_back({st->max_rank(), st.get()});
+  c.plan_ = ProbePlan(subtables_);
   c.subtables_ = std::move(subtables_);
   c.size_ = size_;
   c.next_id_ = next_id_;

@@ -27,17 +27,14 @@ Subtable::Subtable(const FlowMask& mask) : mask_(mask) {
 
 Subtable::Located Subtable::locate(const FlowKey& value) const noexcept {
   Located l{};
-  std::uint64_t h = kHashSeed;
-  for (std::size_t i = 0; i < word_count_; ++i) {
+  for (std::size_t i = 0; i < word_count_; ++i)
     l.masked[i] = value.w[words_[i]] & mask_words_[i];
-    h = mix(h, l.masked[i]);
-  }
-  l.hash = finish(h);
+  l.hash = subtable_hash::hash_words(l.masked.data(), word_count_);
   return l;
 }
 
 SubtableSegment& Subtable::writable_segment(std::uint64_t hash) {
-  std::shared_ptr<SubtableSegment>& seg = segments_[(hash >> 32) & segment_mask_];
+  std::shared_ptr<SubtableSegment>& seg = segments_[subtable_hash::segment_of(hash, segment_mask_)];
   // Published versions only ever hold these pointers; none takes a new
   // reference while we edit, so a count of one means the segment is ours.
   if (seg.use_count() > 1) seg = std::make_shared<SubtableSegment>(*seg);
@@ -48,8 +45,8 @@ const ClassifierRule* Subtable::find_strict(const Match& match,
                                             std::uint16_t priority) const noexcept {
   if (match.mask != mask_) return nullptr;
   const Located l = locate(match.value);
-  return segments_[(l.hash >> 32) & segment_mask_]->find_strict(slot_hash(l.hash), l.masked.data(),
-                                                                priority);
+  return segments_[subtable_hash::segment_of(l.hash, segment_mask_)]->find_strict(
+      l.hash, l.masked.data(), priority);
 }
 
 void Subtable::insert(RulePtr rule) {
@@ -58,7 +55,7 @@ void Subtable::insert(RulePtr rule) {
   if (size_ + 1 > segments_.size() * kSegmentRules * 2) resegment(segments_.size() * 4);
   const Located l = locate(rule->flow.match.value);
   const std::uint64_t rank = rank_of(*rule);
-  writable_segment(l.hash).insert(slot_hash(l.hash), l.masked.data(), std::move(rule));
+  writable_segment(l.hash).insert(l.hash, l.masked.data(), std::move(rule));
   ++size_;
   max_rank_ = std::max(max_rank_, rank);
 }
@@ -66,12 +63,11 @@ void Subtable::insert(RulePtr rule) {
 bool Subtable::remove(const ClassifierRule& rule) {
   if (rule.flow.match.mask != mask_) return false;
   const Located l = locate(rule.flow.match.value);
-  const SubtableSegment& seg = *segments_[(l.hash >> 32) & segment_mask_];
-  if (seg.find_strict(slot_hash(l.hash), l.masked.data(), rule.flow.priority) == nullptr)
-    return false;
+  const SubtableSegment& seg = *segments_[subtable_hash::segment_of(l.hash, segment_mask_)];
+  if (seg.find_strict(l.hash, l.masked.data(), rule.flow.priority) == nullptr) return false;
   // `rule` may be freed by the removal: take what we need first.
   const std::uint64_t rank = rank_of(rule);
-  if (!writable_segment(l.hash).remove(slot_hash(l.hash), l.masked.data(), rule)) return false;
+  if (!writable_segment(l.hash).remove(l.hash, l.masked.data(), rule)) return false;
   --size_;
   if (rank == max_rank_) recompute_max_rank();
   return true;
@@ -83,11 +79,9 @@ bool Subtable::replace(const ClassifierRule& old, RulePtr updated) {
     throw std::invalid_argument("subtable: replace must keep match, priority and seq");
   if (old.flow.match.mask != mask_) return false;
   const Located l = locate(old.flow.match.value);
-  const SubtableSegment& seg = *segments_[(l.hash >> 32) & segment_mask_];
-  if (seg.find_strict(slot_hash(l.hash), l.masked.data(), old.flow.priority) == nullptr)
-    return false;
-  return writable_segment(l.hash).replace(slot_hash(l.hash), l.masked.data(), old,
-                                          std::move(updated));
+  const SubtableSegment& seg = *segments_[subtable_hash::segment_of(l.hash, segment_mask_)];
+  if (seg.find_strict(l.hash, l.masked.data(), old.flow.priority) == nullptr) return false;
+  return writable_segment(l.hash).replace(l.hash, l.masked.data(), old, std::move(updated));
 }
 
 void Subtable::resegment(std::size_t segment_count) {
@@ -99,7 +93,7 @@ void Subtable::resegment(std::size_t segment_count) {
   for (const auto& s : segments_) {
     s->for_each_owned([&](const RulePtr& r) {
       const Located l = locate(r->flow.match.value);
-      fresh[(l.hash >> 32) & new_mask]->insert(slot_hash(l.hash), l.masked.data(), r);
+      fresh[subtable_hash::segment_of(l.hash, new_mask)]->insert(l.hash, l.masked.data(), r);
     });
   }
   segments_ = std::move(fresh);

@@ -6,6 +6,9 @@
 // hashed and compared (`words_` lists them), which is what makes a subtable
 // on, say, in_port+eth_type cost one word.
 //
+// Lookups do not go through this class: a published version copies what
+// they need (words, mask bits, segment views) into its ProbePlan.
+//
 // The hash table is sharded into SubtableSegments by the top hash bits and
 // held by shared_ptr, so a copy of a Subtable (a new version) shares every
 // segment until it edits one (copy-on-write; see ClassifierBuilder).
@@ -32,21 +35,14 @@ class Subtable final {
   // The rank of the best rule in here; 0 when empty.
   [[nodiscard]] std::uint64_t max_rank() const noexcept { return max_rank_; }
 
-  // Hot path: the best rule whose match equals key & mask.
-  [[nodiscard]] SubtableHit find(const FlowKey& key) const noexcept {
-    std::array<std::uint64_t, kKeyWords> masked;
-    std::uint64_t h = kHashSeed;
-    for (std::size_t i = 0; i < word_count_; ++i) {
-      masked[i] = key.w[words_[i]] & mask_words_[i];
-      h = mix(h, masked[i]);
-    }
-    h = finish(h);
-    return segments_[(h >> 32) & segment_mask_]->find(slot_hash(h), masked.data());
-  }
-  // Adds exactly this subtable's mask to `consulted`.
-  void add_mask_to(FlowMask& consulted) const noexcept {
-    for (std::size_t i = 0; i < word_count_; ++i)
-      consulted.w[words_[i]] |= mask_words_[i];
+  // What the lookup path copies into a version's ProbePlan: the words the
+  // mask uses and their mask bits, and a view of each segment.
+  [[nodiscard]] std::size_t word_count() const noexcept { return word_count_; }
+  [[nodiscard]] std::uint8_t word(std::size_t i) const noexcept { return words_[i]; }
+  [[nodiscard]] std::uint64_t mask_word(std::size_t i) const noexcept { return mask_words_[i]; }
+  [[nodiscard]] std::size_t segment_count() const noexcept { return segments_.size(); }
+  [[nodiscard]] SegmentView segment_view(std::size_t i) const noexcept {
+    return segments_[i]->view();
   }
 
   // Control side (see SubtableSegment for the contracts).
@@ -63,20 +59,6 @@ class Subtable final {
   }
 
  private:
-  static constexpr std::uint64_t kHashSeed = 0x243f6a8885a308d3;
-  static constexpr std::uint64_t mix(std::uint64_t h, std::uint64_t x) noexcept {
-    h = (h ^ x) * 0x9e3779b97f4a7c15;
-    return h ^ (h >> 29);
-  }
-  static constexpr std::uint64_t finish(std::uint64_t h) noexcept {
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93;
-    return h ^ (h >> 32);
-  }
-  static constexpr std::uint32_t slot_hash(std::uint64_t h) noexcept {
-    const auto s = static_cast<std::uint32_t>(h);
-    return s == 0 ? 1 : s;  // 0 marks an empty slot
-  }
   struct Located {
     std::array<std::uint64_t, kKeyWords> masked;
     std::uint64_t hash;
@@ -91,7 +73,7 @@ class Subtable final {
   std::size_t word_count_ = 0;
   std::array<std::uint8_t, kKeyWords> words_{};
   std::array<std::uint64_t, kKeyWords> mask_words_{};
-  std::uint64_t segment_mask_ = 0;  // segment count - 1
+  std::uint64_t segment_mask_ = 0;  // segment count - 1, a power of two - 1
   std::vector<std::shared_ptr<SubtableSegment>> segments_;
   std::size_t size_ = 0;
   std::uint64_t max_rank_ = 0;

@@ -1,4 +1,5 @@
-// flowtable/subtable_segment.cc: the control-side edits of a segment.
+// flowtable/subtable_segment.cc: the control-side edits of a segment,
+// keeping its hash table and its prefilter in step.
 #include "flowtable/subtable_segment.h"
 
 #include <algorithm>
@@ -18,12 +19,17 @@ std::uint32_t capacity_for(std::size_t rules) {
   return static_cast<std::uint32_t>(cap);
 }
 
+std::size_t filter_words_for(std::uint32_t capacity) {
+  return std::max<std::size_t>(1, capacity / 16);
+}
+
 }  // namespace
 
 SubtableSegment::SubtableSegment(std::size_t key_words, std::size_t expected_rules)
     : key_words_(key_words),
       stride_(kKeyOffset + key_words),
       capacity_(capacity_for(expected_rules)),
+      filter_(filter_words_for(capacity_), 0),
       hashes_(capacity_, 0),
       records_(std::size_t{capacity_} * stride_, 0),
       heads_(capacity_) {}
@@ -37,6 +43,36 @@ std::size_t SubtableSegment::slot_of(std::uint32_t hash,
         same_key(&records_[std::size_t{pos} * stride_ + kKeyOffset], masked))
       return pos;
   }
+}
+
+void SubtableSegment::add_to_filter(std::uint64_t h) noexcept {
+  const std::uint32_t word =
+      subtable_hash::filter_word(subtable_hash::slot_hash(h), (capacity_ - 1) >> 4);
+  filter_[word] |= subtable_hash::filter_bits(h);
+}
+
+void SubtableSegment::refresh_filter_word(std::uint32_t word) noexcept {
+  const std::uint32_t cap_mask = capacity_ - 1;
+  const std::uint32_t filter_mask = cap_mask >> 4;
+  // Heads whose home slot is in [first, first + 16) sit between `first` and
+  // the first empty slot at or after the end of that range (linear probing
+  // leaves no gap between a key's home and its slot).
+  const std::uint32_t first = (word << 4) & cap_mask;
+  const std::uint32_t span = std::min<std::uint32_t>(16, capacity_);
+  std::uint64_t bits = 0;
+  for (std::uint32_t step = 0; step < capacity_; ++step) {
+    const std::uint32_t pos = (first + step) & cap_mask;
+    const std::uint32_t hash = hashes_[pos];
+    if (hash == 0) {
+      if (step >= span) break;
+      continue;
+    }
+    if (subtable_hash::filter_word(hash, filter_mask) != word) continue;
+    const std::uint64_t h =
+        subtable_hash::hash_words(&records_[std::size_t{pos} * stride_ + kKeyOffset], key_words_);
+    bits |= subtable_hash::filter_bits(h);
+  }
+  filter_[word] = bits;
 }
 
 void SubtableSegment::set_head(std::size_t slot, RulePtr rule) {
@@ -57,14 +93,18 @@ void SubtableSegment::grow() {
     bigger.hashes_[pos] = hashes_[i];
     std::copy_n(&records_[i * stride_], stride_, &bigger.records_[std::size_t{pos} * stride_]);
     bigger.heads_[pos] = std::move(heads_[i]);
+    bigger.add_to_filter(
+        subtable_hash::hash_words(&records_[i * stride_ + kKeyOffset], key_words_));
   }
   capacity_ = bigger.capacity_;
+  filter_ = std::move(bigger.filter_);
   hashes_ = std::move(bigger.hashes_);
   records_ = std::move(bigger.records_);
   heads_ = std::move(bigger.heads_);
 }
 
-void SubtableSegment::insert(std::uint32_t hash, const std::uint64_t* masked, RulePtr rule) {
+void SubtableSegment::insert(std::uint64_t h, const std::uint64_t* masked, RulePtr rule) {
+  const std::uint32_t hash = subtable_hash::slot_hash(h);
   const std::uint64_t rank = rank_of(*rule);
   const std::size_t slot = slot_of(hash, masked);
   if (slot != capacity_) {
@@ -93,6 +133,7 @@ void SubtableSegment::insert(std::uint32_t hash, const std::uint64_t* masked, Ru
   hashes_[pos] = hash;
   std::copy_n(masked, key_words_, &records_[std::size_t{pos} * stride_ + kKeyOffset]);
   set_head(pos, std::move(rule));
+  add_to_filter(h);
   ++heads_count_;
   max_rank_ = std::max(max_rank_, rank);
 }
@@ -118,8 +159,9 @@ void SubtableSegment::erase_slot(std::size_t slot) {
   --heads_count_;
 }
 
-bool SubtableSegment::remove(std::uint32_t hash, const std::uint64_t* masked,
+bool SubtableSegment::remove(std::uint64_t h, const std::uint64_t* masked,
                              const ClassifierRule& rule) {
+  const std::uint32_t hash = subtable_hash::slot_hash(h);
   const std::size_t slot = slot_of(hash, masked);
   if (slot == capacity_) return false;
   const std::uint64_t rank = rank_of(rule);
@@ -135,6 +177,7 @@ bool SubtableSegment::remove(std::uint32_t hash, const std::uint64_t* masked,
       shadowed_.erase(best);
     } else {
       erase_slot(slot);
+      refresh_filter_word(subtable_hash::filter_word(hash, (capacity_ - 1) >> 4));
     }
   } else {
     auto it = std::find_if(shadowed_.begin(), shadowed_.end(),
@@ -146,9 +189,9 @@ bool SubtableSegment::remove(std::uint32_t hash, const std::uint64_t* masked,
   return true;
 }
 
-bool SubtableSegment::replace(std::uint32_t hash, const std::uint64_t* masked,
+bool SubtableSegment::replace(std::uint64_t h, const std::uint64_t* masked,
                               const ClassifierRule& old, RulePtr updated) {
-  const std::size_t slot = slot_of(hash, masked);
+  const std::size_t slot = slot_of(subtable_hash::slot_hash(h), masked);
   if (slot == capacity_) return false;
   if (heads_[slot]->id == old.id) {
     set_head(slot, std::move(updated));
@@ -163,8 +206,9 @@ bool SubtableSegment::replace(std::uint32_t hash, const std::uint64_t* masked,
   return false;
 }
 
-const ClassifierRule* SubtableSegment::find_strict(std::uint32_t hash, const std::uint64_t* masked,
+const ClassifierRule* SubtableSegment::find_strict(std::uint64_t h, const std::uint64_t* masked,
                                                    std::uint16_t priority) const noexcept {
+  const std::uint32_t hash = subtable_hash::slot_hash(h);
   const std::size_t slot = slot_of(hash, masked);
   if (slot == capacity_) return nullptr;
   const ClassifierRule* head = heads_[slot].get();
