@@ -1,0 +1,94 @@
+// control/config.h: the switch's configuration file, as a plain value.
+//
+// A TOML file (toml++) names the bridges, their ports and drivers, their
+// flows (a flow file in `ovs-ofctl add-flows` format and/or inline lines),
+// the poll threads and the control socket. load_config() reads and checks
+// everything before anything is applied: unknown keys, wrong types,
+// duplicate names, patch ports without a matching peer, a flow that names a
+// port its bridge lacks. Every problem is reported with file, line and
+// column; a file with any problem yields no Config at all (ConfigError), so
+// a bad file can never half-apply.
+//
+// Config is data (Snabb style): reload diffs the running Config against the
+// wanted one and touches only what changed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "flowtable/flow_error.h"
+#include "flowtable/flow_parser.h"
+#include "flowtable/port_map.h"
+
+namespace sockswitch::control {
+
+struct PortConfig {
+  std::string name;
+  std::string driver = "auto";  // auto | af_xdp | af_packet | tap | tun | internal | patch | pcap | dpdk
+  flowtable::PortNo ofport{0};  // assigned in order of appearance when not given
+  bool no_flood = false;
+  std::uint16_t queues = 1;
+  std::optional<std::string> mac;   // L3 and tap ports: the port's own MAC
+  bool create = true;               // tap/tun/internal: create the device, or attach
+  std::optional<std::string> peer;  // patch: the port on the other bridge
+  std::optional<std::string> rx_pcap, tx_pcap;  // pcap
+  std::optional<std::string> dpdk_devargs;      // dpdk: vdev or PCI device
+  flowtable::SourcePos pos;
+
+  friend bool operator==(const PortConfig& a, const PortConfig& b) {
+    return a.name == b.name && a.driver == b.driver && a.ofport == b.ofport &&
+           a.no_flood == b.no_flood && a.queues == b.queues && a.mac == b.mac &&
+           a.create == b.create && a.peer == b.peer && a.rx_pcap == b.rx_pcap &&
+           a.tx_pcap == b.tx_pcap && a.dpdk_devargs == b.dpdk_devargs;
+  }
+};
+
+struct BridgeConfig {
+  std::string name;
+  std::vector<PortConfig> ports;
+  std::vector<flowtable::ParsedFlow> flows;  // from the flow file, then the inline lines
+  std::optional<std::string> flows_file;     // as resolved (absolute or relative to the config)
+  std::uint32_t mac_aging_seconds = 300;
+  std::uint32_t mac_table_size = 8192;
+  flowtable::PortMap port_map;  // names -> OpenFlow numbers, for flows and ctl
+  flowtable::SourcePos pos;
+};
+
+struct PollThreadSpec {
+  std::optional<int> cpu;
+  std::vector<std::string> bridges;  // empty: every bridge no other thread names
+};
+
+struct Config {
+  std::string file;
+  std::string control_socket = "/run/sockswitch/sockswitch.sock";
+  std::string log_level = "info";
+  std::vector<PollThreadSpec> poll_threads;  // empty: one thread for every bridge
+  std::vector<BridgeConfig> bridges;
+
+  [[nodiscard]] const BridgeConfig* bridge(std::string_view name) const;
+};
+
+struct ConfigIssue {
+  flowtable::SourcePos pos;
+  std::string message;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<ConfigIssue> issues);
+  [[nodiscard]] const std::vector<ConfigIssue>& issues() const noexcept { return issues_; }
+
+ private:
+  std::vector<ConfigIssue> issues_;
+};
+
+// Reads and validates; throws ConfigError listing every problem found.
+[[nodiscard]] Config load_config(const std::string& path);
+[[nodiscard]] Config parse_config(std::string_view text, const std::string& file_name);
+
+}  // namespace sockswitch::control
