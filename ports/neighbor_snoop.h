@@ -47,7 +47,8 @@ struct IpKey final {
 
 class NeighborSnoop final {
  public:
-  static constexpr std::size_t kSets = 64;
+  static constexpr unsigned kSetBits = 6;
+  static constexpr std::size_t kSets = std::size_t{1} << kSetBits;
   static constexpr std::size_t kWays = 4;
   static constexpr std::size_t kCapacity = kSets * kWays;
 
@@ -97,8 +98,11 @@ class NeighborSnoop final {
     std::uint64_t hi, lo;
     std::memcpy(&hi, ip.bytes.data(), 8);
     std::memcpy(&lo, ip.bytes.data() + 8, 8);
-    const std::uint64_t h = (hi * 0x9e3779b97f4a7c15ULL) ^ (lo * 0xc2b2ae3d27d4eb4fULL);
-    return (h ^ (h >> 29)) % kSets;
+    // Multiply-shift: the top bits of the product depend on every input bit
+    // (an IPv4-mapped key varies only in its last four bytes).
+    std::uint64_t h = hi ^ (lo * 0x9e3779b97f4a7c15ULL);
+    h = (h ^ (h >> 32)) * 0xd6e8feb86659fd93ULL;
+    return static_cast<std::size_t>(h >> (64 - kSetBits));
   }
 
   std::array<Entry, kCapacity> entries_{};
