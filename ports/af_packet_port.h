@@ -48,8 +48,8 @@
 namespace sockswitch::ports {
 
 struct AfPacketOptions final {
-  std::optional<dataplane::MacAddr> l3_mac;  // L3 mode only; default from the name
-  std::uint32_t ring_frames = 1024;          // rx ring slots (2 KiB each)
+  std::optional<dataplane::MacAddr> l3_mac = std::nullopt;  // L3 mode only; default from the name
+  std::uint32_t ring_frames = 1024;                         // rx ring slots (2 KiB each)
 };
 
 class AfPacketPort final : public Port {

@@ -18,10 +18,10 @@
 namespace sockswitch::ports {
 
 struct PortSpec final {
-  std::string name;                       // the netdev's name
-  std::string driver;                     // "af_packet" | "tap" | "tun"
-  std::uint16_t queues = 1;               // tap/tun: IFF_MULTI_QUEUE when > 1
-  std::optional<dataplane::MacAddr> mac;  // L3 ports: the port's own MAC
+  std::string name;                                      // the netdev's name
+  std::string driver;                                    // "af_packet" | "tap" | "tun"
+  std::uint16_t queues = 1;                              // tap/tun: IFF_MULTI_QUEUE when > 1
+  std::optional<dataplane::MacAddr> mac = std::nullopt;  // L3 ports: the port's own MAC
   bool create = true;  // tap/tun: create the device (true) or attach to an existing one
 };
 

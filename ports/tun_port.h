@@ -24,7 +24,7 @@ namespace sockswitch::ports {
 struct TunOptions final {
   std::uint16_t queues = 1;
   bool create = true;
-  std::optional<dataplane::MacAddr> mac;  // default: derived from the name
+  std::optional<dataplane::MacAddr> mac = std::nullopt;  // default: derived from the name
 };
 
 class TunPort final : public Port {
