@@ -65,7 +65,8 @@ TunDevice::IoStatus TunDevice::read_burst(std::uint16_t q, dataplane::PacketPool
   std::size_t i = 0;
   for (std::size_t attempts = 0; i < got && attempts < 2 * out.size(); ++attempts) {
     dataplane::Packet* p = out[i];
-    // One byte more than fits, so that a frame too big for the packet shows as such.
+    // read() cuts a frame longer than the buffer; a read that fills the
+    // buffer exactly may have been cut, so it counts as an error, never a frame.
     const ssize_t r = ::read(fd, p->data(), p->tailroom());
     if (r < 0) {
       if (device_gone(errno)) status = IoStatus::gone;
