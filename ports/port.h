@@ -76,6 +76,15 @@ class Port {
   [[nodiscard]] virtual int wakeup_fd(std::uint16_t queue) const noexcept = 0;
   [[nodiscard]] virtual std::uint16_t queue_count() const noexcept { return 1; }
 
+  // Control path: re-reads the device behind the port (the daemon calls it on
+  // netlink link events). A driver whose device vanished marks itself down
+  // (rx returns 0, tx frees and counts drops) and re-attaches when a device
+  // of that name is back. May reopen descriptors, so wakeup_fd() must be
+  // read again afterwards, and it must not run while a poll thread is inside
+  // rx_burst/tx_burst of this port (call it with the port's queues parked).
+  // Throws std::system_error for failures other than the device's absence.
+  virtual void refresh() {}
+
   [[nodiscard]] virtual LinkState link_state() const noexcept = 0;
   [[nodiscard]] virtual std::uint32_t mtu() const noexcept = 0;
   // Summed over queues: each queue's cell has exactly one writer.

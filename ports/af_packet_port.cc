@@ -1,0 +1,317 @@
+// ports/af_packet_port.cc: socket and ring setup, burst rx/tx, hotplug.
+#include "ports/af_packet_port.h"
+
+#include <arpa/inet.h>
+#include <linux/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <stdexcept>
+
+#include "dataplane/burst.h"
+#include "ports/netdev_query.h"
+
+namespace sockswitch::ports {
+namespace {
+
+using dataplane::Packet;
+using dataplane::PacketPool;
+
+constexpr std::uint32_t kMinFrameSize = 2048;
+constexpr std::uint32_t kMinBlockSize = 1u << 16;
+constexpr std::size_t kMaxRingBytes = std::size_t{16} << 20;
+
+bool is_l3_link(std::uint16_t type) {
+  switch (type) {
+    case ARPHRD_ETHER:
+      return false;
+    case ARPHRD_NONE:
+    case ARPHRD_RAWIP:
+    case ARPHRD_PPP:
+    case ARPHRD_TUNNEL:
+    case ARPHRD_TUNNEL6:
+      return true;
+    default:
+      throw std::invalid_argument("af_packet: link type " + std::to_string(type) +
+                                  " is neither Ethernet nor bare IP");
+  }
+}
+
+template <typename T>
+void set_option(const Fd& s, int level, int option, const T& value, const char* what,
+                const std::string& dev) {
+  if (::setsockopt(s.get(), level, option, &value, sizeof value) != 0)
+    throw_errno(std::string("setsockopt(") + what + ", " + dev + ")");
+}
+
+bool device_gone(int err) noexcept {
+  return err == ENXIO || err == ENODEV;
+}
+
+}  // namespace
+
+AfPacketPort::AfPacketPort(const std::string& device, AfPacketOptions options)
+    : Port(device), options_(options) {
+  check_netdev_name(device);
+  if (options_.ring_frames == 0) throw std::invalid_argument("af_packet: ring_frames must be > 0");
+  open();
+}
+
+AfPacketPort::~AfPacketPort() = default;
+
+void AfPacketPort::open() {
+  const std::optional<NetdevInfo> info = query_netdev(name());
+  if (!info) return;  // not there (yet): down until refresh() finds it
+  const bool l3 = is_l3_link(info->link_type);
+
+  Fd s = Fd::socket(AF_PACKET, SOCK_RAW, 0, "AF_PACKET");  // protocol 0: silent until bound
+  set_option(s, SOL_PACKET, PACKET_VERSION, int{TPACKET_V2}, "PACKET_VERSION", name());
+
+  // A slot holds the ring header, the sockaddr_ll and the largest frame the
+  // MTU allows (plus two VLAN tags), rounded to a power of two.
+  const std::uint32_t frame_size = std::max(
+      kMinFrameSize,
+      std::bit_ceil(static_cast<std::uint32_t>(info->mtu + 14 + 8 + TPACKET2_HDRLEN + 64)));
+  const std::uint32_t block_size = std::max(kMinBlockSize, frame_size);
+  const std::uint32_t per_block = block_size / frame_size;
+  std::uint32_t frames = std::min<std::uint32_t>(
+      options_.ring_frames, static_cast<std::uint32_t>(kMaxRingBytes / frame_size));
+  frames = std::max(per_block, frames / per_block * per_block);
+  tpacket_req req{};
+  req.tp_block_size = block_size;
+  req.tp_block_nr = frames / per_block;
+  req.tp_frame_size = frame_size;
+  req.tp_frame_nr = frames;
+  set_option(s, SOL_PACKET, PACKET_RX_RING, req, "PACKET_RX_RING", name());
+  MappedRegion ring =
+      MappedRegion::map_shared(s, std::size_t{block_size} * req.tp_block_nr, "AF_PACKET rx ring");
+
+  set_option(s, SOL_PACKET, PACKET_QDISC_BYPASS, int{1}, "PACKET_QDISC_BYPASS", name());
+  set_option(s, SOL_PACKET, PACKET_IGNORE_OUTGOING, int{1}, "PACKET_IGNORE_OUTGOING", name());
+
+  sockaddr_ll addr{};
+  addr.sll_family = AF_PACKET;
+  addr.sll_protocol = htons(ETH_P_ALL);
+  addr.sll_ifindex = info->ifindex;
+  if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    if (device_gone(errno)) return;  // vanished between the query and the bind
+    throw_errno("bind(AF_PACKET, " + name() + ")");
+  }
+  packet_mreq promisc{};
+  promisc.mr_ifindex = info->ifindex;
+  promisc.mr_type = PACKET_MR_PROMISC;
+  set_option(s, SOL_PACKET, PACKET_ADD_MEMBERSHIP, promisc, "PACKET_ADD_MEMBERSHIP", name());
+
+  sock_ = std::move(s);
+  ring_ = std::move(ring);
+  frame_size_ = frame_size;
+  frame_count_ = frames;
+  rx_next_ = 0;
+  ifindex_ = info->ifindex;
+  gone_ = false;
+  if (l3)
+    l3_.emplace(options_.l3_mac.value_or(L3Ethernet::mac_for_name(name())));
+  else
+    l3_.reset();
+  mtu_.store(info->mtu, std::memory_order_relaxed);
+  link_.store(info->running() ? LinkState::up : LinkState::down, std::memory_order_relaxed);
+}
+
+void AfPacketPort::close() noexcept {
+  (void)counters();  // keep the kernel's drop count of the socket we close
+  link_.store(LinkState::down, std::memory_order_relaxed);
+  ring_.reset();
+  sock_.reset();
+  ifindex_ = 0;
+  gone_ = false;
+}
+
+void AfPacketPort::refresh() {
+  const std::optional<NetdevInfo> info = query_netdev(name());
+  if (!info) {
+    close();
+    return;
+  }
+  bool reopen = !sock_ || gone_ || info->ifindex != ifindex_;
+  if (!reopen) {
+    // A socket whose device was unregistered is unbound for good, even if a
+    // new device later gets the same index.
+    sockaddr_ll bound{};
+    socklen_t len = sizeof bound;
+    reopen = ::getsockname(sock_.get(), reinterpret_cast<sockaddr*>(&bound), &len) != 0 ||
+             bound.sll_ifindex != ifindex_;
+  }
+  if (reopen) {
+    close();
+    open();
+    return;
+  }
+  mtu_.store(info->mtu, std::memory_order_relaxed);
+  link_.store(info->running() ? LinkState::up : LinkState::down, std::memory_order_relaxed);
+}
+
+PortCounters AfPacketPort::counters() const noexcept {
+  if (sock_) {
+    tpacket_stats st{};
+    socklen_t len = sizeof st;
+    if (::getsockopt(sock_.get(), SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+      kernel_drops_.fetch_add(st.tp_drops, std::memory_order_relaxed);
+  }
+  PortCounters c = Port::counters();
+  c.rx_dropped += kernel_drops_.load(std::memory_order_relaxed);
+  return c;
+}
+
+void AfPacketPort::mark_gone() noexcept {
+  gone_ = true;
+  link_.store(LinkState::down, std::memory_order_relaxed);
+}
+
+std::size_t AfPacketPort::rx_burst(std::uint16_t, PacketPool& pool,
+                                   std::span<Packet*> out) noexcept {
+  std::size_t n = l3_ ? l3_->take_replies(pool, out) : 0;
+  if (link_.load(std::memory_order_relaxed) != LinkState::up || n == out.size()) return n;
+  return n + receive(pool, out.subspan(n));
+}
+
+std::size_t AfPacketPort::receive(PacketPool& pool, std::span<Packet*> out) noexcept {
+  PortCounterCell& cnt = queue_counters(0);
+  auto slot = [this](std::uint32_t i) {
+    return reinterpret_cast<tpacket2_hdr*>(ring_.data() + std::size_t{i} * frame_size_);
+  };
+  // How many slots the kernel has handed over, then packets for them at once.
+  std::size_t ready = 0;
+  while (ready < out.size() &&
+         (__atomic_load_n(&slot((rx_next_ + ready) % frame_count_)->tp_status, __ATOMIC_ACQUIRE) &
+          TP_STATUS_USER))
+    ++ready;
+  if (ready == 0) return 0;
+  const std::size_t got = pool.alloc_burst(out.first(ready));
+
+  std::size_t n = 0;
+  std::uint64_t bytes = 0, dropped = 0, errors = 0;
+  for (std::size_t i = 0; i < ready; ++i) {
+    tpacket2_hdr* h = slot(rx_next_);
+    rx_next_ = (rx_next_ + 1) % frame_count_;
+    const std::uint32_t status = h->tp_status;
+    if (i >= got) {  // pool empty
+      ++dropped;
+      __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+      continue;
+    }
+    Packet* p = out[i];
+    const auto* frame = reinterpret_cast<const std::uint8_t*>(h) + h->tp_mac;
+    const std::uint32_t len = h->tp_snaplen;
+    const bool vlan = (status & TP_STATUS_VLAN_VALID) != 0 && !l3_ && len >= 12;
+    std::uint8_t* dst = h->tp_snaplen == h->tp_len ? p->append(len + (vlan ? 4 : 0)) : nullptr;
+    if (dst != nullptr && vlan) {
+      const std::uint16_t tpid =
+          (status & TP_STATUS_VLAN_TPID_VALID) != 0 ? h->tp_vlan_tpid : ETH_P_8021Q;
+      std::memcpy(dst, frame, 12);
+      dst[12] = static_cast<std::uint8_t>(tpid >> 8), dst[13] = static_cast<std::uint8_t>(tpid);
+      dst[14] = static_cast<std::uint8_t>(h->tp_vlan_tci >> 8);
+      dst[15] = static_cast<std::uint8_t>(h->tp_vlan_tci);
+      std::memcpy(dst + 16, frame + 12, len - 12);
+    } else if (dst != nullptr) {
+      std::memcpy(dst, frame, len);
+    }
+    __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    if (dst == nullptr || (l3_ && !l3_->to_bridge(*p))) {  // truncated, or not IP
+      ++errors;
+      pool.free(p);
+      continue;
+    }
+    bytes += p->length();
+    out[n++] = p;
+  }
+  PortCounterCell::add(cnt.rx_packets, n);
+  PortCounterCell::add(cnt.rx_bytes, bytes);
+  if (dropped) PortCounterCell::add(cnt.rx_dropped, dropped);
+  if (errors) PortCounterCell::add(cnt.rx_errors, errors);
+  return n;
+}
+
+void AfPacketPort::tx_burst(std::uint16_t, PacketPool& pool,
+                            std::span<Packet* const> packets) noexcept {
+  PortCounterCell& cnt = queue_counters(0);
+  if (link_.load(std::memory_order_relaxed) != LinkState::up) {
+    PortCounterCell::add(cnt.tx_dropped, packets.size());
+    pool.free_burst(packets);
+    return;
+  }
+  std::array<mmsghdr, dataplane::kBurstSize> msgs;
+  std::array<iovec, dataplane::kBurstSize> iov;
+  std::array<sockaddr_ll, dataplane::kBurstSize> to;
+  std::array<Packet*, dataplane::kBurstSize> sending;
+  std::uint64_t sent = 0, bytes = 0, dropped = 0, errors = 0;
+
+  for (std::size_t base = 0; base < packets.size(); base += dataplane::kBurstSize) {
+    const auto chunk =
+        packets.subspan(base, std::min(dataplane::kBurstSize, packets.size() - base));
+    std::size_t k = 0;
+    for (Packet* p : chunk) {
+      if (l3_) {
+        const L3Ethernet::TxAction a = l3_->to_device(*p);
+        if (a != L3Ethernet::TxAction::send) {
+          if (a == L3Ethernet::TxAction::drop) ++dropped;
+          pool.free(p);
+          continue;
+        }
+      }
+      sending[k] = p;
+      iov[k] = {p->data(), p->length()};
+      msgs[k] = {};
+      msgs[k].msg_hdr.msg_iov = &iov[k];
+      msgs[k].msg_hdr.msg_iovlen = 1;
+      if (l3_) {  // bare IP: the protocol says which, for the device (WireGuard checks it)
+        to[k] = {};
+        to[k].sll_family = AF_PACKET;
+        to[k].sll_ifindex = ifindex_;
+        to[k].sll_protocol =
+            htons(p->length() > 0 && p->data()[0] >> 4 == 6 ? ETH_P_IPV6 : ETH_P_IP);
+        msgs[k].msg_hdr.msg_name = &to[k];
+        msgs[k].msg_hdr.msg_namelen = sizeof to[k];
+      }
+      ++k;
+    }
+    std::size_t i = 0;
+    while (i < k) {
+      const int r = ::sendmmsg(sock_.get(), &msgs[i], static_cast<unsigned>(k - i), MSG_DONTWAIT);
+      if (r > 0) {
+        for (std::size_t j = i; j < i + static_cast<std::size_t>(r); ++j)
+          bytes += sending[j]->length();
+        sent += static_cast<std::size_t>(r);
+        i += static_cast<std::size_t>(r);
+        continue;
+      }
+      const int err = r < 0 ? errno : EAGAIN;
+      if (err == EMSGSIZE || err == EINVAL) {  // this frame is bad; the rest may be fine
+        ++errors;
+        ++i;
+        continue;
+      }
+      if (device_gone(err) || err == ENETDOWN) {
+        if (device_gone(err)) mark_gone();
+        link_.store(LinkState::down, std::memory_order_relaxed);
+      }
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS || device_gone(err) ||
+          err == ENETDOWN)
+        dropped += k - i;
+      else
+        errors += k - i;
+      break;
+    }
+    pool.free_burst(std::span<Packet* const>(sending.data(), k));
+  }
+  PortCounterCell::add(cnt.tx_packets, sent);
+  PortCounterCell::add(cnt.tx_bytes, bytes);
+  if (dropped) PortCounterCell::add(cnt.tx_dropped, dropped);
+  if (errors) PortCounterCell::add(cnt.tx_errors, errors);
+}
+
+}  // namespace sockswitch::ports

@@ -1,0 +1,125 @@
+// ports/l3_ethernet.h: makes a bare-IP device look like an Ethernet port on the bridge.
+//
+// tun devices, WireGuard and anything else without a link header (AF_PACKET
+// link type ARPHRD_NONE) carry IP packets, while inside a bridge every packet
+// is an Ethernet frame. This adapter sits between such a device and the
+// bridge, shared by TunPort and the L3 mode of AfPacketPort:
+//
+//   device -> bridge (to_bridge): push a 14-byte header into the headroom.
+//     src = the port's own MAC (locally administered); dst = the MAC that
+//     NeighborSnoop learned for the destination IP, the IPv4/IPv6 multicast
+//     MAC for a multicast destination, else broadcast (the bridge floods it
+//     and the owner answers, after which it is learned).
+//   bridge -> device (to_device): learn sender IP/MAC, then
+//     * IPv4/IPv6: strip the header (and any 802.1Q/802.1ad tags: a device
+//       without a link layer has no VLANs, so a tagged frame sent here by a
+//       flow means "deliver the IP packet"), trim Ethernet padding, send.
+//     * ARP request: answered by the port in the manner of a proxy-ARP router,
+//       because every address reachable through the device is "behind" it.
+//       Rule: answer for any target IP except (a) one learned as living on the
+//       bridge side (it would steal a neighbour's address), (b) a gratuitous
+//       ARP or probe (sender IP 0 or equal to the target: those check for
+//       duplicates and must stay unanswered).
+//     * IPv6 Neighbor Solicitation: same rule (DAD, i.e. source ::, is never
+//       answered); the Neighbor Advertisement has S=1, O=1 (this port is the
+//       only way to the target, so it may override), R=0, and a target
+//       link-layer address option.
+//     * other ND messages, ARP replies, tagged ARP/ND and every other
+//       EtherType are consumed without reaching the device (ND/ARP: learned
+//       from; others: counted as non_ip).
+//   Replies are written into a small fixed queue inside the adapter and
+//   delivered on the port's next rx_burst as if received from the device.
+//   The queue does not own pool packets, so nothing leaks when a port is
+//   destroyed with replies pending. A full queue drops the reply (counted).
+//
+// Contract with the poll thread: a reply queued by tx_burst reaches the
+// bridge on the next rx_burst of the same queue, so the poll thread must not
+// sleep after a pass in which it transmitted (the adaptive-poll rule "sleep
+// only after a pass that received nothing" already guarantees it, since a
+// transmit follows a receive).
+//
+// Threads: one adapter per port queue, used only by that queue's poll thread.
+// The counters are relaxed atomics with one writer, readable from anywhere.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "dataplane/mac_addr.h"
+#include "dataplane/packet.h"
+#include "dataplane/packet_pool.h"
+#include "ports/neighbor_snoop.h"
+
+namespace sockswitch::ports {
+
+struct L3EthernetCounters final {
+  std::uint64_t arp_replies = 0, nd_replies = 0;  // answers generated
+  std::uint64_t replies_dropped = 0;              // answers lost to a full queue
+  std::uint64_t consumed = 0;                     // ARP/ND frames learned from, not answered
+  std::uint64_t non_ip = 0;                       // bridge frames the device cannot carry
+  std::uint64_t rx_not_ip = 0;                    // device packets that were neither IPv4 nor IPv6
+};
+
+class L3Ethernet final {
+ public:
+  enum class TxAction : std::uint8_t {
+    send,      // the packet now holds a bare IP packet for the device
+    consumed,  // ARP/ND handled here (maybe answered): free it, not a drop
+    drop,      // not carriable: free it and count a tx drop
+  };
+
+  static constexpr std::size_t kReplyQueue = 16;
+  static constexpr std::size_t kMaxReply = 96;  // an NA with its option is 86 bytes
+
+  explicit L3Ethernet(dataplane::MacAddr mac) noexcept : mac_(mac) {}
+
+  // A locally administered unicast MAC derived from a port name, stable
+  // across restarts so that neighbours' ARP caches stay valid.
+  [[nodiscard]] static dataplane::MacAddr mac_for_name(std::string_view name) noexcept;
+
+  [[nodiscard]] dataplane::MacAddr mac() const noexcept { return mac_; }
+
+  // Device -> bridge; false when `p` is not an IP packet or lacks headroom
+  // (the caller frees and counts it).
+  [[nodiscard]] bool to_bridge(dataplane::Packet& p) noexcept;
+  // Bridge -> device; see TxAction.
+  [[nodiscard]] TxAction to_device(dataplane::Packet& p) noexcept;
+
+  // Copies queued replies into packets from `pool` (fewer when it is empty,
+  // the rest stay queued); returns how many were written to `out`.
+  [[nodiscard]] std::size_t take_replies(dataplane::PacketPool& pool,
+                                         std::span<dataplane::Packet*> out) noexcept;
+  [[nodiscard]] std::size_t pending_replies() const noexcept { return tail_ - head_; }
+
+  [[nodiscard]] const NeighborSnoop& neighbors() const noexcept { return snoop_; }
+  [[nodiscard]] L3EthernetCounters counters() const noexcept;
+
+ private:
+  struct Reply {
+    std::array<std::uint8_t, kMaxReply> bytes;
+    std::uint32_t length;
+  };
+
+  TxAction handle_arp(const std::uint8_t* arp, std::size_t len, const std::uint8_t* eth) noexcept;
+  TxAction handle_nd(dataplane::Packet& p, std::size_t l3) noexcept;
+  [[nodiscard]] Reply* reserve_reply() noexcept;
+  [[nodiscard]] bool answerable(const IpKey& target) const noexcept {
+    return !snoop_.lookup(target).has_value();
+  }
+  static void bump(std::atomic<std::uint64_t>& c) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+
+  dataplane::MacAddr mac_;
+  NeighborSnoop snoop_;
+  std::array<Reply, kReplyQueue> replies_{};
+  std::size_t head_ = 0, tail_ = 0;  // free-running; slot = index % kReplyQueue
+  std::atomic<std::uint64_t> arp_replies_{0}, nd_replies_{0}, replies_dropped_{0};
+  std::atomic<std::uint64_t> consumed_{0}, non_ip_{0}, rx_not_ip_{0};
+};
+
+}  // namespace sockswitch::ports

@@ -1,0 +1,32 @@
+// ports/port_factory.h: builds a port driver from its configuration.
+//
+// The control thread turns a configured port (name, driver, options) into
+// a running Port without knowing driver classes. Drivers not written yet
+// (af_xdp, wireguard, patch, dpdk, ring, pcap) are rejected by name like any
+// unknown one, so a config naming them fails loudly instead of silently
+// falling back.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "dataplane/mac_addr.h"
+#include "ports/port.h"
+
+namespace sockswitch::ports {
+
+struct PortSpec final {
+  std::string name;                                      // the netdev's name
+  std::string driver;                                    // "af_packet" | "tap" | "tun"
+  std::uint16_t queues = 1;                              // tap/tun: IFF_MULTI_QUEUE when > 1
+  std::optional<dataplane::MacAddr> mac = std::nullopt;  // L3 ports: the port's own MAC
+  bool create = true;  // tap/tun: create the device (true) or attach to an existing one
+};
+
+// Throws std::invalid_argument naming an unknown driver or an option the
+// driver cannot honour, std::system_error when the device cannot be opened.
+[[nodiscard]] std::unique_ptr<Port> make_port(const PortSpec& spec);
+
+}  // namespace sockswitch::ports

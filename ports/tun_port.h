@@ -1,0 +1,61 @@
+// ports/tun_port.h: an L3 port on a tun device the switch creates or attaches to.
+//
+// The device carries bare IP packets (IFF_TUN|IFF_NO_PI); the bridge sees an
+// Ethernet port with its own MAC through L3Ethernet (see l3_ethernet.h):
+// headers are synthesised on rx and stripped on tx, ARP and IPv6 ND are
+// answered by the port. Each queue has its own adapter, because a queue
+// belongs to one poll thread and the adapter's snoop table and reply queue
+// must not be shared across threads; with several queues a queue may not
+// yet know a MAC another learned, and then broadcasts, which stays correct.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ports/l3_ethernet.h"
+#include "ports/port.h"
+#include "ports/tun_device.h"
+
+namespace sockswitch::ports {
+
+struct TunOptions final {
+  std::uint16_t queues = 1;
+  bool create = true;
+  std::optional<dataplane::MacAddr> mac = std::nullopt;  // default: derived from the name
+};
+
+class TunPort final : public Port {
+ public:
+  explicit TunPort(const std::string& device, TunOptions options = {});
+
+  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
+                                     std::span<dataplane::Packet*> out) noexcept override;
+  void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
+                std::span<dataplane::Packet* const> packets) noexcept override;
+  [[nodiscard]] int wakeup_fd(std::uint16_t queue) const noexcept override {
+    return dev_.fd(queue);
+  }
+  [[nodiscard]] std::uint16_t queue_count() const noexcept override { return options_.queues; }
+  void refresh() override;
+  [[nodiscard]] LinkState link_state() const noexcept override {
+    return link_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint32_t mtu() const noexcept override { return dev_.mtu(); }
+
+  [[nodiscard]] dataplane::MacAddr mac() const noexcept { return mac_; }
+  [[nodiscard]] const L3Ethernet& l3(std::uint16_t queue) const noexcept {
+    return *adapters_[queue % adapters_.size()];
+  }
+
+ private:
+  TunOptions options_;
+  dataplane::MacAddr mac_;
+  TunDevice dev_;
+  std::vector<std::unique_ptr<L3Ethernet>> adapters_;  // one per queue
+  std::atomic<LinkState> link_{LinkState::down};
+};
+
+}  // namespace sockswitch::ports

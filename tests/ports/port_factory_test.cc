@@ -1,0 +1,51 @@
+// tests/ports/port_factory_test.cc: driver names map to drivers; unknown ones are named.
+#include "ports/port_factory.h"
+
+#include <gtest/gtest.h>
+
+#include "ports/af_packet_port.h"
+#include "ports/tap_port.h"
+#include "ports/tun_port.h"
+#include "tests/net/require_netns.h"
+
+namespace sockswitch::ports {
+namespace {
+
+TEST(PortFactory, UnknownDriverIsNamed) {
+  try {
+    (void)make_port({.name = "p0", .driver = "token-ring"});
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'token-ring'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("p0"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PortFactory, RejectsOptionsADriverCannotHonour) {
+  EXPECT_THROW((void)make_port({.name = "p0", .driver = "af_packet", .queues = 2}),
+               std::invalid_argument);
+  EXPECT_THROW((void)make_port({.name = "p0", .driver = "tap", .mac = dataplane::MacAddr{2}}),
+               std::invalid_argument);
+}
+
+TEST(PortFactory, BuildsEachDriver) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  const std::string missing = test::net::unique_link_name('f');
+  auto af = make_port({.name = missing, .driver = "af_packet"});
+  EXPECT_NE(dynamic_cast<AfPacketPort*>(af.get()), nullptr);
+  EXPECT_EQ(af->link_state(), LinkState::down);  // no such device yet
+
+  auto tap = make_port({.name = test::net::unique_link_name('f'), .driver = "tap", .queues = 2});
+  EXPECT_NE(dynamic_cast<TapPort*>(tap.get()), nullptr);
+  EXPECT_EQ(tap->queue_count(), 2);
+  EXPECT_EQ(tap->link_state(), LinkState::up);
+
+  const dataplane::MacAddr mac{0x020000000042};
+  auto tun = make_port({.name = test::net::unique_link_name('f'), .driver = "tun", .mac = mac});
+  auto* t = dynamic_cast<TunPort*>(tun.get());
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->mac(), mac);
+}
+
+}  // namespace
+}  // namespace sockswitch::ports
