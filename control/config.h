@@ -28,13 +28,14 @@ namespace sockswitch::control {
 
 struct PortConfig {
   std::string name;
-  std::string driver = "auto";  // auto | af_xdp | af_packet | tap | tun | internal | patch | pcap | dpdk
+  std::string driver =
+      "auto";  // auto | af_xdp | af_packet | tap | tun | internal | patch | pcap | dpdk
   flowtable::PortNo ofport{0};  // assigned in order of appearance when not given
   bool no_flood = false;
   std::uint16_t queues = 1;
-  std::optional<std::string> mac;   // L3 and tap ports: the port's own MAC
-  bool create = true;               // tap/tun/internal: create the device, or attach
-  std::optional<std::string> peer;  // patch: the port on the other bridge
+  std::optional<std::string> mac;               // L3 and tap ports: the port's own MAC
+  bool create = true;                           // tap/tun/internal: create the device, or attach
+  std::optional<std::string> peer;              // patch: the port on the other bridge
   std::optional<std::string> rx_pcap, tx_pcap;  // pcap
   std::optional<std::string> dpdk_devargs;      // dpdk: vdev or PCI device
   flowtable::SourcePos pos;

@@ -1,0 +1,354 @@
+// control/config.cc: TOML to Config, with every problem located.
+#include "control/config.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "control/port_arguments.h"
+#include "flowtable/flow_counters.h"
+
+namespace sockswitch::control {
+namespace {
+
+using flowtable::PortNo;
+using flowtable::SourcePos;
+
+constexpr std::size_t kMaxBridges = 8;           // TxBatch::kMaxBridges
+constexpr std::size_t kMaxPortsPerBridge = 256;  // TxBatch::kMaxPortsPerBridge
+
+const std::set<std::string, std::less<>> kDrivers{"auto",     "af_xdp", "af_packet", "tap", "tun",
+                                                  "internal", "patch",  "pcap",      "dpdk"};
+
+class Checker {
+ public:
+  explicit Checker(std::string file) : file_(std::move(file)) {}
+
+  SourcePos pos(const toml::node& n) const {
+    const auto& b = n.source().begin;
+    return {file_, static_cast<int>(b.line), static_cast<int>(b.column)};
+  }
+  void issue(SourcePos p, std::string message) {
+    issues_.push_back({std::move(p), std::move(message)});
+  }
+  void issue(const toml::node& n, std::string message) { issue(pos(n), std::move(message)); }
+
+  void only_keys(const toml::table& t, std::initializer_list<std::string_view> allowed,
+                 std::string_view where) {
+    for (const auto& [key, value] : t) {
+      bool ok = false;
+      for (std::string_view a : allowed)
+        ok |= key.str() == a;
+      if (!ok) issue(value, fmt::format("unknown key '{}' in {}", key.str(), where));
+    }
+  }
+
+  std::optional<std::string> string(const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_string()) {
+      issue(*n, fmt::format("'{}' must be a string", key));
+      return std::nullopt;
+    }
+    return n->value<std::string>();
+  }
+  std::optional<std::int64_t> integer(const toml::table& t, std::string_view key, std::int64_t lo,
+                                      std::int64_t hi) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_integer()) {
+      issue(*n, fmt::format("'{}' must be an integer", key));
+      return std::nullopt;
+    }
+    const std::int64_t v = *n->value<std::int64_t>();
+    if (v < lo || v > hi) {
+      issue(*n, fmt::format("'{}' = {} is out of range {}..{}", key, v, lo, hi));
+      return std::nullopt;
+    }
+    return v;
+  }
+  std::optional<bool> boolean(const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_boolean()) {
+      issue(*n, fmt::format("'{}' must be true or false", key));
+      return std::nullopt;
+    }
+    return n->value<bool>();
+  }
+  // The tables of an array of tables ([[key]]), checked for type.
+  std::vector<const toml::table*> tables(const toml::table& t, std::string_view key) {
+    std::vector<const toml::table*> out;
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return out;
+    const toml::array* a = n->as_array();
+    if (a == nullptr) {
+      issue(*n, fmt::format("'{}' must be an array of tables ([[{}]])", key, key));
+      return out;
+    }
+    for (const toml::node& e : *a) {
+      if (const toml::table* et = e.as_table())
+        out.push_back(et);
+      else
+        issue(e, fmt::format("each '{}' must be a table", key));
+    }
+    return out;
+  }
+  // An array of strings, with each string's node for positions.
+  std::vector<std::pair<std::string, const toml::node*>> strings(const toml::table& t,
+                                                                 std::string_view key) {
+    std::vector<std::pair<std::string, const toml::node*>> out;
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return out;
+    const toml::array* a = n->as_array();
+    if (a == nullptr) {
+      issue(*n, fmt::format("'{}' must be an array of strings", key));
+      return out;
+    }
+    for (const toml::node& e : *a) {
+      if (e.is_string())
+        out.emplace_back(*e.value<std::string>(), &e);
+      else
+        issue(e, fmt::format("each entry of '{}' must be a string", key));
+    }
+    return out;
+  }
+
+  [[nodiscard]] const std::vector<ConfigIssue>& issues() const noexcept { return issues_; }
+  [[nodiscard]] const std::string& file() const noexcept { return file_; }
+
+ private:
+  std::string file_;
+  std::vector<ConfigIssue> issues_;
+};
+
+PortConfig read_port(Checker& c, const toml::table& t) {
+  PortConfig p;
+  p.pos = c.pos(t);
+  c.only_keys(t,
+              {"name", "driver", "ofport", "no_flood", "queues", "mac", "create", "peer", "rx_pcap",
+               "tx_pcap", "dpdk_devargs"},
+              "[[bridge.port]]");
+  if (auto name = c.string(t, "name"))
+    p.name = *name;
+  else
+    c.issue(t, "a port needs a 'name'");
+  if (auto d = c.string(t, "driver")) {
+    if (kDrivers.count(*d))
+      p.driver = *d;
+    else
+      c.issue(*t.get("driver"), fmt::format("unknown driver '{}'", *d));
+  }
+  if (auto n = c.integer(t, "ofport", 1, flowtable::to_u32(flowtable::kPortMax)))
+    p.ofport = PortNo{static_cast<std::uint32_t>(*n)};
+  if (auto b = c.boolean(t, "no_flood")) p.no_flood = *b;
+  if (auto q = c.integer(t, "queues", 1, 16)) p.queues = static_cast<std::uint16_t>(*q);
+  p.mac = c.string(t, "mac");
+  if (auto b = c.boolean(t, "create")) p.create = *b;
+  p.peer = c.string(t, "peer");
+  p.rx_pcap = c.string(t, "rx_pcap");
+  p.tx_pcap = c.string(t, "tx_pcap");
+  p.dpdk_devargs = c.string(t, "dpdk_devargs");
+  if (p.driver == "patch" && !p.peer)
+    c.issue(t, fmt::format("patch port '{}' needs a 'peer'", p.name));
+  if (p.driver != "patch" && p.peer)
+    c.issue(*t.get("peer"),
+            fmt::format("'peer' is only for patch ports ('{}' is {})", p.name, p.driver));
+  if (p.driver == "dpdk" && !p.dpdk_devargs)
+    c.issue(t, fmt::format("dpdk port '{}' needs 'dpdk_devargs'", p.name));
+  if (p.driver == "internal") p.ofport = flowtable::kPortLocal;
+  return p;
+}
+
+std::string resolve_path(const std::string& config_file, const std::string& path) {
+  const std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (std::filesystem::path(config_file).parent_path() / p).lexically_normal().string();
+}
+
+void number_ports(Checker& c, BridgeConfig& b) {
+  std::set<std::uint32_t> used;
+  for (PortConfig& p : b.ports) {
+    if (flowtable::to_u32(p.ofport) == 0) continue;
+    if (!used.insert(flowtable::to_u32(p.ofport)).second)
+      c.issue(p.pos, fmt::format("ofport {} used twice on bridge '{}'", flowtable::to_u32(p.ofport),
+                                 b.name));
+  }
+  std::uint32_t next = 1;
+  for (PortConfig& p : b.ports) {
+    if (flowtable::to_u32(p.ofport) != 0) continue;
+    while (used.count(next))
+      ++next;
+    p.ofport = PortNo{next};
+    used.insert(next);
+  }
+  for (const PortConfig& p : b.ports) {
+    if (p.ofport == flowtable::kPortLocal) continue;  // named LOCAL in flows, as in OVS
+    try {
+      b.port_map.add(p.name, p.ofport);
+    } catch (const std::invalid_argument& e) {
+      c.issue(p.pos, e.what());
+    }
+  }
+}
+
+void read_flows(Checker& c, const toml::table& t, BridgeConfig& b) {
+  if (auto file = c.string(t, "flows")) {
+    b.flows_file = resolve_path(c.file(), *file);
+    std::string text;
+    try {
+      text = read_text_file(*b.flows_file);
+    } catch (const std::exception& e) {
+      c.issue(*t.get("flows"), e.what());
+    }
+    const flowtable::FlowFile parsed = flowtable::parse_flow_file(text, *b.flows_file, b.port_map);
+    for (const flowtable::FlowError& e : parsed.errors)
+      c.issue(e.pos(), e.message() + (e.token().empty() ? "" : " (at '" + e.token() + "')"));
+    b.flows = parsed.flows;
+  }
+  for (const auto& [line, node] : c.strings(t, "flow")) {
+    SourcePos where = c.pos(*node);
+    where.column += 1;  // past the opening quote
+    try {
+      b.flows.push_back({flowtable::parse_flow(line, b.port_map, flowtable::FlowSyntax::add, where),
+                         where, line});
+    } catch (const flowtable::FlowError& e) {
+      c.issue(e.pos(), e.message() + (e.token().empty() ? "" : " (at '" + e.token() + "')"));
+    }
+  }
+}
+
+void check_patches(Checker& c, const Config& cfg) {
+  std::map<std::string, std::pair<const PortConfig*, const BridgeConfig*>> patches;
+  for (const BridgeConfig& b : cfg.bridges)
+    for (const PortConfig& p : b.ports)
+      if (p.driver == "patch") patches[p.name] = {&p, &b};
+  for (const auto& [name, where] : patches) {
+    const auto& [port, bridge] = where;
+    const auto peer = patches.find(*port->peer);
+    if (peer == patches.end()) {
+      c.issue(port->pos,
+              fmt::format("patch port '{}': its peer '{}' is not a patch port", name, *port->peer));
+    } else if (peer->second.first->peer != name) {
+      c.issue(port->pos, fmt::format("patch port '{}': its peer '{}' names '{}' as its peer", name,
+                                     *port->peer, *peer->second.first->peer));
+    } else if (peer->second.second == bridge) {
+      c.issue(port->pos, fmt::format("patch port '{}' and its peer are on the same bridge", name));
+    }
+  }
+}
+
+void read_threads(Checker& c, const toml::table& root, Config& cfg) {
+  const auto threads = c.tables(root, "poll_thread");
+  if (threads.size() > flowtable::kMaxPollThreads)
+    c.issue(*threads[flowtable::kMaxPollThreads],
+            fmt::format("at most {} poll threads", flowtable::kMaxPollThreads));
+  std::map<std::string, int> served;
+  for (const toml::table* t : threads) {
+    c.only_keys(*t, {"cpu", "bridges"}, "[[poll_thread]]");
+    PollThreadSpec spec;
+    if (auto cpu = c.integer(*t, "cpu", 0, 1023)) spec.cpu = static_cast<int>(*cpu);
+    for (const auto& [name, node] : c.strings(*t, "bridges")) {
+      if (!cfg.bridge(name)) c.issue(*node, fmt::format("no bridge named '{}'", name));
+      if (served[name]++)
+        c.issue(*node, fmt::format("bridge '{}' is given to two poll threads", name));
+      spec.bridges.push_back(name);
+    }
+    cfg.poll_threads.push_back(std::move(spec));
+  }
+  const bool catch_all = cfg.poll_threads.empty() ||
+                         std::any_of(cfg.poll_threads.begin(), cfg.poll_threads.end(),
+                                     [](const PollThreadSpec& s) { return s.bridges.empty(); });
+  if (!catch_all)
+    for (const BridgeConfig& b : cfg.bridges)
+      if (!served.count(b.name))
+        c.issue(b.pos, fmt::format("bridge '{}' is not served by any poll thread", b.name));
+}
+
+}  // namespace
+
+const BridgeConfig* Config::bridge(std::string_view name) const {
+  for (const BridgeConfig& b : bridges)
+    if (b.name == name) return &b;
+  return nullptr;
+}
+
+ConfigError::ConfigError(std::vector<ConfigIssue> issues)
+    : std::runtime_error([&] {
+        std::string s;
+        for (const ConfigIssue& i : issues)
+          s += fmt::format("{}{}:{}:{}: error: {}", s.empty() ? "" : "\n", i.pos.file, i.pos.line,
+                           i.pos.column, i.message);
+        return s;
+      }()),
+      issues_(std::move(issues)) {}
+
+Config parse_config(std::string_view text, const std::string& file_name) {
+  Checker c(file_name);
+  toml::table root;
+  try {
+    root = toml::parse(text, file_name);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    throw ConfigError({{{file_name, static_cast<int>(b.line), static_cast<int>(b.column)},
+                        std::string(e.description())}});
+  }
+  Config cfg;
+  cfg.file = file_name;
+  c.only_keys(root, {"control_socket", "log_level", "poll_thread", "bridge"}, "the top level");
+  if (auto s = c.string(root, "control_socket")) cfg.control_socket = *s;
+  if (auto l = c.string(root, "log_level")) {
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+    if (levels.count(*l))
+      cfg.log_level = *l;
+    else
+      c.issue(*root.get("log_level"), fmt::format("unknown log level '{}'", *l));
+  }
+
+  std::set<std::string> port_names;
+  for (const toml::table* t : c.tables(root, "bridge")) {
+    BridgeConfig b;
+    b.pos = c.pos(*t);
+    c.only_keys(*t, {"name", "port", "flows", "flow", "mac_aging", "mac_table_size"}, "[[bridge]]");
+    if (auto name = c.string(*t, "name"))
+      b.name = *name;
+    else
+      c.issue(*t, "a bridge needs a 'name'");
+    if (cfg.bridge(b.name)) c.issue(*t, fmt::format("bridge '{}' defined twice", b.name));
+    if (auto a = c.integer(*t, "mac_aging", 1, 1'000'000)) b.mac_aging_seconds = std::uint32_t(*a);
+    if (auto s = c.integer(*t, "mac_table_size", 16, 1 << 22)) b.mac_table_size = std::uint32_t(*s);
+    for (const toml::table* pt : c.tables(*t, "port")) {
+      PortConfig p = read_port(c, *pt);
+      if (!p.name.empty() && !port_names.insert(p.name).second)
+        c.issue(p.pos,
+                fmt::format("port '{}' is defined twice (a port belongs to one bridge)", p.name));
+      b.ports.push_back(std::move(p));
+    }
+    if (b.ports.size() > kMaxPortsPerBridge)
+      c.issue(b.pos, fmt::format("bridge '{}' has more than {} ports", b.name, kMaxPortsPerBridge));
+    number_ports(c, b);
+    read_flows(c, *t, b);
+    cfg.bridges.push_back(std::move(b));
+  }
+  if (cfg.bridges.size() > kMaxBridges)
+    c.issue(cfg.bridges[kMaxBridges].pos, fmt::format("at most {} bridges", kMaxBridges));
+  check_patches(c, cfg);
+  read_threads(c, root, cfg);
+  if (!c.issues().empty()) throw ConfigError(c.issues());
+  return cfg;
+}
+
+Config load_config(const std::string& path) {
+  std::string text;
+  try {
+    text = read_text_file(path);
+  } catch (const std::exception& e) {
+    throw ConfigError({{{path, 1, 1}, e.what()}});
+  }
+  return parse_config(text, path);
+}
+
+}  // namespace sockswitch::control

@@ -1,0 +1,111 @@
+// tests/control/config_test.cc: configuration files, good and bad.
+//
+// Plan: the three shipped seed configs load with their flows and port
+// numbers; each kind of mistake is reported with its file, line and column;
+// a file with any mistake yields no configuration at all.
+#include <gtest/gtest.h>
+
+#include "control/config.h"
+
+namespace sockswitch::control {
+namespace {
+
+std::string config(const char* name) {
+  return std::string(SOCKSWITCH_SOURCE_DIR) + "/configs/" + name;
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    (void)parse_config(text, "test.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Config, SeedDeploymentsLoad) {
+  const Config vps = load_config(config("vps.toml"));
+  ASSERT_EQ(vps.bridges.size(), 1u);
+  const BridgeConfig& socket = vps.bridges[0];
+  EXPECT_EQ(socket.name, "socket");
+  EXPECT_EQ(socket.ports.size(), 3u);
+  EXPECT_EQ(socket.flows.size(), 6u);
+  EXPECT_EQ(*socket.port_map.find("veth102"), flowtable::PortNo{3});
+  EXPECT_EQ(socket.flows[0].pos.line, 5);
+
+  const Config mgmt = load_config(config("oo1424oo.toml"));
+  EXPECT_EQ(mgmt.bridges[0].flows.size(), 9u);
+
+  const Config dual = load_config(config("oo1424oo-dual.toml"));
+  ASSERT_EQ(dual.bridges.size(), 2u);
+  EXPECT_EQ(dual.bridge("mesh")->ports[1].driver, "patch");
+  EXPECT_EQ(*dual.bridge("vmbr0")->ports[0].peer, "to-privacy");
+  EXPECT_EQ(dual.bridge("mesh")->flows.size(), 7u);
+  EXPECT_EQ(dual.bridge("vmbr0")->flows.size(), 5u);
+}
+
+TEST(Config, InlineFlowsAndAutomaticPortNumbers) {
+  const Config c = parse_config(R"(
+[[bridge]]
+name = "br"
+flow = ["priority=5,in_port=b,actions=output:a", "actions=normal"]
+[[bridge.port]]
+name = "a"
+[[bridge.port]]
+name = "b"
+ofport = 1
+[[bridge.port]]
+name = "br"
+driver = "internal"
+)",
+                                "test.toml");
+  const BridgeConfig& b = c.bridges[0];
+  EXPECT_EQ(*b.port_map.find("b"), flowtable::PortNo{1});
+  EXPECT_EQ(*b.port_map.find("a"), flowtable::PortNo{2});
+  EXPECT_EQ(b.ports[2].ofport, flowtable::kPortLocal);
+  ASSERT_EQ(b.flows.size(), 2u);
+  EXPECT_EQ(b.flows[0].pos.line, 4);
+}
+
+TEST(Config, MistakesAreLocated) {
+  EXPECT_EQ(error_of("[[bridge]]\nname = \"br\"\ncolour = 1\n"),
+            "test.toml:3:10: error: unknown key 'colour' in [[bridge]]");
+  EXPECT_EQ(error_of("[[bridge]]\nname = 5\n"),
+            "test.toml:2:8: error: 'name' must be a string\ntest.toml:1:1: error: a bridge needs a "
+            "'name'");
+  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"x\"\n"
+                     "[[bridge]]\nname = \"br2\"\n[[bridge.port]]\nname = \"x\"\n")
+                .find("test.toml:7:1: error: port 'x' is defined twice"),
+            std::string::npos);
+  EXPECT_EQ(error_of("[[bridge]]\nname = \"br\"\nflow = [\"in_port=nope,actions=drop\"]\n"),
+            "test.toml:3:10: error: in_port=nope: unknown port 'nope' (at 'in_port=nope')");
+  EXPECT_NE(
+      error_of("[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"p\"\ndriver = \"patch\"\n"
+               "peer = \"q\"\n")
+          .find("its peer 'q' is not a patch port"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of("[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"p\"\ndriver = \"warp\"\n")
+          .find("test.toml:5:10: error: unknown driver 'warp'"),
+      std::string::npos);
+  EXPECT_NE(error_of("[[bridge]\n").find("test.toml:1:"), std::string::npos);
+  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"p\"\nofport = 70000\n")
+                .find("'ofport' = 70000 is out of range"),
+            std::string::npos);
+}
+
+TEST(Config, BadFlowFileIsReportedAtItsOwnPosition) {
+  const std::string dir = testing::TempDir();
+  const std::string flows = dir + "/bad.flows";
+  {
+    std::FILE* f = std::fopen(flows.c_str(), "w");
+    std::fputs("# comment\npriority=10,tp_dst=443,actions=normal\n", f);
+    std::fclose(f);
+  }
+  const std::string err = error_of("[[bridge]]\nname = \"br\"\nflows = \"" + flows + "\"\n");
+  EXPECT_NE(err.find(flows + ":2:13: error: tp_dst needs tcp, udp or sctp"), std::string::npos)
+      << err;
+}
+
+}  // namespace
+}  // namespace sockswitch::control
