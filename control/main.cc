@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "control/ctl_command.h"
+#include "control/daemon.h"
 #include "control/flows_check_command.h"
 #include "control/trace_command.h"
 
@@ -33,7 +35,20 @@ int main(int argc, char** argv) {
                    "Packet headers in flow syntax, e.g. in_port=warp0,tcp,tp_dst=443")
       ->required();
 
+  DaemonOptions daemon;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run the switch (foreground, logs to stderr)");
+  run_cmd->add_option("--config", daemon.config_path, "TOML configuration file")->required();
+  run_cmd->add_option("--control-socket", daemon.control_socket, "Override the config's socket");
+
+  std::string socket_path = kDefaultControlSocket;
+  CLI::App* ctl_cmd = app.add_subcommand("ctl", "Talk to the running switch (help: ctl help)");
+  ctl_cmd->add_option("--socket", socket_path, "Control socket");
+  ctl_cmd->prefix_command();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*run_cmd) return run_daemon(daemon);
+  if (*ctl_cmd) return ctl(socket_path, ctl_cmd->remaining(), std::cout, std::cerr);
 
   if (*check_cmd) return flows_check(check, std::cout, std::cerr);
   if (*trace_cmd) return trace(trace_request, std::cout, std::cerr);

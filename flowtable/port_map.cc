@@ -40,6 +40,14 @@ std::optional<PortNo> PortMap::resolve(std::string_view s) {
   return PortNo{next};
 }
 
+bool PortMap::remove(std::string_view name) {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return false;
+  by_number_.erase(to_u32(it->second));
+  by_name_.erase(it);
+  return true;
+}
+
 std::optional<std::string_view> PortMap::name_of(PortNo no) const {
   auto it = by_number_.find(to_u32(no));
   if (it == by_number_.end()) return std::nullopt;

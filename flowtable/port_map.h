@@ -30,6 +30,8 @@ class PortMap {
   // A name (case-sensitive) or a decimal number; reserved names are not
   // resolved here (the parser decides where they are allowed).
   [[nodiscard]] std::optional<PortNo> resolve(std::string_view name_or_number);
+  // Forgets a name (a port deleted from its bridge); false when unknown.
+  bool remove(std::string_view name);
   [[nodiscard]] std::optional<PortNo> find(std::string_view name) const;
   [[nodiscard]] std::optional<std::string_view> name_of(PortNo no) const;
 

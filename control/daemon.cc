@@ -1,0 +1,211 @@
+// control/daemon.cc: the control thread's event loop.
+#include "control/daemon.h"
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "control/config.h"
+#include "control/control_commands.h"
+#include "control/switch.h"
+
+namespace sockswitch::control {
+namespace {
+
+namespace asio = boost::asio;
+using Local = asio::local::stream_protocol;
+
+// systemd's readiness protocol: one datagram to $NOTIFY_SOCKET.
+void notify_systemd(const char* state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || path[0] == '\0') return;
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::size_t len = std::min(std::strlen(path), sizeof addr.sun_path - 1);
+  std::memcpy(addr.sun_path, path, len);
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
+  const auto addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
+  [[maybe_unused]] const ssize_t n =
+      ::sendto(fd, state, std::strlen(state), 0, reinterpret_cast<sockaddr*>(&addr), addr_len);
+  ::close(fd);
+}
+
+// AF_XDP UMEM and packet rings are locked memory. Raising the hard limit
+// needs CAP_SYS_RESOURCE; without it the soft limit goes up to the hard one
+// (CAP_IPC_LOCK, which root has, ignores the limit anyway).
+void raise_memlock_limit() {
+  rlimit r{RLIM_INFINITY, RLIM_INFINITY};
+  if (::setrlimit(RLIMIT_MEMLOCK, &r) == 0) return;
+  if (::getrlimit(RLIMIT_MEMLOCK, &r) == 0) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_MEMLOCK, &r);
+  }
+  spdlog::debug("RLIMIT_MEMLOCK stays at {} bytes", r.rlim_cur);
+}
+
+class ControlSession : public std::enable_shared_from_this<ControlSession> {
+ public:
+  ControlSession(Local::socket socket, Switch& sw, std::function<std::string()> reload)
+      : socket_(std::move(socket)), sw_(sw), reload_(std::move(reload)) {}
+
+  void start() {
+    auto self = shared_from_this();
+    asio::async_read_until(socket_, asio::dynamic_buffer(in_, kMaxRequest), '\n',
+                           [self](boost::system::error_code ec, std::size_t n) {
+                             if (!ec) self->answer(n);
+                           });
+  }
+
+ private:
+  // A request bigger than this (a huge flow file) is refused, not buffered.
+  static constexpr std::size_t kMaxRequest = 64 << 20;
+
+  void answer(std::size_t n) {
+    nlohmann::json response;
+    try {
+      const nlohmann::json request = nlohmann::json::parse(in_.substr(0, n));
+      response = run_control_command(sw_, request, reload_);
+    } catch (const std::exception& e) {
+      response = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
+    }
+    out_ = response.dump() + "\n";
+    auto self = shared_from_this();
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self](boost::system::error_code, std::size_t) {});
+  }
+
+  Local::socket socket_;
+  Switch& sw_;
+  std::function<std::string()> reload_;
+  std::string in_, out_;
+};
+
+void accept_loop(Local::acceptor& acceptor, Switch& sw,
+                 const std::function<std::string()>& reload) {
+  acceptor.async_accept([&acceptor, &sw, reload](boost::system::error_code ec, Local::socket s) {
+    if (ec) return;
+    std::make_shared<ControlSession>(std::move(s), sw, reload)->start();
+    accept_loop(acceptor, sw, reload);
+  });
+}
+
+void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw) {
+  timer.expires_after(std::chrono::seconds(1));
+  timer.async_wait([&timer, &sw](boost::system::error_code ec) {
+    if (ec) return;
+    try {
+      if (const std::size_t n = sw.refresh_ports()) spdlog::info("hotplug: {} ports refreshed", n);
+    } catch (const std::exception& e) {
+      spdlog::error("hotplug: {}", e.what());
+    }
+    arm_hotplug_timer(timer, sw);
+  });
+}
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  Config config;
+  try {
+    config = load_config(options.config_path);
+  } catch (const ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (options.control_socket) config.control_socket = *options.control_socket;
+  const std::string socket_path = config.control_socket;
+  raise_memlock_limit();
+
+  std::unique_ptr<Switch> sw;
+  try {
+    sw = std::make_unique<Switch>(config);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start: {}", e.what());
+    return 1;
+  }
+  for (const std::string& line : [&] {
+         std::vector<std::string> lines;
+         std::string text = sw->show(), line;
+         for (char c : text)
+           if (c == '\n')
+             lines.push_back(std::exchange(line, {}));
+           else
+             line += c;
+         return lines;
+       }())
+    spdlog::info("{}", line);
+
+  asio::io_context io;
+  const auto reload = [&]() -> std::string {
+    Config wanted = load_config(options.config_path);  // ConfigError: reported, nothing changes
+    wanted.control_socket = socket_path;
+    sw->reload(std::move(wanted));
+    spdlog::info("reloaded {}", options.config_path);
+    return "reloaded " + options.config_path + "\n";
+  };
+
+  std::filesystem::create_directories(std::filesystem::path(socket_path).parent_path());
+  ::unlink(socket_path.c_str());
+  Local::acceptor acceptor(io);
+  try {
+    acceptor.open();
+    const mode_t old_mask = ::umask(0077);  // the socket is created 0600
+    acceptor.bind(Local::endpoint(socket_path));
+    ::umask(old_mask);
+    acceptor.listen();
+  } catch (const std::exception& e) {
+    spdlog::error("control socket {}: {}", socket_path, e.what());
+    return 1;
+  }
+  ::chmod(socket_path.c_str(), 0600);
+  accept_loop(acceptor, *sw, reload);
+
+  asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        try {
+          reload();
+        } catch (const std::exception& e) {
+          spdlog::error("reload refused, running configuration kept:\n{}", e.what());
+        }
+        wait_signal();
+        return;
+      }
+      spdlog::info("signal {}: shutting down", sig);
+      notify_systemd("STOPPING=1");
+      io.stop();
+    });
+  };
+  wait_signal();
+
+  asio::steady_timer hotplug(io);
+  arm_hotplug_timer(hotplug, *sw);
+
+  spdlog::info("ready; control socket {}", socket_path);
+  notify_systemd("READY=1");
+  io.run();
+  acceptor.close();
+  ::unlink(socket_path.c_str());
+  sw.reset();
+  return 0;
+}
+
+}  // namespace sockswitch::control

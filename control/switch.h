@@ -1,0 +1,96 @@
+// control/switch.h: the running switch, owned by the control thread.
+//
+// Built from a Config: one dataplane::Bridge per bridge, one Port per
+// configured port (patch pairs built together), the poll threads, and the
+// flows installed. Every later change goes through here: reload (a new
+// Config, applied as a diff so that unchanged ports and flows are not
+// touched and keep their counters), the `ctl` commands, and the hotplug
+// check that brings ports up and down with their devices.
+//
+// A port is only ever destroyed or refreshed after it has been taken out of
+// its bridge's published snapshot (one RCU grace period), so no poll thread
+// is inside its rx_burst/tx_burst at that moment.
+//
+// Threads: everything here runs on the control thread; errors are thrown
+// (std::invalid_argument for bad requests, ConfigError for bad files) and
+// leave the switch as it was.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control/config.h"
+#include "dataplane/bridge.h"
+#include "dataplane/poll_thread.h"
+#include "ports/port.h"
+
+namespace sockswitch::control {
+
+class Switch final {
+ public:
+  explicit Switch(Config config);
+  ~Switch();
+  Switch(const Switch&) = delete;
+  Switch& operator=(const Switch&) = delete;
+
+  // Applies `wanted` as a diff. Throws before changing anything when a new
+  // port cannot be opened.
+  void reload(Config wanted);
+
+  // --- ctl commands: each returns the text to show ---------------------
+  [[nodiscard]] std::string show() const;
+  [[nodiscard]] std::string dump_flows(const std::string& bridge) const;
+  [[nodiscard]] std::string dump_ports(const std::string& bridge) const;
+  std::string add_flows(const std::string& bridge, const std::string& text,
+                        const std::string& source);
+  std::string del_flows(const std::string& bridge, const std::optional<std::string>& flow,
+                        bool strict);
+  std::string replace_flows(const std::string& bridge, const std::string& text,
+                            const std::string& source);
+  std::string add_port(const std::string& bridge, PortConfig port);
+  std::string del_port(const std::string& bridge, const std::string& name);
+  [[nodiscard]] std::string trace(const std::string& bridge, const std::string& packet,
+                                  bool json) const;
+
+  // Brings ports up or down with their devices (call every second or on a
+  // netlink event). Returns how many ports changed.
+  std::size_t refresh_ports();
+
+  [[nodiscard]] const Config& config() const noexcept { return config_; }
+  // Per-bridge thread statistics, summed (for tests and `show`).
+  [[nodiscard]] std::uint64_t dropped(dataplane::Drop d) const;
+
+ private:
+  struct RunningPort {
+    RunningPort(PortConfig c, std::unique_ptr<ports::Port> p)
+        : config(std::move(c)), port(std::move(p)) {}
+    PortConfig config;
+    std::unique_ptr<ports::Port> port;
+    std::optional<int> seen_ifindex;  // last device state the hotplug check saw
+    bool seen_running = false;
+  };
+  struct RunningBridge {
+    BridgeConfig config;
+    std::unique_ptr<dataplane::Bridge> bridge;
+    std::vector<RunningPort> ports;
+  };
+
+  RunningBridge& bridge(const std::string& name);
+  const RunningBridge& bridge(const std::string& name) const;
+  void publish_ports(RunningBridge& b);
+  void install_flows(RunningBridge& b, const std::vector<flowtable::ParsedFlow>& flows,
+                     bool replace_all);
+  void start_threads();
+  void stop_threads() noexcept;
+  std::unique_ptr<ports::Port> open_port(const PortConfig& p);
+  void open_patch_pairs(std::vector<RunningBridge>& bridges);
+
+  Config config_;
+  std::vector<RunningBridge> bridges_;
+  std::vector<std::unique_ptr<dataplane::PollThread>> threads_;
+};
+
+}  // namespace sockswitch::control
