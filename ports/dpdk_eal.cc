@@ -48,12 +48,16 @@ std::vector<std::string> DpdkEal::arguments(const EalOptions& options) {
   std::vector<std::string> args{"sockswitch",
                                 "-l",
                                 std::to_string(first_allowed_cpu(allowed)),
-                                "--in-memory",
                                 "--file-prefix",
                                 "sockswitch-" + std::to_string(::getpid()),
                                 "--no-telemetry",
                                 "--log-level=5"};  // warnings and worse
-  if (!options.huge_pages) args.insert(args.end(), {"--no-huge", "-m", "256"});
+  // --in-memory (no files under /var/run/dpdk) conflicts with --no-huge,
+  // which implies legacy memory mode; --no-shconf is its part that applies.
+  if (options.huge_pages)
+    args.emplace_back("--in-memory");
+  else
+    args.insert(args.end(), {"--no-huge", "-m", "256", "--no-shconf"});
   if (!options.pci) args.emplace_back("--no-pci");
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
   return args;

@@ -8,7 +8,8 @@
 //
 // Arguments: `--no-huge` unless asked (memory comes from anonymous mmap),
 // `--no-pci` unless asked, `-l <core>` with one core the process may run on,
-// `--in-memory --file-prefix sockswitch-<pid>` so that nothing is left in
+// `--file-prefix sockswitch-<pid>` and `--in-memory` (or, with --no-huge,
+// which `--in-memory` refuses, `--no-shconf`) so that nothing is left in
 // /var/run/dpdk and runs never meet, `--no-telemetry`, plus any extra
 // arguments (e.g. `--vdev ...`). Devices for ports are not passed as
 // --vdev: each DpdkPort hot-plugs its own (rte_dev_probe) and removes it on

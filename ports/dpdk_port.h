@@ -35,11 +35,11 @@ struct rte_mempool;
 namespace sockswitch::ports {
 
 struct DpdkOptions final {
-  std::string devargs;  // what to probe; see above
+  std::string devargs{};  // what to probe; see above
   std::uint16_t queues = 1;
   std::uint16_t ring_size = 1024;  // rx and tx descriptors per queue
   std::uint32_t mbufs = 8191;      // the tx mempool (and the device's rx buffers)
-  EalOptions eal;                  // used only if this port starts the EAL
+  EalOptions eal{};                // used only if this port starts the EAL
 };
 
 class DpdkPort final : public Port {
