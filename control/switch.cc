@@ -84,10 +84,10 @@ std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p) {
                                              ports::PcapPortOptions{p.rx_pcap, p.tx_pcap, false});
   ports::PortSpec spec;
   spec.name = p.name;
-  // TODO(afxdp merge): "auto" becomes AF_XDP with AF_PACKET fallback.
-  spec.driver = p.driver == "auto" ? "af_packet" : p.driver;
+  spec.driver = p.driver;  // "auto": AF_XDP, falling back to AF_PACKET
   spec.queues = p.queues;
   spec.create = p.create;
+  if (p.dpdk_devargs) spec.devargs = *p.dpdk_devargs;
   if (p.mac) spec.mac = dataplane::MacAddr::from_u64(flowtable::parse_mac(*p.mac));
   return ports::make_port(spec);
 }

@@ -1,19 +1,48 @@
-// ports/port_factory.cc: driver name -> driver class.
+// ports/port_factory.cc: driver name -> driver class, and the AF_XDP -> AF_PACKET fallback.
 #include "ports/port_factory.h"
+
+#include <spdlog/spdlog.h>
 
 #include <stdexcept>
 
 #include "ports/af_packet_port.h"
+#include "ports/af_xdp_port.h"
 #include "ports/tap_port.h"
 #include "ports/tun_port.h"
+#ifdef SOCKSWITCH_HAVE_DPDK
+#include "ports/dpdk_port.h"
+#endif
 
 namespace sockswitch::ports {
+namespace {
+
+std::unique_ptr<Port> make_af_packet(const PortSpec& spec) {
+  if (spec.queues != 1)
+    throw std::invalid_argument("port " + spec.name + ": af_packet supports one queue");
+  return std::make_unique<AfPacketPort>(spec.name, AfPacketOptions{.l3_mac = spec.mac});
+}
+
+std::unique_ptr<Port> make_af_xdp(const PortSpec& spec) {
+  // queues = 1 is PortSpec's default; AF_XDP binds every rx channel anyway,
+  // so only a larger explicit count is passed on (and checked).
+  return std::make_unique<AfXdpPort>(
+      spec.name, AfXdpOptions{.queues = spec.queues > 1 ? spec.queues : std::uint16_t{0}});
+}
+
+}  // namespace
 
 std::unique_ptr<Port> make_port(const PortSpec& spec) {
-  if (spec.driver == "af_packet") {
-    if (spec.queues != 1)
-      throw std::invalid_argument("port " + spec.name + ": af_packet supports one queue");
-    return std::make_unique<AfPacketPort>(spec.name, AfPacketOptions{.l3_mac = spec.mac});
+  if (spec.driver == "af_packet") return make_af_packet(spec);
+  if (spec.driver == "af_xdp") return make_af_xdp(spec);
+  if (spec.driver == "auto" || spec.driver == "netdev") {
+    try {
+      return make_af_xdp(spec);
+    } catch (const std::exception& e) {
+      spdlog::warn("port {}: AF_XDP unavailable ({}); using AF_PACKET", spec.name, e.what());
+    }
+    PortSpec fallback = spec;
+    fallback.queues = 1;  // AF_PACKET has one; the device's others still reach it
+    return make_af_packet(fallback);
   }
   if (spec.driver == "tap") {
     if (spec.mac)
@@ -23,6 +52,17 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
   }
   if (spec.driver == "tun")
     return std::make_unique<TunPort>(spec.name, TunOptions{spec.queues, spec.create, spec.mac});
+  if (spec.driver == "dpdk") {
+#ifdef SOCKSWITCH_HAVE_DPDK
+    DpdkOptions options;
+    options.devargs = spec.devargs;
+    options.queues = spec.queues;
+    return std::make_unique<DpdkPort>(spec.name, std::move(options));
+#else
+    throw std::invalid_argument(
+        "port " + spec.name + ": driver 'dpdk' is not built in (libdpdk not found at build time)");
+#endif
+  }
   throw std::invalid_argument("port " + spec.name + ": unknown driver '" + spec.driver + "'");
 }
 

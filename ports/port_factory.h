@@ -2,9 +2,12 @@
 //
 // The control thread turns a configured port (name, driver, options) into
 // a running Port without knowing driver classes. Drivers not written yet
-// (af_xdp, wireguard, patch, dpdk, ring, pcap) are rejected by name like any
-// unknown one, so a config naming them fails loudly instead of silently
-// falling back.
+// (wireguard, patch, ring, pcap) are rejected by name like any unknown one,
+// so a config naming them fails loudly instead of silently falling back.
+//
+// "auto" (alias "netdev") is the default engine: AF_XDP, and AF_PACKET with
+// the reason logged when AF_XDP cannot attach. An explicit "af_xdp" is
+// AF_XDP or an error.
 #pragma once
 
 #include <cstdint>
@@ -18,11 +21,14 @@
 namespace sockswitch::ports {
 
 struct PortSpec final {
-  std::string name;                                      // the netdev's name
-  std::string driver;                                    // "af_packet" | "tap" | "tun"
-  std::uint16_t queues = 1;                              // tap/tun: IFF_MULTI_QUEUE when > 1
+  std::string name;    // the netdev's name
+  std::string driver;  // "auto" (= "netdev") | "af_xdp" | "af_packet" | "tap" | "tun" | "dpdk"
+  std::uint16_t queues = 1;  // tap/tun: IFF_MULTI_QUEUE when > 1; af_xdp: > 1 is checked
+                             // against the device (it always binds every rx channel)
   std::optional<dataplane::MacAddr> mac = std::nullopt;  // L3 ports: the port's own MAC
   bool create = true;  // tap/tun: create the device (true) or attach to an existing one
+  // dpdk: the ethdev, a vdev ("net_af_packet0,iface=veth0") or a PCI address.
+  std::string devargs = {};
 };
 
 // Throws std::invalid_argument naming an unknown driver or an option the

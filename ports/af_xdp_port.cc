@@ -1,0 +1,179 @@
+// ports/af_xdp_port.cc: attach (program + one socket per queue), burst dispatch, hotplug.
+#include "ports/af_xdp_port.h"
+
+#include <net/if.h>  // before the linux/ headers, which would define struct ifreq again
+//
+#include <linux/ethtool.h>
+#include <linux/if_arp.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "ports/fd.h"
+#include "ports/netdev_query.h"
+
+namespace sockswitch::ports {
+namespace {
+
+using dataplane::Packet;
+using dataplane::PacketPool;
+
+constexpr std::uint32_t kXdpHeadroom = 256;    // XDP_PACKET_HEADROOM, in front of every rx frame
+constexpr std::uint32_t kL2Overhead = 14 + 8;  // Ethernet header and two VLAN tags
+
+// The UMEM is pinned memory, charged to RLIMIT_MEMLOCK on kernels and
+// capabilities that still count it. The daemon holds CAP_IPC_LOCK, so lift
+// the limit rather than size UMEMs to a default of a few MiB. Process-wide
+// and idempotent; a failure is left for the UMEM registration to report.
+void lift_memlock_limit() noexcept {
+  const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+  (void)::setrlimit(RLIMIT_MEMLOCK, &unlimited);
+}
+
+// Rx channels as the driver reports them; 1 when it has no channel API.
+std::uint16_t rx_channels(const std::string& device) {
+  Fd s = Fd::socket(AF_INET, SOCK_DGRAM, 0, "AF_INET for SIOCETHTOOL");
+  ethtool_channels ch{};
+  ch.cmd = ETHTOOL_GCHANNELS;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, device.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(&ch);
+  if (::ioctl(s.get(), SIOCETHTOOL, &ifr) != 0) return 1;
+  const std::uint32_t n = ch.combined_count + ch.rx_count;
+  return static_cast<std::uint16_t>(std::clamp<std::uint32_t>(n, 1, Port::kMaxQueues));
+}
+
+}  // namespace
+
+AfXdpPort::AfXdpPort(const std::string& device, AfXdpOptions options)
+    : Port(device), options_(options) {
+  check_netdev_name(device);
+  if (options_.queues > kMaxQueues)
+    throw std::invalid_argument("af_xdp " + device + ": at most " + std::to_string(kMaxQueues) +
+                                " queues");
+  if (options_.queues != 0) queue_count_ = options_.queues;
+  lift_memlock_limit();
+  open();
+}
+
+AfXdpPort::~AfXdpPort() {
+  close();
+}
+
+void AfXdpPort::open() {
+  const std::optional<NetdevInfo> info = query_netdev(name());
+  if (!info) return;  // not there (yet): down until refresh() finds it
+  if (info->link_type != ARPHRD_ETHER)
+    throw std::invalid_argument("af_xdp " + name() + ": not an Ethernet device");
+  const std::uint32_t needed = info->mtu + kL2Overhead + kXdpHeadroom;
+  if (needed > 4096)
+    throw std::system_error(EMSGSIZE, std::generic_category(),
+                            "af_xdp " + name() + ": MTU " + std::to_string(info->mtu) +
+                                " does not fit a 4 KiB UMEM frame");
+  const std::uint32_t frame_size = needed <= 2048 ? 2048 : 4096;
+
+  const std::uint16_t channels = rx_channels(name());
+  const std::uint16_t count = options_.queues != 0 ? options_.queues : channels;
+  if (count > channels)
+    throw std::system_error(EINVAL, std::generic_category(),
+                            "af_xdp " + name() + ": asked for " + std::to_string(count) +
+                                " queues, the device has " + std::to_string(channels));
+
+  auto program = std::make_unique<XskRedirectProgram>(name(), info->ifindex, kMaxQueues,
+                                                      options_.generic_only);
+  std::vector<std::unique_ptr<XskQueue>> queues;
+  for (std::uint16_t q = 0; q < count; ++q) {
+    queues.push_back(std::make_unique<XskQueue>(name(), q, options_.frames, frame_size));
+    program->insert(q, queues.back()->fd());
+  }
+
+  program_ = std::move(program);
+  queues_ = std::move(queues);
+  queue_count_ = count;
+  ifindex_ = info->ifindex;
+  gone_ = false;
+  mtu_.store(info->mtu, std::memory_order_relaxed);
+  link_.store(info->running() ? LinkState::up : LinkState::down, std::memory_order_relaxed);
+}
+
+void AfXdpPort::close() noexcept {
+  link_.store(LinkState::down, std::memory_order_relaxed);
+  for (const auto& q : queues_) {
+    const XskStatistics s = q->statistics();
+    retired_.rx_dropped += s.rx_dropped;
+    retired_.tx_invalid += s.tx_invalid;
+  }
+  queues_.clear();
+  program_.reset();
+  ifindex_ = 0;
+  gone_ = false;
+}
+
+void AfXdpPort::refresh() {
+  const std::optional<NetdevInfo> info = query_netdev(name());
+  if (!info) {
+    close();
+    return;
+  }
+  if (queues_.empty() || gone_ || info->ifindex != ifindex_) {
+    close();
+    open();
+    return;
+  }
+  mtu_.store(info->mtu, std::memory_order_relaxed);
+  link_.store(info->running() ? LinkState::up : LinkState::down, std::memory_order_relaxed);
+}
+
+std::optional<XdpMode> AfXdpPort::xdp_mode() const noexcept {
+  if (!program_) return std::nullopt;
+  return program_->mode();
+}
+
+int AfXdpPort::wakeup_fd(std::uint16_t queue) const noexcept {
+  return queue < queues_.size() ? queues_[queue]->fd() : -1;
+}
+
+std::uint16_t AfXdpPort::queue_count() const noexcept {
+  return queue_count_;
+}
+
+PortCounters AfXdpPort::counters() const noexcept {
+  PortCounters c = Port::counters();
+  c.rx_dropped += retired_.rx_dropped;
+  c.tx_errors += retired_.tx_invalid;
+  for (const auto& q : queues_) {
+    const XskStatistics s = q->statistics();
+    c.rx_dropped += s.rx_dropped;
+    c.tx_errors += s.tx_invalid;
+  }
+  return c;
+}
+
+void AfXdpPort::mark_gone() noexcept {
+  gone_ = true;
+  link_.store(LinkState::down, std::memory_order_relaxed);
+}
+
+std::size_t AfXdpPort::rx_burst(std::uint16_t queue, PacketPool& pool,
+                                std::span<Packet*> out) noexcept {
+  if (link_.load(std::memory_order_relaxed) != LinkState::up || queue >= queues_.size()) return 0;
+  return queues_[queue]->receive(pool, out, queue_counters(queue));
+}
+
+void AfXdpPort::tx_burst(std::uint16_t queue, PacketPool& pool,
+                         std::span<Packet* const> packets) noexcept {
+  if (link_.load(std::memory_order_relaxed) != LinkState::up || queues_.empty()) {
+    PortCounterCell::add(queue_counters(queue).tx_dropped, packets.size());
+    pool.free_burst(packets);
+    return;
+  }
+  // Any socket can transmit on the device; a poll thread uses its own.
+  const auto q = static_cast<std::uint16_t>(queue % queues_.size());
+  if (!queues_[q]->transmit(pool, packets, queue_counters(q))) mark_gone();
+}
+
+}  // namespace sockswitch::ports

@@ -1,0 +1,93 @@
+// ports/af_xdp_port.h: a port on an existing netdev through AF_XDP sockets, one per rx queue.
+//
+// The default engine (DESIGN.md): the port loads its own XDP program
+// (xsk_redirect_program.h) in native mode where the driver has XDP and in
+// generic mode otherwise, and binds one XskQueue (xsk_queue.h: UMEM + socket,
+// copy mode, need_wakeup) per rx channel of the device, so that no queue's
+// traffic slips past the switch into the host stack. Zero-copy is not asked
+// for: veth and tun refuse it, and the poll thread's PacketPool is not the
+// UMEM, so frames are copied once each way (future work: pool = UMEM).
+//
+// Queues: by default every rx channel the device reports (ETHTOOL_GCHANNELS;
+// 1 when the driver has no channel API), at most Port::kMaxQueues. An
+// explicit count is checked against the device: asking for a queue the
+// device lacks is an error, not a silent port that never receives.
+//
+// Failure: anything that keeps AF_XDP from attaching (no XDP support,
+// another XDP program on the device, no memory for the UMEM) throws
+// std::system_error naming the call; the factory's "auto" driver then falls
+// back to AF_PACKET and logs why.
+//
+// Hotplug: like AfPacketPort. A missing device leaves the port down, and
+// refresh() attaches when a device of that name exists again (or re-attaches
+// to a new device with the same name). Teardown detaches the program only
+// if it is still ours.
+//
+// Offloads: as with AF_PACKET, a same-host sender (veth) must have tx
+// offloads off, or GSO frames larger than a frame are dropped by XDP.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ports/port.h"
+#include "ports/xsk_queue.h"
+#include "ports/xsk_redirect_program.h"
+
+namespace sockswitch::ports {
+
+struct AfXdpOptions final {
+  std::uint16_t queues = 0;     // 0: every rx channel of the device
+  std::uint32_t frames = 4096;  // UMEM frames per queue, half rx, half tx
+  bool generic_only = false;    // skip native mode (tests, or a buggy driver)
+};
+
+class AfXdpPort final : public Port {
+ public:
+  // Throws std::system_error (naming the call) when AF_XDP cannot attach,
+  // std::invalid_argument for a bad name or options.
+  explicit AfXdpPort(const std::string& device, AfXdpOptions options = {});
+  ~AfXdpPort() override;
+
+  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
+                                     std::span<dataplane::Packet*> out) noexcept override;
+  void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
+                std::span<dataplane::Packet* const> packets) noexcept override;
+  [[nodiscard]] int wakeup_fd(std::uint16_t queue) const noexcept override;
+  [[nodiscard]] std::uint16_t queue_count() const noexcept override;
+  void refresh() override;
+  [[nodiscard]] LinkState link_state() const noexcept override {
+    return link_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint32_t mtu() const noexcept override {
+    return mtu_.load(std::memory_order_relaxed);
+  }
+  // Adds the kernel's per-socket drops (XDP_STATISTICS) to rx_dropped.
+  [[nodiscard]] PortCounters counters() const noexcept override;
+
+  [[nodiscard]] int ifindex() const noexcept { return ifindex_; }
+  // nullopt while down without a device.
+  [[nodiscard]] std::optional<XdpMode> xdp_mode() const noexcept;
+
+ private:
+  void open();
+  void close() noexcept;
+  void mark_gone() noexcept;
+
+  AfXdpOptions options_;
+  // Declared before the queues so that the sockets go first on teardown.
+  std::unique_ptr<XskRedirectProgram> program_;
+  std::vector<std::unique_ptr<XskQueue>> queues_;
+  std::uint16_t queue_count_ = 1;  // kept across a vanished device
+  int ifindex_ = 0;
+  bool gone_ = false;  // the hot path saw the device disappear; refresh() reopens
+  std::atomic<LinkState> link_{LinkState::down};
+  std::atomic<std::uint32_t> mtu_{0};
+  XskStatistics retired_;  // statistics of sockets already closed
+};
+
+}  // namespace sockswitch::ports

@@ -1,0 +1,110 @@
+// ports/xsk_redirect_program.cc: build, load, attach and conditionally detach the redirect program.
+#include "ports/xsk_redirect_program.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+
+#include <array>
+#include <cstddef>
+
+namespace sockswitch::ports {
+namespace {
+
+// libbpf returns -errno (and sets errno): keep the positive one.
+[[noreturn]] void throw_bpf(int ret, const std::string& what) {
+  throw_errno(what, -ret);
+}
+
+constexpr bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off,
+                        std::int32_t imm) {
+  bpf_insn i{};
+  i.code = code;
+  i.dst_reg = dst & 0xf;
+  i.src_reg = src & 0xf;
+  i.off = off;
+  i.imm = imm;
+  return i;
+}
+
+std::array<bpf_insn, 6> redirect_program(int map_fd) {
+  return {{
+      insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1,
+           static_cast<std::int16_t>(offsetof(xdp_md, rx_queue_index)), 0),
+      // A 64-bit immediate takes two slots; the loader swaps the fd for the map.
+      insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
+      insn(0, 0, 0, 0, 0),
+      insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, XDP_PASS),
+      insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_redirect_map),
+      insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  }};
+}
+
+}  // namespace
+
+XskRedirectProgram::XskRedirectProgram(const std::string& device, int ifindex,
+                                       std::uint32_t max_queues, bool generic_only)
+    : device_(device), ifindex_(ifindex) {
+  const int map = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "sockswitch_xsks", sizeof(std::uint32_t),
+                                 sizeof(int), max_queues, nullptr);
+  if (map < 0) throw_bpf(map, "bpf_map_create(XSKMAP, " + device_ + ")");
+  map_.reset(map);
+
+  const auto insns = redirect_program(map_.get());
+  int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "sockswitch_xsk", "GPL", insns.data(), insns.size(),
+                           nullptr);
+  if (prog < 0) {  // load again with the verifier's log, for the message
+    std::array<char, 4096> log{};
+    bpf_prog_load_opts load_opts{};
+    load_opts.sz = sizeof load_opts;
+    load_opts.log_level = 1;
+    load_opts.log_size = static_cast<std::uint32_t>(log.size() - 1);
+    load_opts.log_buf = log.data();
+    (void)bpf_prog_load(BPF_PROG_TYPE_XDP, "sockswitch_xsk", "GPL", insns.data(), insns.size(),
+                        &load_opts);
+    throw_bpf(prog, "bpf_prog_load(XDP, " + device_ + "): verifier says: " + log.data());
+  }
+  prog_.reset(prog);
+
+  bpf_prog_info info{};
+  std::uint32_t info_len = sizeof info;
+  if (const int r = bpf_obj_get_info_by_fd(prog_.get(), &info, &info_len); r < 0)
+    throw_bpf(r, "bpf_obj_get_info_by_fd(" + device_ + ")");
+  prog_id_ = info.id;
+
+  int r = -EOPNOTSUPP;
+  if (!generic_only) {
+    attach_flags_ = XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
+    r = bpf_xdp_attach(ifindex_, prog_.get(), attach_flags_, nullptr);
+    mode_ = XdpMode::native;
+  }
+  // A device that already has a program refuses both modes (EBUSY/EEXIST):
+  // don't retry in generic mode then, the answer is the same.
+  if (r < 0 && r != -EBUSY && r != -EEXIST) {
+    attach_flags_ = XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
+    r = bpf_xdp_attach(ifindex_, prog_.get(), attach_flags_, nullptr);
+    mode_ = XdpMode::generic;
+  }
+  if (r < 0)
+    throw_bpf(r, "bpf_xdp_attach(" + device_ +
+                     (r == -EBUSY || r == -EEXIST ? "): another XDP program is attached" : ")"));
+}
+
+XskRedirectProgram::~XskRedirectProgram() {
+  // Only ours: the kernel compares the attached program with old_prog_fd.
+  // ENODEV (device gone, program detached with it) needs nothing.
+  bpf_xdp_attach_opts opts{};
+  opts.sz = sizeof opts;
+  opts.old_prog_fd = prog_.get();
+  const std::uint32_t mode_flags = attach_flags_ & (XDP_FLAGS_DRV_MODE | XDP_FLAGS_SKB_MODE);
+  (void)bpf_xdp_detach(ifindex_, mode_flags | XDP_FLAGS_REPLACE, &opts);
+}
+
+void XskRedirectProgram::insert(std::uint32_t queue, int xsk_fd) {
+  if (const int r = bpf_map_update_elem(map_.get(), &queue, &xsk_fd, BPF_ANY); r < 0)
+    throw_bpf(r,
+              "bpf_map_update_elem(XSKMAP, " + device_ + " queue " + std::to_string(queue) + ")");
+}
+
+}  // namespace sockswitch::ports

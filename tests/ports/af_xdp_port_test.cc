@@ -1,0 +1,214 @@
+// tests/ports/af_xdp_port_test.cc: AfXdpPort carrying real traffic between namespaces, and its
+// fallback.
+//
+// Plan: two veth pairs; the inner ends live in namespaces ns1 and ns2 on one
+// subnet, the outer ends are attached to two AfXdpPorts in the root
+// namespace (native XDP, then generic), and a PortForwarder wires them. If
+// ping (v4 and v6) and a 1 MB TCP transfer succeed, the redirect program,
+// the XSKMAP, the fill ring, copy-in rx and copy-out tx with completion
+// reaping all work. Teardown must leave no XDP program on the device.
+//
+// Fallback: a foreign XDP program (XDP_PASS, loaded here) already sits on
+// the device, which AF_XDP must never replace. Then an explicit "af_xdp"
+// port fails with a reason, "auto" logs that reason and hands out an
+// AF_PACKET port that still forwards, and the foreign program survives.
+#include "ports/af_xdp_port.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "ports/af_packet_port.h"
+#include "ports/port_factory.h"
+#include "tests/net/require_netns.h"
+#include "tests/net/tcp_transfer.h"
+#include "tests/ports/port_forwarder.h"
+
+namespace sockswitch::ports {
+namespace {
+
+using namespace std::chrono_literals;
+using test::PortForwarder;
+using test::net::NetNamespace;
+using test::net::VethPair;
+
+struct TwoNamespaces {
+  NetNamespace ns1, ns2;
+  std::unique_ptr<VethPair> v1 = std::make_unique<VethPair>(), v2 = std::make_unique<VethPair>();
+  TwoNamespaces() {
+    v1->plug_into(ns1, {"10.98.0.1/24", "fd00:98::1/64"});
+    v2->plug_into(ns2, {"10.98.0.2/24", "fd00:98::2/64"});
+  }
+};
+
+bool ping(const NetNamespace& ns, const std::string& addr) {
+  const auto r = ns.exec({"ping", "-c", "3", "-i", "0.2", "-W", "1", addr}, 5s);
+  if (!r.ok()) ADD_FAILURE() << "ping " << addr << " from " << ns.name() << ": " << r.output;
+  return r.ok();
+}
+
+// "xdp", "xdpgeneric" or "" as `ip link` shows the device.
+std::string xdp_shown(const std::string& dev) {
+  const auto r = test::net::run_command({"ip", "-d", "link", "show", "dev", dev}, 3s);
+  if (r.output.find(" xdpgeneric") != std::string::npos) return "xdpgeneric";
+  if (r.output.find(" xdp") != std::string::npos) return "xdp";
+  return "";
+}
+
+void expect_forwards(TwoNamespaces& net, Port& a, Port& b) {
+  PortForwarder wire(a, b);
+  EXPECT_TRUE(ping(net.ns1, "10.98.0.2"));
+  EXPECT_TRUE(ping(net.ns2, "fd00:98::1"));
+  constexpr std::size_t kBytes = 1'000'000;
+  EXPECT_EQ(test::net::tcp_transfer(net.ns2, "10.98.0.2", net.ns1, 5002, kBytes, 8s), kBytes);
+  wire.stop();
+  const PortCounters ca = a.counters(), cb = b.counters();
+  EXPECT_GT(ca.rx_packets, 700u);  // ~1 MB in MTU-sized segments, plus pings
+  EXPECT_GT(cb.tx_packets, 700u);
+  EXPECT_GT(ca.rx_bytes, kBytes);
+  EXPECT_EQ(ca.rx_errors + cb.rx_errors, 0u) << "oversized frames: are the peers' offloads off?";
+  EXPECT_EQ(ca.tx_errors + cb.tx_errors, 0u);
+}
+
+void expect_forwards_over_af_xdp(bool generic_only) {
+  TwoNamespaces net;
+  {
+    AfXdpPort a(net.v1->outer(), {.generic_only = generic_only}),
+        b(net.v2->outer(), {.generic_only = generic_only});
+    ASSERT_EQ(a.link_state(), LinkState::up);
+    ASSERT_EQ(b.link_state(), LinkState::up);
+    EXPECT_EQ(a.mtu(), 1500u);
+    EXPECT_EQ(a.queue_count(), 1u);  // a veth made by `ip link add` has one rx channel
+    EXPECT_GE(a.wakeup_fd(0), 0);
+    const XdpMode want = generic_only ? XdpMode::generic : XdpMode::native;
+    EXPECT_EQ(a.xdp_mode(), want);
+    EXPECT_EQ(xdp_shown(net.v1->outer()), generic_only ? "xdpgeneric" : "xdp");
+    expect_forwards(net, a, b);
+  }
+  EXPECT_EQ(xdp_shown(net.v1->outer()), "") << "the program must go with the port";
+  EXPECT_EQ(xdp_shown(net.v2->outer()), "");
+}
+
+TEST(AfXdpPort, NativeModePingAndTcpBetweenNamespaces) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  expect_forwards_over_af_xdp(false);
+}
+
+TEST(AfXdpPort, GenericModePingAndTcpBetweenNamespaces) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  expect_forwards_over_af_xdp(true);
+}
+
+TEST(AfXdpPort, MissingDeviceIsDownAndDropsTx) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  AfXdpPort port(test::net::unique_link_name('m'));
+  EXPECT_EQ(port.link_state(), LinkState::down);
+  EXPECT_EQ(port.wakeup_fd(0), -1);
+  EXPECT_EQ(port.xdp_mode(), std::nullopt);
+  dataplane::PacketPool pool(8);
+  std::array<dataplane::Packet*, 2> pkts{pool.alloc(), pool.alloc()};
+  port.tx_burst(0, pool, pkts);
+  EXPECT_EQ(port.counters().tx_dropped, 2u);
+  EXPECT_EQ(pool.available(), pool.size());
+}
+
+TEST(AfXdpPort, QueuesTheDeviceLacksAreAnErrorAndLeaveNoProgram) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  NetNamespace ns;
+  VethPair v;
+  v.plug_into(ns, {"10.98.1.1/24"});
+  EXPECT_THROW(AfXdpPort(v.outer(), {.queues = 4}), std::system_error);
+  EXPECT_EQ(xdp_shown(v.outer()), "");
+}
+
+TEST(AfXdpPort, HotplugDownAndBack) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  TwoNamespaces net;
+  AfXdpPort a(net.v1->outer()), b(net.v2->outer());
+  const std::string outer = net.v2->outer(), inner = net.v2->inner();
+  net.v2->remove();
+  b.refresh();
+  EXPECT_EQ(b.link_state(), LinkState::down);
+  EXPECT_EQ(b.wakeup_fd(0), -1);
+
+  net.v2 = std::make_unique<VethPair>(outer, inner);
+  net.v2->plug_into(net.ns2, {"10.98.0.2/24"});
+  net.ns1.exec_checked({"ip", "neigh", "flush", "all"});
+  b.refresh();
+  EXPECT_EQ(b.link_state(), LinkState::up);
+  EXPECT_GE(b.wakeup_fd(0), 0);
+  EXPECT_NE(xdp_shown(outer), "");
+  PortForwarder wire(a, b);
+  EXPECT_TRUE(ping(net.ns1, "10.98.0.2"));
+}
+
+PortSpec spec(const std::string& name, const std::string& driver) {
+  PortSpec s;
+  s.name = name;
+  s.driver = driver;
+  return s;
+}
+
+// A minimal XDP_PASS program that is not ours, attached for the test's scope.
+class ForeignXdpProgram final {
+ public:
+  explicit ForeignXdpProgram(const std::string& dev)
+      : ifindex_(static_cast<int>(if_nametoindex(dev.c_str()))) {
+    bpf_insn insns[2]{};
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+    insns[0].dst_reg = BPF_REG_0;
+    insns[0].imm = XDP_PASS;
+    insns[1].code = BPF_JMP | BPF_EXIT;
+    fd_ = bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign_pass", "GPL", insns, 2, nullptr);
+    if (fd_ < 0) throw std::system_error(-fd_, std::generic_category(), "bpf_prog_load");
+    if (const int r = bpf_xdp_attach(ifindex_, fd_, XDP_FLAGS_SKB_MODE, nullptr); r < 0)
+      throw std::system_error(-r, std::generic_category(), "bpf_xdp_attach");
+  }
+  ~ForeignXdpProgram() {
+    (void)bpf_xdp_detach(ifindex_, XDP_FLAGS_SKB_MODE, nullptr);
+    ::close(fd_);
+  }
+  ForeignXdpProgram(const ForeignXdpProgram&) = delete;
+  ForeignXdpProgram& operator=(const ForeignXdpProgram&) = delete;
+
+ private:
+  int ifindex_ = 0;
+  int fd_ = -1;
+};
+
+TEST(AfXdpPort, ForeignProgramMakesAutoFallBackToAfPacket) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  TwoNamespaces net;
+  ForeignXdpProgram foreign(net.v1->outer());
+  ASSERT_EQ(xdp_shown(net.v1->outer()), "xdpgeneric");
+
+  EXPECT_THROW((void)make_port(spec(net.v1->outer(), "af_xdp")), std::system_error);
+
+  auto log = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+  const auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", log));
+  std::unique_ptr<Port> a = make_port(spec(net.v1->outer(), "auto"));
+  std::unique_ptr<Port> b = make_port(spec(net.v2->outer(), "auto"));
+  spdlog::set_default_logger(previous);
+
+  EXPECT_NE(dynamic_cast<AfPacketPort*>(a.get()), nullptr) << "fell back";
+  EXPECT_NE(dynamic_cast<AfXdpPort*>(b.get()), nullptr) << "no reason to fall back";
+  const std::vector<std::string> lines = log->last_formatted();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find(net.v1->outer()), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("another XDP program"), std::string::npos) << lines[0];
+
+  expect_forwards(net, *a, *b);
+  a.reset();
+  b.reset();
+  EXPECT_EQ(xdp_shown(net.v1->outer()), "xdpgeneric") << "someone else's program stays";
+}
+
+}  // namespace
+}  // namespace sockswitch::ports
