@@ -107,6 +107,7 @@ nlohmann::json run_control_command(Switch& sw, const nlohmann::json& request,
       throw std::invalid_argument(fmt::format("usage: {}", known->usage));
     return {{"ok", true}, {"output", dispatch(sw, cmd, std::move(args), request, reload)}};
   } catch (const std::exception& e) {
+    sw.count_rejected();
     return {{"ok", false}, {"error", e.what()}};
   }
 }

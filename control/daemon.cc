@@ -80,6 +80,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
       const nlohmann::json request = nlohmann::json::parse(in_.substr(0, n));
       response = run_control_command(sw_, request, reload_);
     } catch (const std::exception& e) {
+      sw_.count_rejected();
       response = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
     }
     out_ = response.dump() + "\n";
@@ -184,6 +185,7 @@ int run_daemon(const DaemonOptions& options) {
         try {
           reload();
         } catch (const std::exception& e) {
+          sw->count_rejected();
           spdlog::error("reload refused, running configuration kept:\n{}", e.what());
         }
         wait_signal();

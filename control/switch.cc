@@ -257,6 +257,7 @@ std::string Switch::show() const {
                          p.config.driver, p.config.name, link);
     }
   }
+  out += fmt::format("control: {} requests refused\n", rejected_requests_);
   for (const auto& t : threads_) {
     const dataplane::ThreadStats& s = t->stats();
     const double packets = static_cast<double>(s.packets.get());

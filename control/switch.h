@@ -60,6 +60,11 @@ class Switch final {
   std::size_t refresh_ports();
 
   [[nodiscard]] const Config& config() const noexcept { return config_; }
+
+  // Control-plane input that was refused (a bad ctl request, flow or
+  // reload), counted for `show` like the dataplane's drops.
+  void count_rejected() noexcept { ++rejected_requests_; }
+  [[nodiscard]] std::uint64_t rejected_requests() const noexcept { return rejected_requests_; }
   // Per-bridge thread statistics, summed (for tests and `show`).
   [[nodiscard]] std::uint64_t dropped(dataplane::Drop d) const;
 
@@ -91,6 +96,7 @@ class Switch final {
   Config config_;
   std::vector<RunningBridge> bridges_;
   std::vector<std::unique_ptr<dataplane::PollThread>> threads_;
+  std::uint64_t rejected_requests_ = 0;
 };
 
 }  // namespace sockswitch::control
