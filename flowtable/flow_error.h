@@ -30,8 +30,8 @@ class FlowError : public std::runtime_error {
 
  private:
   static std::string format(const SourcePos& p, const std::string& token, const std::string& msg) {
-    std::string s = p.file + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) +
-                    ": error: " + msg;
+    std::string s =
+        p.file + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) + ": error: " + msg;
     if (!token.empty()) s += " (at '" + token + "')";
     return s;
   }

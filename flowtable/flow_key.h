@@ -49,12 +49,12 @@ enum class FieldId : std::uint8_t {
   reg4,
   reg5,
   reg6,
-  reg7,        // 32 bits each
-  ipv6_src,    // 128 bits
-  ipv6_dst,    // 128 bits
-  nd_target,   // 128 bits
-  arp_sha,     // 48 bits; ND: source link-layer address option
-  arp_tha,     // 48 bits; ND: target link-layer address option
+  reg7,       // 32 bits each
+  ipv6_src,   // 128 bits
+  ipv6_dst,   // 128 bits
+  nd_target,  // 128 bits
+  arp_sha,    // 48 bits; ND: source link-layer address option
+  arp_tha,    // 48 bits; ND: target link-layer address option
   kCount
 };
 
@@ -162,14 +162,16 @@ struct FlowMask : FieldWords {
     return true;
   }
   constexpr FlowMask& operator|=(const FlowMask& o) noexcept {
-    for (std::size_t i = 0; i < kKeyWords; ++i) w[i] |= o.w[i];
+    for (std::size_t i = 0; i < kKeyWords; ++i)
+      w[i] |= o.w[i];
     return *this;
   }
 };
 
 [[nodiscard]] constexpr FlowKey masked(const FlowKey& k, const FlowMask& m) noexcept {
   FlowKey out;
-  for (std::size_t i = 0; i < kKeyWords; ++i) out.w[i] = k.w[i] & m.w[i];
+  for (std::size_t i = 0; i < kKeyWords; ++i)
+    out.w[i] = k.w[i] & m.w[i];
   return out;
 }
 

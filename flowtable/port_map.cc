@@ -34,7 +34,8 @@ std::optional<PortNo> PortMap::resolve(std::string_view s) {
   }
   if (!auto_number_) return std::nullopt;
   std::uint32_t next = 1;
-  while (by_number_.count(next)) ++next;
+  while (by_number_.count(next))
+    ++next;
   if (next > to_u32(kPortMax)) return std::nullopt;
   add(std::string(s), PortNo{next});
   return PortNo{next};

@@ -74,7 +74,8 @@ TEST(FlowsCheck, DualMeshAsWrittenInNixHidesTheReturnFlow) {
       "priority=90,in_port=nm-privacy,actions=normal\n"
       "priority=80,in_port=to-privacy,actions=output:nm-privacy\n"
       "priority=10,actions=normal\n");
-  const CheckRun r = check({file.path()}, {"nm-privacy=1", "to-privacy=2", "veth200=3", "veth201=4"});
+  const CheckRun r =
+      check({file.path()}, {"nm-privacy=1", "to-privacy=2", "veth200=3", "veth201=4"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find(":4:1: warning: flow can never match: line 1 wins for every packet it "
                        "matches"),
@@ -85,7 +86,7 @@ TEST(FlowsCheck, DualMeshAsWrittenInNixHidesTheReturnFlow) {
 
 TEST(FlowsCheck, ShippedDualMeshHasNoShadow) {
   const CheckRun r = check({config("oo1424oo-dual-mesh.flows")},
-                      {"nm-privacy=1", "to-privacy=2", "veth200=3", "veth201=4"});
+                           {"nm-privacy=1", "to-privacy=2", "veth200=3", "veth201=4"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("0 shadowed flows"), std::string::npos) << r.out;
 }
