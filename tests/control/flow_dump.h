@@ -1,7 +1,6 @@
 // tests/control/flow_dump.h: reading `dump-flows` output in tests.
 #pragma once
 
-#include <regex>
 #include <sstream>
 #include <string>
 
@@ -20,8 +19,15 @@ inline long long flow_packets(const std::string& dump, const std::string& flow) 
 }
 
 // The dump without durations, which change between two identical tables.
-inline std::string without_durations(const std::string& dump) {
-  return std::regex_replace(dump, std::regex("duration=[0-9.]+s, "), "");
+// (No std::regex: g++ 12 warns inside it under -fsanitize.)
+inline std::string without_durations(std::string dump) {
+  for (std::size_t at = dump.find("duration="); at != std::string::npos;
+       at = dump.find("duration=", at)) {
+    const std::size_t end = dump.find("s, ", at);
+    if (end == std::string::npos) break;
+    dump.erase(at, end + 3 - at);
+  }
+  return dump;
 }
 
 }  // namespace sockswitch::test
