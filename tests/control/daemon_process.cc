@@ -1,0 +1,97 @@
+// tests/control/daemon_process.cc: fork/exec of the daemon, ctl, signals, reaping.
+#include "tests/control/daemon_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+namespace sockswitch::test {
+
+using namespace std::chrono_literals;
+
+DaemonProcess::DaemonProcess(const net::NetNamespace& host, std::string config_path,
+                             std::string socket_path, std::string log_path)
+    : socket_(std::move(socket_path)), log_(std::move(log_path)) {
+  const std::vector<std::string> argv{
+      "ip",  "netns",    "exec",      host.name(),        SOCKSWITCH_BINARY,
+      "run", "--config", config_path, "--control-socket", socket_};
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) throw std::runtime_error("cannot open " + log_);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::dup2(null_fd, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  ::close(null_fd);
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  const bool up =
+      net::wait_until([&] { return wait_exit(0ms).has_value() || ctl({"show"}).ok(); }, 10s);
+  if (!up || status_) {
+    const std::string why = status_ ? "exited " + std::to_string(*status_) : "did not answer";
+    throw std::runtime_error("sockswitch run " + why + "; log:\n" + log());
+  }
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (status_) return;
+  signal(SIGTERM);
+  if (!wait_exit(5s)) {
+    ::kill(pid_, SIGKILL);
+    int s = 0;
+    ::waitpid(pid_, &s, 0);
+  }
+}
+
+net::CommandResult DaemonProcess::ctl(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{SOCKSWITCH_BINARY, "ctl", "--socket", socket_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return net::run_command(argv, 5s);
+}
+
+std::string DaemonProcess::ctl_ok(const std::vector<std::string>& args) const {
+  const net::CommandResult r = ctl(args);
+  if (!r.ok()) ADD_FAILURE() << "ctl " << (args.empty() ? "" : args[0]) << ": " << r.output;
+  return r.output;
+}
+
+void DaemonProcess::signal(int sig) const {
+  if (!status_) ::kill(pid_, sig);
+}
+
+std::optional<int> DaemonProcess::wait_exit(std::chrono::milliseconds timeout) {
+  if (status_) return status_;
+  net::wait_until(
+      [&] {
+        int s = 0;
+        if (::waitpid(pid_, &s, WNOHANG) != pid_) return false;
+        status_ = WIFEXITED(s) ? WEXITSTATUS(s) : 128 + WTERMSIG(s);
+        return true;
+      },
+      timeout);
+  return status_;
+}
+
+std::string DaemonProcess::log() const {
+  std::ifstream in(log_);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace sockswitch::test
