@@ -29,7 +29,7 @@ class ExactMatchCache final {
   [[nodiscard]] Value* lookup(const flowtable::FlowKey& key, std::uint64_t hash) noexcept {
     for (std::size_t probe : {index0(hash), index1(hash)}) {
       Slot& s = slots_[probe];
-      if (s.hash == hash && s.used && s.key == key) return &s.value;
+      if (s.hash == hash && s.used && same_key(s.key, key)) return &s.value;
     }
     return nullptr;
   }
@@ -62,6 +62,14 @@ class ExactMatchCache final {
     bool used = false;
     Value value{};
   };
+
+  // Branch-free over all words (vectorises); std::array's == calls memcmp.
+  static bool same_key(const flowtable::FlowKey& a, const flowtable::FlowKey& b) noexcept {
+    std::uint64_t diff = 0;
+    for (std::size_t i = 0; i < flowtable::kKeyWords; ++i)
+      diff |= a.w[i] ^ b.w[i];
+    return diff == 0;
+  }
 
   static std::size_t round_up(std::size_t n) noexcept {
     std::size_t p = 1;
