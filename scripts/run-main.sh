@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, `make run`. Until the daemon lands (control issue) it reviews
-# every seed deployment's flow files the way an operator would before
-# installing them, then traces the documented traffic of the VPS table.
+# The main job, `make run`: first reviews every seed deployment's flow files
+# offline, the way an operator would before installing them, then runs the
+# VPS deployment for real in network namespaces (scripts/demo/vps.sh) and
+# reports where each documented path's traffic went. Needs root.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -24,17 +25,5 @@ for file in configs/*.flows; do
   echo
 done
 
-vps_ports=(--port nm-server=1 --port warp0=2 --port veth102=3)
-echo "== VPS socket: where the documented traffic goes (sockswitch trace)"
-while IFS='|' read -r what packet; do
-  printf '%-44s %s\n    -> ' "$what" "$packet"
-  "$sw" trace --flows configs/vps-socket.flows "${vps_ports[@]}" "$packet" | head -n 1
-done <<'PATHS'
-user HTTPS to Xray|in_port=nm-server,tcp,nw_dst=10.2.0.102,tp_dst=443
-user VMess to Xray|in_port=nm-server,tcp,nw_dst=10.2.0.102,tp_dst=8443
-Xray to WARP (HTTP out)|in_port=veth102,tcp,nw_src=10.2.0.102,tp_dst=80
-Xray's own HTTPS out (the overlap)|in_port=veth102,tcp,nw_src=10.2.0.102,tp_dst=443
-WARP return to Xray|in_port=warp0,tcp,nw_dst=10.2.0.102,tp_src=443,tp_dst=40000
-Netmaker mesh traffic|in_port=nm-server,udp,tp_dst=51821
-PATHS
+scripts/demo/vps.sh "$build" || status=1
 exit $status
