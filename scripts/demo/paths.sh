@@ -179,9 +179,9 @@ FIX='priority=110,in_port=veth102,actions=output:warp0'
 ctl add-flow socket "$FIX" >/dev/null
 egress_443
 if ((ACC443 == N && OK == N)); then
-  verdict ok "9. with the README fix ($FIX): Xray -> 198.51.100.1:443 delivered"
+  verdict ok "9. with the first fix line ($FIX): Xray -> 198.51.100.1:443 delivered"
 else
-  verdict fail "9. with the README fix ($FIX): Xray -> 198.51.100.1:443 delivered"
+  verdict fail "9. with the first fix line ($FIX): Xray -> 198.51.100.1:443 delivered"
 fi
 flows
 saw warp "listener :443 accepted $ACC443/$N; drop.reflect +$REFLECTED"
@@ -218,10 +218,10 @@ printf '\n== sockswitch flows check configs/vps-socket.flows (offline) predicted
   grep -A2 'vps-socket.flows:9:1: warning: overlaps line 5' | sed 's/^/   /' || true
 cat <<EOF
 
-== Fix (README "Checking flow files"): $FIX
-   makes Xray's own HTTPS exit via WARP (8 -> 9). It does not make Xray usable
-   from the internet: Xray's replies to users also match in_port=veth102 and
-   leave through WARP (4, 5). The table needs, above it (10):
+== Fix (README "Checking flow files"), three lines added to the seed table:
+     $FIX
+   makes Xray's own HTTPS exit via WARP (8 -> 9); and Xray's replies to users,
+   which also match in_port=veth102 and would leave through WARP (4, 5), need (10):
      ${REPLY_FIX[0]}
      ${REPLY_FIX[1]}
    And ARP across this table only works by luck: the host's reply from Xray is
