@@ -29,6 +29,21 @@ bool netdev_backed(const PortConfig& p) {
          p.driver == "tap" || p.driver == "tun";
 }
 
+// The device state a port was opened against, so that the hotplug check
+// acts on changes only (a fresh port must not be reopened a second later).
+struct DeviceState {
+  std::optional<int> ifindex;
+  bool running = false;
+};
+
+DeviceState device_state(const std::string& name) {
+  try {
+    if (const auto dev = ports::query_netdev(name)) return {dev->ifindex, dev->running()};
+  } catch (const std::exception&) {
+  }
+  return {};
+}
+
 dataplane::MacLearningConfig mac_config(const BridgeConfig& b) {
   dataplane::MacLearningConfig m;
   m.max_entries = b.mac_table_size;
@@ -66,6 +81,8 @@ Switch::Switch(Config config) : config_(std::move(config)) {
   config_.bridges.clear();  // RunningBridge::config is the truth from here on
   open_patch_pairs(bridges_);
   for (RunningBridge& b : bridges_) {
+    for (RunningPort& p : b.ports)
+      observe_device(p);
     publish_ports(b);
     install_flows(b, b.config.flows, true);
   }
@@ -74,6 +91,13 @@ Switch::Switch(Config config) : config_(std::move(config)) {
 
 Switch::~Switch() {
   stop_threads();
+}
+
+void Switch::observe_device(RunningPort& p) {
+  if (!netdev_backed(p.config)) return;
+  const DeviceState now = device_state(p.config.name);
+  p.seen_ifindex = now.ifindex;
+  p.seen_running = now.running;
 }
 
 std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p) {
@@ -372,6 +396,7 @@ std::string Switch::add_port(const std::string& name, PortConfig port) {
   if (port.ofport != flowtable::kPortLocal) b.config.port_map.add(port.name, port.ofport);
   try {
     b.ports.push_back({port, open_port(port)});
+    observe_device(b.ports.back());
   } catch (...) {
     b.config.port_map.remove(port.name);
     throw;
@@ -409,31 +434,23 @@ std::string Switch::trace(const std::string& name, const std::string& packet, bo
 std::size_t Switch::refresh_ports() {
   std::size_t changed = 0;
   for (RunningBridge& b : bridges_) {
-    bool any = false;
+    std::vector<RunningPort*> stale;
     for (RunningPort& p : b.ports) {
       if (!p.port || !netdev_backed(p.config)) continue;
-      std::optional<ports::NetdevInfo> dev;
-      try {
-        dev = ports::query_netdev(p.config.name);
-      } catch (const std::exception&) {
-        continue;
-      }
-      const std::optional<int> ifindex = dev ? std::optional<int>(dev->ifindex) : std::nullopt;
-      const bool running = dev && dev->running();
-      if (ifindex == p.seen_ifindex && running == p.seen_running) continue;
-      p.seen_ifindex = ifindex;
-      p.seen_running = running;
-      any = true;
+      const DeviceState dev = device_state(p.config.name);
+      if (dev.ifindex == p.seen_ifindex && dev.running == p.seen_running) continue;
+      p.seen_ifindex = dev.ifindex;
+      p.seen_running = dev.running;
+      stale.push_back(&p);
     }
-    if (!any) continue;
-    // Take the bridge's ports out of the snapshot while drivers reopen.
+    if (stale.empty()) continue;
+    // Take the bridge's ports out of the snapshot while drivers reopen: after
+    // the grace period no poll thread is inside them.
     b.bridge->set_ports({});
-    for (RunningPort& p : b.ports)
-      if (p.port && netdev_backed(p.config)) {
-        p.port->refresh();
-        ++changed;
-      }
+    for (RunningPort* p : stale)
+      p->port->refresh();
     publish_ports(b);
+    changed += stale.size();
   }
   return changed;
 }

@@ -91,6 +91,7 @@ class Switch final {
   void start_threads();
   void stop_threads() noexcept;
   std::unique_ptr<ports::Port> open_port(const PortConfig& p);
+  void observe_device(RunningPort& p);
   void open_patch_pairs(std::vector<RunningBridge>& bridges);
 
   Config config_;
