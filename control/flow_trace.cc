@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "flowtable/flow_parser.h"
 #include "flowtable/flow_printer.h"
 
 namespace sockswitch::control {
@@ -80,6 +81,13 @@ std::string trace_text(const std::vector<TraceStep>& steps, const PortMap& ports
       out += fmt::format("table {}: {}\n", s.table, format_flow(s.rule->flow, ports));
   }
   return out;
+}
+
+std::string trace_report(const FlowTableVersion& version, std::string_view packet, PortMap& ports,
+                         bool json) {
+  const FlowRule p = parse_flow(packet, ports, FlowSyntax::packet, {"<packet>", 1, 1});
+  const std::vector<TraceStep> steps = trace_packet(version, p.match.value);
+  return json ? trace_json(steps, ports).dump() + "\n" : trace_text(steps, ports);
 }
 
 }  // namespace sockswitch::control

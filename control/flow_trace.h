@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,5 +32,13 @@ struct TraceStep {
 // One line per step: "table 0: priority=100,tcp,tp_dst=443 actions=output:veth102".
 [[nodiscard]] std::string trace_text(const std::vector<TraceStep>& steps,
                                      const flowtable::PortMap& ports);
+
+// The whole answer of both commands, so that they cannot drift apart:
+// `packet` ("in_port=warp0,tcp,tp_dst=443") parsed with `ports`, traced
+// through `version`, and rendered as one line of JSON or as text. Throws
+// flowtable::FlowError for a bad packet.
+[[nodiscard]] std::string trace_report(const flowtable::FlowTableVersion& version,
+                                       std::string_view packet, flowtable::PortMap& ports,
+                                       bool json);
 
 }  // namespace sockswitch::control

@@ -424,11 +424,8 @@ std::string Switch::del_port(const std::string& name, const std::string& port) {
 
 std::string Switch::trace(const std::string& name, const std::string& packet, bool json) const {
   const RunningBridge& b = bridge(name);
-  flowtable::PortMap ports = b.config.port_map;
-  const FlowRule p =
-      flowtable::parse_flow(packet, ports, flowtable::FlowSyntax::packet, {"<packet>", 1, 1});
-  const auto steps = trace_packet(*b.bridge->flows().current(), p.match.value);
-  return json ? trace_json(steps, ports).dump() + "\n" : trace_text(steps, ports);
+  flowtable::PortMap ports = b.config.port_map;  // a copy: parse_flow takes it by reference
+  return trace_report(*b.bridge->flows().current(), packet, ports, json);
 }
 
 std::size_t Switch::refresh_ports() {

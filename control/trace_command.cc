@@ -6,13 +6,9 @@
 #include <ostream>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "control/flow_trace.h"
 #include "control/port_arguments.h"
 #include "flowtable/flow_parser.h"
-#include "flowtable/flow_printer.h"
 #include "flowtable/flow_table.h"
 
 namespace sockswitch::control {
@@ -27,20 +23,13 @@ int trace(const TraceRequest& request, std::ostream& out, std::ostream& err) {
         err << e.what() << "\n";
       return 1;
     }
-    const FlowRule packet =
-        parse_flow(request.packet, ports, FlowSyntax::packet, {"<packet>", 1, 1});
-
     std::vector<FlowMod> mods;
     for (const ParsedFlow& f : file.flows)
       mods.push_back({FlowModCommand::add, f.rule});
     FlowTable table;
     table.apply(mods);
 
-    const std::vector<TraceStep> steps = trace_packet(*table.current(), packet.match.value);
-    if (request.json)
-      out << trace_json(steps, ports).dump() << "\n";
-    else
-      out << trace_text(steps, ports);
+    out << trace_report(*table.current(), request.packet, ports, request.json);
     return 0;
   } catch (const std::exception& e) {
     err << e.what() << "\n";

@@ -13,8 +13,9 @@
 // classifier decision over the same table version.
 //
 // Bounds: at most kMaxSubtables masks and `capacity` entries per subtable;
-// past either bound a decision is simply not cached (the classifier still
-// answers), so hostile traffic cannot grow memory.
+// past either bound, or when memory for a new subtable cannot be had, a
+// decision is simply not cached (the classifier still answers), so hostile
+// traffic cannot grow memory and a poll thread never throws.
 //
 // One instance per poll thread; cleared whenever the thread adopts a new
 // flow-table version.
@@ -23,6 +24,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "dataplane/flow_hash.h"
@@ -54,8 +56,10 @@ class MegaflowCache final {
     return nullptr;
   }
 
-  // Returns false when the decision could not be cached (bounds reached).
-  bool insert(const flowtable::FlowKey& key, const flowtable::FlowMask& mask, const Value& value) {
+  // Returns false when the decision could not be cached (bounds reached, or
+  // no memory for a new subtable).
+  bool insert(const flowtable::FlowKey& key, const flowtable::FlowMask& mask,
+              const Value& value) noexcept {
     Subtable* t = find_or_add(mask);
     if (!t) return false;
     const std::uint64_t h = hash_masked(key, t->mask, t->word_list());
@@ -113,13 +117,18 @@ class MegaflowCache final {
   };
 
   // Runs on a classifier miss, off the cache-hit path. Memory for a subtable
-  // is allocated the first time a thread needs that many masks, then reused.
-  Subtable* find_or_add(const flowtable::FlowMask& mask) {
+  // is allocated the first time a thread needs that many masks, then reused;
+  // sizing all kMaxSubtables up front would cost every bridge of every
+  // thread tens of MB for masks most tables never produce. The vector was
+  // reserved, so only the entries can fail to allocate.
+  Subtable* find_or_add(const flowtable::FlowMask& mask) noexcept {
     for (std::size_t s = 0; s < active_; ++s)
       if (subtables_[s].mask == mask) return &subtables_[s];
     if (active_ == kMaxSubtables) return nullptr;
     if (active_ == subtables_.size()) {
-      subtables_.emplace_back().entries = std::make_unique<Entry[]>(capacity_);
+      std::unique_ptr<Entry[]> entries(new (std::nothrow) Entry[capacity_]());
+      if (!entries) return nullptr;
+      subtables_.emplace_back().entries = std::move(entries);
     } else {
       for (std::size_t i = 0; i < capacity_; ++i)
         subtables_[active_].entries[i].used = false;

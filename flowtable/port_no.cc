@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "flowtable/value_text.h"
+
 namespace sockswitch::flowtable {
 namespace {
 
@@ -17,15 +19,6 @@ constexpr std::array<std::pair<PortNo, std::string_view>, 8> kReserved{{
     {kPortLocal, "LOCAL"},
     {kPortNone, "NONE"},
 }};
-
-bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 }  // namespace
 

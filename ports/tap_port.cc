@@ -3,22 +3,14 @@
 
 namespace sockswitch::ports {
 
-TapPort::TapPort(const std::string& device, TapOptions options) : Port(device), options_(options) {
-  dev_ = TunDevice::open(device, {TunKind::tap, options_.queues, options_.create});
+TapPort::TapPort(const std::string& device, TapOptions options)
+    : Port(device), dev_(TunDevice::open(device, {TunKind::tap, options.queues, options.create})) {
   link_.store(dev_.is_open() ? LinkState::up : LinkState::down, std::memory_order_relaxed);
 }
 
 void TapPort::refresh() {
-  if (dev_.attached()) {
-    link_.store(LinkState::up, std::memory_order_relaxed);
-    return;
-  }
-  link_.store(LinkState::down, std::memory_order_relaxed);
-  dev_ = {};
-  // A device we created is re-created: the switch owns it. An attached one
-  // comes back only when someone else re-creates it.
-  dev_ = TunDevice::open(name(), {TunKind::tap, options_.queues, options_.create});
-  if (dev_.is_open()) link_.store(LinkState::up, std::memory_order_relaxed);
+  link_.store(LinkState::down, std::memory_order_relaxed);  // and so it stays if reopening throws
+  if (dev_.reopen_if_gone()) link_.store(LinkState::up, std::memory_order_relaxed);
 }
 
 std::size_t TapPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
@@ -32,29 +24,15 @@ std::size_t TapPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
 
 void TapPort::tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
                        std::span<dataplane::Packet* const> packets) noexcept {
-  PortCounterCell& cnt = queue_counters(queue);
-  std::uint64_t sent = 0, bytes = 0, dropped = 0, errors = 0;
-  bool up = link_.load(std::memory_order_relaxed) == LinkState::up;
+  const bool up = link_.load(std::memory_order_relaxed) == LinkState::up;
+  TunDevice::TxTally tally;
+  tally.gone = !up;
   for (dataplane::Packet* p : packets) {
-    const auto r = up ? dev_.write(queue, *p) : TunDevice::WriteResult::gone;
-    if (r == TunDevice::WriteResult::sent) {
-      ++sent;
-      bytes += p->length();
-    } else if (r == TunDevice::WriteResult::bad) {
-      ++errors;
-    } else {
-      ++dropped;
-      if (r == TunDevice::WriteResult::gone && up) {
-        up = false;
-        link_.store(LinkState::down, std::memory_order_relaxed);
-      }
-    }
+    dev_.write(queue, *p, tally);
     pool.free(p);
   }
-  PortCounterCell::add(cnt.tx_packets, sent);
-  PortCounterCell::add(cnt.tx_bytes, bytes);
-  if (dropped) PortCounterCell::add(cnt.tx_dropped, dropped);
-  if (errors) PortCounterCell::add(cnt.tx_errors, errors);
+  if (up && tally.gone) link_.store(LinkState::down, std::memory_order_relaxed);
+  tally.add_to(queue_counters(queue));
 }
 
 }  // namespace sockswitch::ports

@@ -31,7 +31,7 @@ class TapPort final : public Port {
   [[nodiscard]] int wakeup_fd(std::uint16_t queue) const noexcept override {
     return dev_.fd(queue);
   }
-  [[nodiscard]] std::uint16_t queue_count() const noexcept override { return options_.queues; }
+  [[nodiscard]] std::uint16_t queue_count() const noexcept override { return dev_.queue_count(); }
   void refresh() override;
   [[nodiscard]] LinkState link_state() const noexcept override {
     return link_.load(std::memory_order_relaxed);
@@ -39,7 +39,6 @@ class TapPort final : public Port {
   [[nodiscard]] std::uint32_t mtu() const noexcept override { return dev_.mtu(); }
 
  private:
-  TapOptions options_;
   TunDevice dev_;
   std::atomic<LinkState> link_{LinkState::down};
 };

@@ -27,9 +27,11 @@ TunDevice TunDevice::open(const std::string& name, const TunDeviceOptions& optio
     throw std::invalid_argument("tun/tap " + name + ": queues must be 1.." +
                                 std::to_string(Port::kMaxQueues));
   const std::optional<NetdevInfo> existing = query_netdev(name);
-  if (!options.create && !existing) return {};
-
   TunDevice dev;
+  dev.name_ = name;
+  dev.options_ = options;
+  if (!options.create && !existing) return dev;
+
   dev.mtu_ = existing ? existing->mtu : 1500;
   for (std::uint16_t q = 0; q < options.queues; ++q) {
     Fd fd = Fd::open("/dev/net/tun", O_RDWR | O_NONBLOCK);
@@ -52,6 +54,15 @@ bool TunDevice::attached() const noexcept {
   if (fds_.empty()) return false;
   ifreq req{};
   return ::ioctl(fds_[0].get(), TUNGETIFF, &req) == 0;
+}
+
+bool TunDevice::reopen_if_gone() {
+  if (attached()) return true;
+  // The old queues go first: a device we created disappears with its last
+  // queue, and only then can its name be created again (IFF_TUN_EXCL).
+  fds_.clear();
+  *this = open(name_, options_);
+  return is_open();
 }
 
 TunDevice::IoStatus TunDevice::read_burst(std::uint16_t q, dataplane::PacketPool& pool,
@@ -92,16 +103,36 @@ TunDevice::IoStatus TunDevice::read_burst(std::uint16_t q, dataplane::PacketPool
   return status;
 }
 
-TunDevice::WriteResult TunDevice::write(std::uint16_t q,
-                                        const dataplane::Packet& p) const noexcept {
+void TunDevice::write(std::uint16_t q, const dataplane::Packet& p, TxTally& tally) const noexcept {
+  if (tally.gone) {
+    ++tally.dropped;
+    return;
+  }
   for (;;) {
     const ssize_t r = ::write(fd(q), p.data(), p.length());
-    if (r >= 0) return WriteResult::sent;
+    if (r >= 0) {
+      ++tally.sent;
+      tally.bytes += p.length();
+      return;
+    }
     if (errno == EINTR) continue;
-    if (errno == EAGAIN) return WriteResult::full;
-    if (device_gone(errno)) return WriteResult::gone;
-    return WriteResult::bad;
+    if (errno == EAGAIN) {
+      ++tally.dropped;  // the device's queue is full
+    } else if (device_gone(errno)) {
+      ++tally.dropped;
+      tally.gone = true;
+    } else {
+      ++tally.errors;
+    }
+    return;
   }
+}
+
+void TunDevice::TxTally::add_to(PortCounterCell& counters) const noexcept {
+  PortCounterCell::add(counters.tx_packets, sent);
+  PortCounterCell::add(counters.tx_bytes, bytes);
+  if (dropped) PortCounterCell::add(counters.tx_dropped, dropped);
+  if (errors) PortCounterCell::add(counters.tx_errors, errors);
 }
 
 }  // namespace sockswitch::ports

@@ -5,6 +5,9 @@
 // write one frame per syscall on non-blocking queue fds. This owns those
 // fds and the per-frame I/O loops so the two ports share them.
 //
+// It also remembers how it was opened, so that reopen_if_gone() is the
+// whole of both ports' refresh(); the ports keep only their link state.
+//
 // create: a new device owned by the switch (IFF_TUN_EXCL: fails if the name
 //   is taken). It is not persistent: it disappears when the port closes.
 // attach: an existing (persistent, e.g. `ip tuntap add`) device; a missing
@@ -52,6 +55,14 @@ class TunDevice final {
   // True while the device still exists (asked of the fd, namespace-proof).
   [[nodiscard]] bool attached() const noexcept;
   [[nodiscard]] std::uint32_t mtu() const noexcept { return mtu_; }
+  [[nodiscard]] std::uint16_t queue_count() const noexcept { return options_.queues; }
+
+  // Control path (a port's refresh()): keeps the queues while the device
+  // exists; otherwise closes them and opens the device again as open() did,
+  // so a device the switch created is re-created, and an attached one comes
+  // back only once someone else has re-created it. Returns is_open(); throws
+  // as open() does, leaving the device closed.
+  [[nodiscard]] bool reopen_if_gone();
 
   enum class IoStatus : std::uint8_t { ok, gone };
   // Reads up to out.size() frames from queue `q` into packets from `pool`.
@@ -59,11 +70,21 @@ class TunDevice final {
   [[nodiscard]] IoStatus read_burst(std::uint16_t q, dataplane::PacketPool& pool,
                                     std::span<dataplane::Packet*> out, std::size_t& received,
                                     PortCounterCell& counters) const noexcept;
-  // Writes one frame; false when it was not written (counted by the caller).
-  enum class WriteResult : std::uint8_t { sent, full, bad, gone };
-  [[nodiscard]] WriteResult write(std::uint16_t q, const dataplane::Packet& p) const noexcept;
+
+  // What one tx burst did, added to the queue's counters once at its end.
+  struct TxTally final {
+    std::uint64_t sent = 0, bytes = 0, dropped = 0, errors = 0;
+    bool gone = false;  // the device is gone: later frames are dropped unsent
+    void add_to(PortCounterCell& counters) const noexcept;
+  };
+  // Writes one frame unless tally.gone and counts what became of it: a full
+  // queue is a drop, a frame the device refuses is an error, and a deleted
+  // device is a drop that sets tally.gone. The caller still owns `p`.
+  void write(std::uint16_t q, const dataplane::Packet& p, TxTally& tally) const noexcept;
 
  private:
+  std::string name_;
+  TunDeviceOptions options_;
   std::vector<Fd> fds_;
   std::uint32_t mtu_ = 1500;
 };

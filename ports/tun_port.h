@@ -38,7 +38,7 @@ class TunPort final : public Port {
   [[nodiscard]] int wakeup_fd(std::uint16_t queue) const noexcept override {
     return dev_.fd(queue);
   }
-  [[nodiscard]] std::uint16_t queue_count() const noexcept override { return options_.queues; }
+  [[nodiscard]] std::uint16_t queue_count() const noexcept override { return dev_.queue_count(); }
   void refresh() override;
   [[nodiscard]] LinkState link_state() const noexcept override {
     return link_.load(std::memory_order_relaxed);
@@ -51,7 +51,6 @@ class TunPort final : public Port {
   }
 
  private:
-  TunOptions options_;
   dataplane::MacAddr mac_;
   TunDevice dev_;
   std::vector<std::unique_ptr<L3Ethernet>> adapters_;  // one per queue

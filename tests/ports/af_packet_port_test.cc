@@ -16,29 +16,17 @@
 #include "tests/net/require_netns.h"
 #include "tests/net/tcp_transfer.h"
 #include "tests/ports/port_forwarder.h"
+#include "tests/ports/two_namespaces.h"
 
 namespace sockswitch::ports {
 namespace {
 
 using namespace std::chrono_literals;
+using test::ping;
 using test::PortForwarder;
+using test::TwoNamespaces;
 using test::net::NetNamespace;
 using test::net::VethPair;
-
-struct TwoNamespaces {
-  NetNamespace ns1, ns2;
-  std::unique_ptr<VethPair> v1 = std::make_unique<VethPair>(), v2 = std::make_unique<VethPair>();
-  TwoNamespaces() {
-    v1->plug_into(ns1, {"10.99.0.1/24", "fd00:99::1/64"});
-    v2->plug_into(ns2, {"10.99.0.2/24", "fd00:99::2/64"});
-  }
-};
-
-bool ping(const NetNamespace& ns, const std::string& addr) {
-  const auto r = ns.exec({"ping", "-c", "3", "-i", "0.2", "-W", "1", addr}, 5s);
-  if (!r.ok()) ADD_FAILURE() << "ping " << addr << " from " << ns.name() << ": " << r.output;
-  return r.ok();
-}
 
 TEST(AfPacketPort, MissingDeviceIsDownAndDropsTx) {
   SOCKSWITCH_REQUIRE_NETNS();
@@ -61,7 +49,7 @@ TEST(AfPacketPort, RejectsBadNames) {
 
 TEST(AfPacketPort, PingAndTcpBetweenNamespaces) {
   SOCKSWITCH_REQUIRE_NETNS();
-  TwoNamespaces net;
+  TwoNamespaces net(99);
   AfPacketPort a(net.v1->outer()), b(net.v2->outer());
   ASSERT_EQ(a.link_state(), LinkState::up);
   ASSERT_EQ(b.link_state(), LinkState::up);
@@ -85,7 +73,7 @@ TEST(AfPacketPort, PingAndTcpBetweenNamespaces) {
 
 TEST(AfPacketPort, HotplugDownAndBack) {
   SOCKSWITCH_REQUIRE_NETNS();
-  TwoNamespaces net;
+  TwoNamespaces net(99);
   AfPacketPort a(net.v1->outer()), b(net.v2->outer());
   {
     PortForwarder wire(a, b);

@@ -29,29 +29,17 @@
 #include "tests/net/require_netns.h"
 #include "tests/net/tcp_transfer.h"
 #include "tests/ports/port_forwarder.h"
+#include "tests/ports/two_namespaces.h"
 
 namespace sockswitch::ports {
 namespace {
 
 using namespace std::chrono_literals;
+using test::ping;
 using test::PortForwarder;
+using test::TwoNamespaces;
 using test::net::NetNamespace;
 using test::net::VethPair;
-
-struct TwoNamespaces {
-  NetNamespace ns1, ns2;
-  std::unique_ptr<VethPair> v1 = std::make_unique<VethPair>(), v2 = std::make_unique<VethPair>();
-  TwoNamespaces() {
-    v1->plug_into(ns1, {"10.98.0.1/24", "fd00:98::1/64"});
-    v2->plug_into(ns2, {"10.98.0.2/24", "fd00:98::2/64"});
-  }
-};
-
-bool ping(const NetNamespace& ns, const std::string& addr) {
-  const auto r = ns.exec({"ping", "-c", "3", "-i", "0.2", "-W", "1", addr}, 5s);
-  if (!r.ok()) ADD_FAILURE() << "ping " << addr << " from " << ns.name() << ": " << r.output;
-  return r.ok();
-}
 
 // "xdp", "xdpgeneric" or "" as `ip link` shows the device.
 std::string xdp_shown(const std::string& dev) {
@@ -77,7 +65,7 @@ void expect_forwards(TwoNamespaces& net, Port& a, Port& b) {
 }
 
 void expect_forwards_over_af_xdp(bool generic_only) {
-  TwoNamespaces net;
+  TwoNamespaces net(98);
   {
     AfXdpPort a(net.v1->outer(), {.generic_only = generic_only}),
         b(net.v2->outer(), {.generic_only = generic_only});
@@ -129,7 +117,7 @@ TEST(AfXdpPort, QueuesTheDeviceLacksAreAnErrorAndLeaveNoProgram) {
 
 TEST(AfXdpPort, HotplugDownAndBack) {
   SOCKSWITCH_REQUIRE_NETNS();
-  TwoNamespaces net;
+  TwoNamespaces net(98);
   AfXdpPort a(net.v1->outer()), b(net.v2->outer());
   const std::string outer = net.v2->outer(), inner = net.v2->inner();
   net.v2->remove();
@@ -184,7 +172,7 @@ class ForeignXdpProgram final {
 
 TEST(AfXdpPort, ForeignProgramMakesAutoFallBackToAfPacket) {
   SOCKSWITCH_REQUIRE_NETNS();
-  TwoNamespaces net;
+  TwoNamespaces net(98);
   ForeignXdpProgram foreign(net.v1->outer());
   ASSERT_EQ(xdp_shown(net.v1->outer()), "xdpgeneric");
 

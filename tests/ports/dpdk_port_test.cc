@@ -20,12 +20,15 @@
 #include "tests/net/require_netns.h"
 #include "tests/net/tcp_transfer.h"
 #include "tests/ports/port_forwarder.h"
+#include "tests/ports/two_namespaces.h"
 
 namespace sockswitch::ports {
 namespace {
 
 using namespace std::chrono_literals;
+using test::ping;
 using test::PortForwarder;
+using test::TwoNamespaces;
 using test::net::NetNamespace;
 using test::net::VethPair;
 
@@ -46,12 +49,6 @@ class DpdkPortTest : public ::testing::Test {
   }
 };
 
-bool ping(const NetNamespace& ns, const std::string& addr) {
-  const auto r = ns.exec({"ping", "-c", "3", "-i", "0.2", "-W", "1", addr}, 5s);
-  if (!r.ok()) ADD_FAILURE() << "ping " << addr << " from " << ns.name() << ": " << r.output;
-  return r.ok();
-}
-
 TEST(DpdkEal, ArgumentsNeedNoHugepagesNorPci) {
   const std::vector<std::string> args = DpdkEal::arguments({});
   auto has = [&](const std::string& a) {
@@ -65,22 +62,19 @@ TEST(DpdkEal, ArgumentsNeedNoHugepagesNorPci) {
 }
 
 TEST_F(DpdkPortTest, PingAndTcpBetweenNamespaces) {
-  NetNamespace ns1, ns2;
-  VethPair v1, v2;
-  v1.plug_into(ns1, {"10.97.0.1/24", "fd00:97::1/64"});
-  v2.plug_into(ns2, {"10.97.0.2/24", "fd00:97::2/64"});
-  DpdkPort a("dpdk-a", {.devargs = af_packet_vdev(v1.outer())}),
-      b("dpdk-b", {.devargs = af_packet_vdev(v2.outer())});
+  TwoNamespaces net(97);
+  DpdkPort a("dpdk-a", {.devargs = af_packet_vdev(net.v1->outer())}),
+      b("dpdk-b", {.devargs = af_packet_vdev(net.v2->outer())});
   ASSERT_EQ(a.link_state(), LinkState::up);
   ASSERT_EQ(b.link_state(), LinkState::up);
   EXPECT_EQ(a.wakeup_fd(0), -1);
   EXPECT_GT(a.mtu(), 0u);
 
   PortForwarder wire(a, b);
-  EXPECT_TRUE(ping(ns1, "10.97.0.2"));
-  EXPECT_TRUE(ping(ns2, "fd00:97::1"));
+  EXPECT_TRUE(ping(net.ns1, "10.97.0.2"));
+  EXPECT_TRUE(ping(net.ns2, "fd00:97::1"));
   constexpr std::size_t kBytes = 1'000'000;
-  EXPECT_EQ(test::net::tcp_transfer(ns2, "10.97.0.2", ns1, 5003, kBytes, 8s), kBytes);
+  EXPECT_EQ(test::net::tcp_transfer(net.ns2, "10.97.0.2", net.ns1, 5003, kBytes, 8s), kBytes);
   wire.stop();
 
   const PortCounters ca = a.counters(), cb = b.counters();
