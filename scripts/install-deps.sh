@@ -11,6 +11,7 @@ packages=(
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev liburcu-dev
   libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev
   iproute2 iputils-ping netcat-openbsd iperf3 tcpdump ethtool
+  wireguard-go wireguard-tools
 )
 
 missing=()
