@@ -408,6 +408,7 @@ std::string Switch::trace(const std::string& name, const std::string& packet, bo
 
 std::size_t Switch::refresh_ports() {
   std::size_t changed = 0;
+  std::string failures;
   for (RunningBridge& b : bridges_) {
     bool any = false;
     for (RunningPort& p : b.ports) {
@@ -426,15 +427,23 @@ std::size_t Switch::refresh_ports() {
       any = true;
     }
     if (!any) continue;
-    // Take the bridge's ports out of the snapshot while drivers reopen.
+    // Take the bridge's ports out of the snapshot while drivers reopen. A
+    // driver that cannot take its new device stays down (until the device
+    // changes again); the others must be published whatever it threw.
     b.bridge->set_ports({});
     for (RunningPort& p : b.ports)
       if (p.port && netdev_backed(p.config)) {
-        p.port->refresh();
+        try {
+          p.port->refresh();
+        } catch (const std::exception& e) {
+          failures +=
+              (failures.empty() ? "" : "; ") + fmt::format("port {}: {}", p.config.name, e.what());
+        }
         ++changed;
       }
     publish_ports(b);
   }
+  if (!failures.empty()) throw std::runtime_error(failures);
   return changed;
 }
 
