@@ -430,6 +430,7 @@ std::string Switch::trace(const std::string& name, const std::string& packet, bo
 
 std::size_t Switch::refresh_ports() {
   std::size_t changed = 0;
+  std::string failures;
   for (RunningBridge& b : bridges_) {
     std::vector<RunningPort*> stale;
     for (RunningPort& p : b.ports) {
@@ -442,13 +443,22 @@ std::size_t Switch::refresh_ports() {
     }
     if (stale.empty()) continue;
     // Take the bridge's ports out of the snapshot while drivers reopen: after
-    // the grace period no poll thread is inside them.
+    // the grace period no poll thread is inside them. A driver that cannot
+    // take its new device stays down (until the device changes again); the
+    // others must be published whatever it threw.
     b.bridge->set_ports({});
-    for (RunningPort* p : stale)
-      p->port->refresh();
+    for (RunningPort* p : stale) {
+      try {
+        p->port->refresh();
+      } catch (const std::exception& e) {
+        failures +=
+            (failures.empty() ? "" : "; ") + fmt::format("port {}: {}", p->config.name, e.what());
+      }
+    }
     publish_ports(b);
     changed += stale.size();
   }
+  if (!failures.empty()) throw std::runtime_error(failures);
   return changed;
 }
 

@@ -56,7 +56,9 @@ class Switch final {
                                   bool json) const;
 
   // Brings ports up or down with their devices (call every second or on a
-  // netlink event). Returns how many ports changed.
+  // netlink event). Returns how many ports changed. A port whose driver
+  // cannot take its device stays down while every other port goes on
+  // forwarding; the reasons are thrown afterwards (std::runtime_error).
   std::size_t refresh_ports();
 
   [[nodiscard]] const Config& config() const noexcept { return config_; }

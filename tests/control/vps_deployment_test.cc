@@ -4,9 +4,10 @@
 // vps-socket.flows verbatim, inside a fresh host namespace, so its ports
 // carry the seed's names: veth102 (Xray container, 10.2.0.102/24), nm-server
 // and warp0. warp0 and nm-server are WireGuard (L3) devices in the seed;
-// neither wireguard-go nor the wireguard kernel module is available here, so
-// they are veth stand-ins, i.e. Ethernet ports (the L3 adapter has its own
-// tests in tests/ports). Send: crafted frames from each container's eth0
+// here they are veth stand-ins, i.e. Ethernet ports, so that crafted frames
+// can be checked at every port (a real wireguard-go interface as an L3 port
+// of the switch is tested in l3_wireguard_switch_test.cc, the L3 adapter
+// itself in tests/ports). Send: crafted frames from each container's eth0
 // with a packet socket. Verify: each frame arrives at exactly the containers
 // the seed's flows name and nowhere else (DeliveryCheck), and the drop
 // counters say why a frame vanished.
