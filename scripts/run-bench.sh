@@ -7,7 +7,8 @@
 # markdown table on stdout.
 #
 # QUICK=1: the end-to-end harness in quick mode (1 run per figure, short
-# steps; under a minute) and no Google Benchmark suites.
+# steps; under a minute) and no Google Benchmark suites; its results go to
+# <date>-<host>-quick.json so that they never replace a full run's.
 # BENCH_FILTER: passed to the suites as --benchmark_filter.
 set -euo pipefail
 build=${1:-build}
@@ -35,4 +36,4 @@ fi
 
 echo "== end-to-end harness"
 python3 bench/harness/e2e.py --build "$build" ${quick:+--quick} \
-  --out "bench/results/$stamp.json" --gbench "${gb[@]}"
+  --out "bench/results/$stamp${quick:+-quick}.json" --gbench "${gb[@]}"

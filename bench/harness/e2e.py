@@ -147,7 +147,8 @@ def sink_drop(ns: str, dev: str) -> bool:
              "ip_proto", "udp", "dst_port", "9", "action", "drop"])
         return True
     except (RuntimeError, subprocess.TimeoutExpired) as e:
-        log(f"no tc drop on {dev} ({e}); the sink's stack drops the UDP instead")
+        why = str(e).split(": ")[-1].split(".")[0]
+        log(f"no tc flower drop on {dev} ({why}); the sink's IP/UDP stack drops the UDP instead")
         return False
 
 
@@ -380,9 +381,9 @@ class Bench:
     def __init__(self, build: Path, quick: bool):
         self.gen = str(build / "traffic_gen")
         self.quick = quick
-        self.step_s = 0.3 if quick else 1.5
+        self.step_s = 0.25 if quick else 1.2
         self.steps = 4 if quick else 5
-        self.iperf_s = 1 if quick else 3
+        self.iperf_s = 1 if quick else 2
         self.pings = 50 if quick else 200
         self.idle_s = 2 if quick else 10
 
@@ -398,7 +399,7 @@ class Bench:
                                   dst_mac, "--src-ip", src_ip, "--dst-ip", dst_ip, "--size",
                                   str(size), "--rate", str(rate), "--seconds", str(seconds),
                                   "--flows", str(FLOWS)]), timeout=seconds + 10)
-        time.sleep(0.1)  # frames still in rings and backlogs
+        time.sleep(0.05)  # frames still in rings and backlogs
         rx1 = rx_packets(NS_SINK, sink_dev)
         cpu1 = dut.cpu_ticks() if dut else 0
         m1 = machine_ticks()
@@ -479,7 +480,7 @@ class Bench:
         self.blast(64, 50_000, 0.2, dut)  # every one of the FLOWS 5-tuples, once or more
         # One unmeasured blast at full rate: buffer pools and rings touched, caches
         # filled, before the first measured step (else its page faults count as loss).
-        self.blast(64, 0, 0.3 if self.quick else 0.5, dut)
+        self.blast(64, 0, 0.2 if self.quick else 0.5, dut)
 
     def one_run(self, dut: Dut, with_1500: bool, with_tcp: bool) -> dict:
         self.warm_up(dut)
@@ -488,6 +489,7 @@ class Bench:
         b = s["best"]
         r["pps64_mpps"] = b["offered_pps"] / 1e6
         r["pps64_loss"] = b["loss"]
+        r["pps64_max_fwd_mpps"] = s["trials"][0]["rx_pps"] / 1e6  # no loss criterion
         r["dut_cpu_ms_per_mpkt"] = b["dut_cpu_ms_per_mpkt"]
         r["machine_cpu_ms_per_mpkt"] = b["machine_cpu_ms_per_mpkt"]
         r["pps64_trials"] = s["trials"]
@@ -505,14 +507,14 @@ class Bench:
         return r
 
     def idle(self, dut: Dut) -> float:
-        time.sleep(0.5)
+        time.sleep(0.3)  # adaptive polling back to sleep
         c0, t0 = dut.cpu_ticks(), time.time()
         time.sleep(self.idle_s)
         c1, t1 = dut.cpu_ticks(), time.time()
         return (c1 - c0) / CLK_TCK / (t1 - t0) * 100
 
 
-METRICS = ["pps64_mpps", "gbps1500", "tcp_gbps", "lat_p50_us", "lat_p99_us",
+METRICS = ["pps64_mpps", "pps64_max_fwd_mpps", "gbps1500", "tcp_gbps", "lat_p50_us", "lat_p99_us",
            "dut_cpu_ms_per_mpkt", "machine_cpu_ms_per_mpkt"]
 
 
@@ -574,7 +576,8 @@ def cell(s: dict, m: str, ref: dict | None, digits: int = 2) -> str:
 
 
 def markdown(results: dict) -> str:
-    cols = [("64 B Mpps", "pps64_mpps", 3), ("1500 B Gbit/s", "gbps1500", 2),
+    cols = [("64 B Mpps <0.1% loss", "pps64_mpps", 3), ("64 B max fwd Mpps", "pps64_max_fwd_mpps", 3),
+            ("1500 B Gbit/s", "gbps1500", 2),
             ("TCP Gbit/s", "tcp_gbps", 2), ("RTT p50 µs", "lat_p50_us", 0),
             ("RTT p99 µs", "lat_p99_us", 0), ("DUT CPU ms/Mpkt", "dut_cpu_ms_per_mpkt", 0),
             ("machine CPU ms/Mpkt", "machine_cpu_ms_per_mpkt", 0)]
@@ -615,8 +618,10 @@ def chart(results: dict, png: Path, tmp: Path) -> None:
             if c and "summary" in c:
                 rows.append((f"{name}/{case}".replace("sockswitch-", "ssw-"), c["summary"]))
     panels = [("64-byte frames, Mpps (< 0.1 % loss)", "pps64_mpps"),
+              ("64-byte frames, max forwarded Mpps (any loss)", "pps64_max_fwd_mpps"),
               ("1500-byte packets, Gbit/s", "gbps1500"), ("TCP (iperf3), Gbit/s", "tcp_gbps"),
               ("ping RTT p50, µs", "lat_p50_us"), ("ping RTT p99, µs", "lat_p99_us"),
+              ("DUT CPU, ms per Mpkt (64 B; bridge: softirq)", "dut_cpu_ms_per_mpkt"),
               ("machine CPU, ms per Mpkt (64 B)", "machine_cpu_ms_per_mpkt")]
     data = tmp / "chart.dat"
     with open(data, "w") as f:
@@ -628,9 +633,9 @@ def chart(results: dict, png: Path, tmp: Path) -> None:
             color = {"ssw": 0x4477AA, "linux": 0x228833, "ovs": 0xEE7733}[label.split("-")[0]]
             f.write(f'{i} "{label}" ' + " ".join(str(x) for x in vals) + f" {color}\n")
     script = [
-        "set terminal pngcairo noenhanced size 1500,1000 font 'DejaVu Sans,9'",
+        "set terminal pngcairo noenhanced size 1600,1300 font 'DejaVu Sans,9'",
         f"set output '{png}'",
-        f"set multiplot layout 2,3 title 'sockswitch vs Linux bridge vs OVS — "
+        f"set multiplot layout 3,3 title 'sockswitch vs Linux bridge vs OVS — "
         f"{results['mode']} mode, {results['machine']['host']}, {results['date']}'",
         "set style fill solid 0.6 border -1", "set boxwidth 0.7", "set grid ytics",
         "set xtics rotate by -45 left", "set yrange [0:*]", "unset key",
