@@ -638,17 +638,23 @@ def chart(results: dict, png: Path, tmp: Path) -> None:
         f"set multiplot layout 3,3 title 'sockswitch vs Linux bridge vs OVS — "
         f"{results['mode']} mode, {results['machine']['host']}, {results['date']}'",
         "set style fill solid 0.6 border -1", "set boxwidth 0.7", "set grid ytics",
-        "set xtics rotate by -45 left", "set yrange [0:*]", "unset key",
+        "set xtics rotate by -45 left", "set yrange [0:*]", "unset key", "set samples 2",
         "set label 1 'blue: sockswitch (ssw), green: Linux bridge, orange: OVS userspace; "
         "bars: median, whiskers: min-max' at screen 0.01,0.01",
         f"set xrange [-0.6:{len(rows) - 0.4}]",
     ]
-    for j, (title, _) in enumerate(panels):
+    g = results.get("generator_ceiling", {})
+    ceilings = {"pps64_mpps": g.get("pps64_rx_mpps"), "pps64_max_fwd_mpps": g.get("pps64_rx_mpps"),
+                "gbps1500": g.get("gbps1500")}
+    for j, (title, m) in enumerate(panels):
         col = 3 + 3 * j
+        line = (f", {ceilings[m]} with lines dt 2 lw 2 lc rgb 'red'" if ceilings.get(m) else "")
+        if line:
+            title += " (dashed: generator ceiling, no DUT)"
         script += [f"set title '{title}'",
                    f"plot '{data}' using 1:{col}:{3 + 3 * len(panels)}:xtic(2) with boxes "
                    "lc rgb variable, "
-                   f"'' using 1:{col}:{col + 1}:{col + 2} with yerrorbars lc rgb 'black' pt 0"]
+                   f"'' using 1:{col}:{col + 1}:{col + 2} with yerrorbars lc rgb 'black' pt 0" + line]
     script.append("unset multiplot")
     (tmp / "chart.gp").write_text("\n".join(script) + "\n")
     run(["gnuplot", str(tmp / "chart.gp")])
