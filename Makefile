@@ -6,6 +6,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
+QUICK      ?= 0
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps build test unit-test asan-test fuzz-test run bench format clean
@@ -40,7 +41,7 @@ run: build
 	@scripts/run-main.sh $(BUILD)
 
 bench: build
-	@scripts/run-bench.sh $(BUILD)
+	@QUICK=$(QUICK) scripts/run-bench.sh $(BUILD)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

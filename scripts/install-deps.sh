@@ -12,6 +12,7 @@ packages=(
   libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev
   iproute2 iputils-ping netcat-openbsd iperf3 tcpdump ethtool
   wireguard-go wireguard-tools socat
+  openvswitch-switch gnuplot-nox python3
 )
 
 missing=()
@@ -32,4 +33,17 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# openvswitch-switch's postinst would start a system ovsdb-server and
+# ovs-vswitchd; the benchmark starts its own private ones and must not meet a
+# system daemon. A policy-rc.d that refuses every start keeps invoke-rc.d (and
+# deb-systemd-invoke) from starting anything during this install; one the
+# machine already has is left as it is.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  own_policy=1
+fi
+trap 'if [[ -n $own_policy ]]; then rm -f "$policy"; fi' EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
