@@ -145,7 +145,10 @@ TEST_P(HotplugSwitch, DeviceDeletedAndRecreatedUnderPingsResumesForwarding) {
               "%u packets transmitted, %u received", &sent, &received);
   EXPECT_GT(received, 0u) << pings.output;
   EXPECT_LT(received, sent) << "pings lost while the device was gone\n" << pings.output;
-  EXPECT_GE(refresher.refreshed(), 2u);
+  // At least the re-created device; its deletion may fall in the same 1 s
+  // check (the driver already marked the port down on its own), and a port
+  // is never refreshed just because the switch started.
+  EXPECT_GE(refresher.refreshed(), 1u);
   EXPECT_EQ(refresher.errors(), 0u);
 }
 
