@@ -52,12 +52,12 @@ void ActionExecutor::execute(PacketRun& r, const flowtable::ActionList& actions,
         r.reason = Drop::controller;
         break;
       case ActionKind::resubmit: {
-        const PortNo saved = r.packet->in_port();
+        // resubmit(PORT,...) looks up as if the packet came from PORT; only
+        // the key changes, and only for that lookup.
         const auto saved_key = r.key->get(FieldId::in_port);
         if (a.port != flowtable::kPortInPort) r.key->set(FieldId::in_port, to_u32(a.port));
         lookup_and_execute(r, a.table == flowtable::kAllTables ? table : a.table, depth + 1);
         r.key->set(FieldId::in_port, saved_key);
-        r.packet->set_in_port(saved);
         break;
       }
       case ActionKind::goto_table:
