@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from common import NS_DUT, machine_ticks, nsexec, proc_ticks, run
+from topology import veth
 
 
 # --- devices under test ---------------------------------------------------------
@@ -38,10 +39,12 @@ class Dut:
 
 
 class Sockswitch(Dut):
-    def __init__(self, build: Path, engine: str, tmp: Path, cases: tuple[str, ...]):
+    def __init__(self, build: Path, engine: str, tmp: Path, cases: tuple[str, ...],
+                 patch: bool = False):
         self.bin = build / "sockswitch"
         self.engine = engine
-        self.name = f"sockswitch-{engine}"
+        self.patch = patch
+        self.name = f"sockswitch-{engine}" + ("-patch" if patch else "")
         self.cases = cases
         self.dir = tmp / self.name
         self.dir.mkdir()
@@ -49,14 +52,25 @@ class Sockswitch(Dut):
         self.proc: subprocess.Popen | None = None
 
     def start(self, flows: Path) -> None:
-        cfg = [f'control_socket = "{self.sock}"', 'log_level = "warn"', "", "[[bridge]]",
-               'name = "socket"', f'flows = "{flows}"']
-        for i, (port, ofport) in enumerate(PORTS):
-            cfg += ["", "[[bridge.port]]", f'name = "{port}"', f"ofport = {ofport}"]
-            if self.engine == "dpdk":
-                cfg += ['driver = "dpdk"', f'dpdk_devargs = "net_af_packet{i},iface={port}"']
-            else:
-                cfg += [f'driver = "{self.engine}"']
+        cfg = [f'control_socket = "{self.sock}"', 'log_level = "warn"']
+        if self.patch:
+            # Patch-pair variant: bridge b1 (generator side) and b2 (sink side) joined
+            # in-process by the patch ports p1/p2, actions=normal on both.
+            layout = [("b1", [("warp0", 2), ("p1", 1)]), ("b2", [("p2", 1), ("veth102", 3)])]
+        else:
+            layout = [("socket", PORTS)]
+        i = 0
+        for bridge, ports in layout:
+            cfg += ["", "[[bridge]]", f'name = "{bridge}"', f'flows = "{flows}"']
+            for port, ofport in ports:
+                cfg += ["", "[[bridge.port]]", f'name = "{port}"', f"ofport = {ofport}"]
+                if port in ("p1", "p2"):
+                    cfg += ['driver = "patch"', f'peer = "{"p2" if port == "p1" else "p1"}"']
+                elif self.engine == "dpdk":
+                    cfg += ['driver = "dpdk"', f'dpdk_devargs = "net_af_packet{i},iface={port}"']
+                    i += 1
+                else:
+                    cfg += [f'driver = "{self.engine}"']
         conf = self.dir / "sockswitch.toml"
         conf.write_text("\n".join(cfg) + "\n")
         self.logf = open(self.dir / "sockswitch.log", "w")
@@ -113,12 +127,35 @@ class LinuxBridge(Dut):
         run(["ip", "-n", NS_DUT, "link", "del", "br0"], check=False)
 
 
+class LinuxBridgePair(Dut):
+    """Patch-pair variant: lbr0 (warp0) and lbr1 (veth102) joined by the veth pair lp0/lp1."""
+    name = "linux-bridge-pair"
+    cpu_source = "machine softirq time (/proc/stat)"
+
+    def __init__(self, cases: tuple[str, ...] = ("patch",)):
+        self.cases = cases
+
+    def start(self, flows: Path) -> None:
+        veth("lp0", NS_DUT, "lp1", NS_DUT)
+        for br, ports in (("lbr0", ("warp0", "lp0")), ("lbr1", ("lp1", "veth102"))):
+            run(["ip", "-n", NS_DUT, "link", "add", br, "type", "bridge"])
+            for port in ports:
+                run(["ip", "-n", NS_DUT, "link", "set", port, "master", br])
+            run(["ip", "-n", NS_DUT, "link", "set", br, "up"])
+
+    def stop(self) -> None:
+        for port in ("warp0", "veth102"):
+            run(["ip", "-n", NS_DUT, "link", "set", port, "nomaster"], check=False)
+        for dev in ("lbr0", "lbr1", "lp0"):
+            run(["ip", "-n", NS_DUT, "link", "del", dev], check=False)
+
+
 class Ovs(Dut):
     name = "ovs-netdev"
 
     def __init__(self, tmp: Path, cases: tuple[str, ...]):
         self.cases = cases
-        self.dir = tmp / "ovs"
+        self.dir = tmp / self.name
         self.dir.mkdir()
         self.env = dict(os.environ, OVS_RUNDIR=str(self.dir), OVS_DBDIR=str(self.dir),
                         OVS_LOGDIR=str(self.dir), OVS_PKGDATADIR=str(self.dir),
@@ -145,13 +182,16 @@ class Ovs(Dut):
                             "--detach", f"--log-file={d}/ovs-vswitchd.log",
                             f"--unixctl={d}/ovs-vswitchd.ctl"]), env=self.env)
         self.vswitchd_pid = int((d / "ovs-vswitchd.pid").read_text())
+        self.vsctl(*self.bridge_args())
+        self.set_flows(flows)
+
+    def bridge_args(self) -> list[str]:
         args = ["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev",
                 "fail_mode=secure"]
         for port, ofport in PORTS:
             args += ["--", "add-port", "br0", port, "--", "set", "Interface", port,
                      f"ofport_request={ofport}"]
-        self.vsctl(*args)
-        self.set_flows(flows)
+        return args
 
     def set_flows(self, flows: Path) -> None:
         self.ofctl("replace-flows", "br0", str(flows))
@@ -177,3 +217,27 @@ class Ovs(Dut):
 
     def pid(self) -> int | None:
         return self.vswitchd_pid
+
+
+class OvsPatch(Ovs):
+    """Patch-pair variant: netdev bridges pbr0 (warp0) and pbr1 (veth102) joined by OVS patch ports."""
+    name = "ovs-netdev-patch"
+
+    def __init__(self, tmp: Path, cases: tuple[str, ...] = ("patch",)):
+        super().__init__(tmp, cases)
+
+    def bridge_args(self) -> list[str]:
+        args: list[str] = []
+        for br, port, ofport, patch, peer in (("pbr0", "warp0", 2, "pb0", "pb1"),
+                                               ("pbr1", "veth102", 3, "pb1", "pb0")):
+            args += ["--", "add-br", br, "--", "set", "bridge", br, "datapath_type=netdev",
+                     "fail_mode=secure",
+                     "--", "add-port", br, port, "--", "set", "Interface", port,
+                     f"ofport_request={ofport}",
+                     "--", "add-port", br, patch, "--", "set", "Interface", patch, "type=patch",
+                     f"options:peer={peer}", "ofport_request=1"]
+        return args[1:]
+
+    def set_flows(self, flows: Path) -> None:
+        for br in ("pbr0", "pbr1"):
+            self.ofctl("replace-flows", br, str(flows))

@@ -23,6 +23,15 @@ learning), vps (the seed table) and gen1000 (1 000 generated flows that the
 traffic hits one by one, plus the two return/default flows); the flow cases
 run on sockswitch (af_xdp) and OVS.
 
+Patch-pair variant (case "patch"): two bridges, the generator's port on the
+first, the sink's on the second, actions=normal on both, joined by sockswitch
+`patch` ports (af_xdp engine), by a veth pair (Linux: lbr0, lbr1) or by OVS
+`patch` ports (two netdev bridges); 64-byte rate and max forwarded only.
+
+Modules: common (constants, counters), topology (namespaces, veths, flow
+files), duts (the devices under test), measure (traffic, measurements),
+report (machine, table, chart); this file is main.
+
 What is measured, per DUT and case (median of --runs runs, with min and max):
   * 64-byte frames: the highest offered rate with < 0.1 % loss. A bounded
     search: first as fast as the generator can (if that loses < 0.1 %, it is
@@ -66,7 +75,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import FLOWS, LOSS_LIMIT, REFERENCE, ROOT, log, vm_rss_kib  # noqa: E402
-from duts import Dut, LinuxBridge, Ovs, Sockswitch  # noqa: E402
+from duts import Dut, LinuxBridge, LinuxBridgePair, Ovs, OvsPatch, Sockswitch  # noqa: E402
 from measure import Bench, summarize  # noqa: E402
 from report import chart, machine_info, markdown  # noqa: E402
 from topology import setup_topology, teardown_topology, write_flow_files  # noqa: E402
@@ -111,6 +120,11 @@ def main() -> int:
                        Sockswitch(build, "dpdk", tmp, ("l2",)), LinuxBridge()]
     if have_ovs:
         duts.append(Ovs(tmp, ("l2", "vps", "gen1000")))
+    # Patch-pair variant: two bridges joined in the switch (sockswitch patch ports, OVS
+    # patch ports) or by a veth pair (Linux); 64-byte rate and max forwarded only.
+    duts += [Sockswitch(build, "af_xdp", tmp, ("patch",), patch=True), LinuxBridgePair()]
+    if have_ovs:
+        duts.append(OvsPatch(tmp))
     if args.duts:
         keep = set(args.duts.split(","))
         duts = [d for d in duts if d.name in keep]
@@ -149,18 +163,22 @@ def main() -> int:
                 for case in dut.cases:
                     log(f"{dut.name}: {case}")
                     try:
-                        if case != "l2":
+                        if case not in ("l2", "patch"):  # patch: the l2 flow on both bridges
                             dut.set_flows(flows[case])
                         # Flow cases: 64 B, latency and (full mode) TCP; 1500 B only for l2.
-                        rs = [bench.one_run(dut, case == "l2", case == "l2" or not args.quick)
-                              for _ in range(runs)]
+                        if case == "patch":  # 64 B rate and max forwarded only
+                            rs = [bench.one_run(dut, False, False, with_latency=False)
+                                  for _ in range(runs)]
+                        else:
+                            rs = [bench.one_run(dut, case == "l2", case == "l2" or not args.quick)
+                                  for _ in range(runs)]
                         entry["cases"][case] = {"runs": rs, "summary": summarize(rs)}
                     except Exception as e:  # one case failing must not stop the others
                         log(f"{dut.name}/{case} failed: {e}")
                         entry["cases"][case] = {"error": str(e)}
                         rc = 1
                 pid = dut.pid()
-                if pid:
+                if pid and "l2" in dut.cases:
                     entry["rss_mib"] = (vm_rss_kib(pid) or 0) / 1024
                     entry["idle_cpu_pct"] = bench.idle(dut)
                 else:
@@ -170,7 +188,7 @@ def main() -> int:
                 log(f"{dut.name} failed: {e}")
                 traceback.print_exc()
                 entry["error"] = str(e)
-                entry["cases"].setdefault("l2", {"error": str(e)})
+                entry["cases"].setdefault(dut.cases[0], {"error": str(e)})
                 rc = 1
             finally:
                 dut.stop()

@@ -123,7 +123,7 @@ class Bench:
         # filled, before the first measured step (else its page faults count as loss).
         self.blast(64, 0, 0.2 if self.quick else 0.5, dut)
 
-    def one_run(self, dut: Dut, with_1500: bool, with_tcp: bool) -> dict:
+    def one_run(self, dut: Dut, with_1500: bool, with_tcp: bool, with_latency: bool = True) -> dict:
         self.warm_up(dut)
         r: dict = {}
         s = self.rate_search(dut)
@@ -142,9 +142,10 @@ class Bench:
             r["gbps1500_loss"] = big["loss"]
         if with_tcp:
             r["tcp_gbps"] = self.iperf()
-        lat = self.latency()
-        r["lat_p50_us"], r["lat_p99_us"] = lat["p50_us"], lat["p99_us"]
-        r["ping"] = lat
+        if with_latency:
+            lat = self.latency()
+            r["lat_p50_us"], r["lat_p99_us"] = lat["p50_us"], lat["p99_us"]
+            r["ping"] = lat
         return r
 
     def idle(self, dut: Dut) -> float:

@@ -67,8 +67,10 @@ def markdown(results: dict) -> str:
             ("machine CPU ms/Mpkt", "machine_cpu_ms_per_mpkt", 0)]
     head = "| DUT | flows | " + " | ".join(c[0] for c in cols) + " | RSS MiB | idle CPU % |"
     lines = [head, "|" + "---|" * (len(cols) + 4)]
-    for case in ("l2", "vps", "gen1000"):
-        ref = results["duts"].get(REFERENCE, {}).get("cases", {}).get(case, {}).get("summary")
+    for case in ("l2", "vps", "gen1000", "patch"):
+        # The patch-pair rows are compared with sockswitch's own patch pair.
+        ref_name = REFERENCE + ("-patch" if case == "patch" else "")
+        ref = results["duts"].get(ref_name, {}).get("cases", {}).get(case, {}).get("summary")
         for name, d in results["duts"].items():
             c = d.get("cases", {}).get(case)
             if c is None:
@@ -77,7 +79,7 @@ def markdown(results: dict) -> str:
                 lines.append(f"| {name} | {case} | error: {c['error'][:80]} |")
                 continue
             s = c["summary"]
-            cells = [cell(s, m, ref if name != REFERENCE else None, dg) for _, m, dg in cols]
+            cells = [cell(s, m, ref if name != ref_name else None, dg) for _, m, dg in cols]
             rss = d.get("rss_mib")
             idle = d.get("idle_cpu_pct") if case == "l2" else None
             lines.append(f"| {name} | {case} | " + " | ".join(cells) +
@@ -96,7 +98,7 @@ def chart(results: dict, png: Path, tmp: Path) -> None:
         log("gnuplot missing: no chart")
         return
     rows = []
-    for case in ("l2", "vps", "gen1000"):
+    for case in ("l2", "vps", "gen1000", "patch"):
         for name, d in results["duts"].items():
             c = d.get("cases", {}).get(case)
             if c and "summary" in c:
