@@ -7,6 +7,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 QUICK      ?= 0
+CASE       ?= switching
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps build test unit-test asan-test fuzz-test run bench format clean
@@ -41,7 +42,7 @@ run: build
 	@scripts/run-main.sh $(BUILD)
 
 bench: build
-	@QUICK=$(QUICK) scripts/run-bench.sh $(BUILD)
+	@QUICK=$(QUICK) CASE=$(CASE) scripts/run-bench.sh $(BUILD)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,10 +17,32 @@ GEN_IP, SINK_IP = "10.97.0.1", "10.97.0.2"
 GEN_MAC, SINK_MAC = "02:97:00:00:00:01", "02:97:00:00:00:02"
 CEIL_GEN_IP, CEIL_SINK_IP = "10.98.0.1", "10.98.0.2"
 CEIL_GEN_MAC, CEIL_SINK_MAC = "02:98:00:00:00:01", "02:98:00:00:00:02"
+# L3 variant: the DUT namespace's IP stack routes between the generator and the
+# sink; ROUTER_* is the DUT's L3 interface on the generator side (tun port,
+# bridge self port, OVS LOCAL port or warp0 itself), HOP_IP its veth102 address.
+ROUTER_IP, ROUTER_MAC, HOP_IP = "10.97.0.254", "02:97:00:00:00:fe", "10.97.0.253"
 FLOWS = 1000  # distinct UDP source ports in the generator's traffic
 LOSS_LIMIT = 0.001
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 REFERENCE = "sockswitch-af_xdp"
+
+
+@dataclass(frozen=True)
+class TrafficPath:
+    """Where the generator sends from and to, and where the sink counts what arrives."""
+    gen_ns: str
+    gen_dev: str
+    src_mac: str
+    dst_mac: str  # the next hop's MAC: the sink's, or a router's in the L3 variants
+    src_ip: str
+    dst_ip: str
+    sink_ns: str
+    sink_dev: str
+
+
+DUT_PATH = TrafficPath(NS_GEN, "g0", GEN_MAC, SINK_MAC, GEN_IP, SINK_IP, NS_SINK, "s0")
+CEILING_PATH = TrafficPath(NS_GEN, "c0", CEIL_GEN_MAC, CEIL_SINK_MAC, CEIL_GEN_IP, CEIL_SINK_IP,
+                           NS_SINK, "c1")
 
 
 def log(msg: str) -> None:

@@ -8,8 +8,9 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Callable
 
-from common import NS_DUT, machine_ticks, nsexec, proc_ticks, run
+from common import DUT_PATH, NS_DUT, TrafficPath, machine_ticks, nsexec, proc_ticks, run
 from topology import veth
 
 
@@ -21,6 +22,10 @@ PORTS = [("nm-server", 1), ("warp0", 2), ("veth102", 3)]
 class Dut:
     name = ""
     cases: tuple[str, ...] = ("l2",)
+    start_flows = "l2"  # the flow file start() gets (a key of topology.write_flow_files)
+
+    def path(self) -> TrafficPath:
+        return DUT_PATH
 
     def start(self, flows: Path) -> None: ...
 
@@ -40,43 +45,52 @@ class Dut:
 
 class Sockswitch(Dut):
     def __init__(self, build: Path, engine: str, tmp: Path, cases: tuple[str, ...],
-                 patch: bool = False):
+                 patch: bool = False, name: str | None = None, ns: str = NS_DUT,
+                 wrap: Callable[[list[str]], list[str]] | None = None):
         self.bin = build / "sockswitch"
         self.engine = engine
         self.patch = patch
-        self.name = f"sockswitch-{engine}" + ("-patch" if patch else "")
+        self.name = name or f"sockswitch-{engine}" + ("-patch" if patch else "")
+        self.ns = ns  # the namespace it runs in
+        self.wrap = wrap or (lambda argv: argv)  # what `sockswitch run` runs inside
         self.cases = cases
         self.dir = tmp / self.name
         self.dir.mkdir()
         self.sock = self.dir / "ctl.sock"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, flows: Path) -> None:
-        cfg = [f'control_socket = "{self.sock}"', 'log_level = "warn"']
+    def layout(self) -> list[tuple[str, list[tuple[str, int, list[str]]]]]:
+        """Bridges -> ports: (name, ofport, the port's config lines)."""
         if self.patch:
             # Patch-pair variant: bridge b1 (generator side) and b2 (sink side) joined
             # in-process by the patch ports p1/p2, actions=normal on both.
-            layout = [("b1", [("warp0", 2), ("p1", 1)]), ("b2", [("p2", 1), ("veth102", 3)])]
-        else:
-            layout = [("socket", PORTS)]
-        i = 0
-        for bridge, ports in layout:
+            return [("b1", [("warp0", 2, self.driver_lines("warp0", 0)),
+                            ("p1", 1, ['driver = "patch"', 'peer = "p2"'])]),
+                    ("b2", [("p2", 1, ['driver = "patch"', 'peer = "p1"']),
+                            ("veth102", 3, self.driver_lines("veth102", 1))])]
+        return [("socket", [(port, ofport, self.driver_lines(port, i))
+                            for i, (port, ofport) in enumerate(PORTS)])]
+
+    def driver_lines(self, port: str, index: int) -> list[str]:
+        if self.engine == "dpdk":
+            return ['driver = "dpdk"', f'dpdk_devargs = "net_af_packet{index},iface={port}"']
+        return [f'driver = "{self.engine}"']
+
+    def start(self, flows: Path) -> None:
+        cfg = [f'control_socket = "{self.sock}"', 'log_level = "warn"']
+        names = []
+        for bridge, ports in self.layout():
             cfg += ["", "[[bridge]]", f'name = "{bridge}"', f'flows = "{flows}"']
-            for port, ofport in ports:
-                cfg += ["", "[[bridge.port]]", f'name = "{port}"', f"ofport = {ofport}"]
-                if port in ("p1", "p2"):
-                    cfg += ['driver = "patch"', f'peer = "{"p2" if port == "p1" else "p1"}"']
-                elif self.engine == "dpdk":
-                    cfg += ['driver = "dpdk"', f'dpdk_devargs = "net_af_packet{i},iface={port}"']
-                    i += 1
-                else:
-                    cfg += [f'driver = "{self.engine}"']
+            for port, ofport, lines in ports:
+                cfg += ["", "[[bridge.port]]", f'name = "{port}"', f"ofport = {ofport}", *lines]
+                names.append(port)
         conf = self.dir / "sockswitch.toml"
         conf.write_text("\n".join(cfg) + "\n")
         self.logf = open(self.dir / "sockswitch.log", "w")
         self.proc = subprocess.Popen(
-            nsexec(NS_DUT, [str(self.bin), "run", "--config", str(conf), "--control-socket",
-                            str(self.sock)]), stdout=self.logf, stderr=subprocess.STDOUT)
+            nsexec(self.ns, self.wrap([str(self.bin), "run", "--config", str(conf),
+                                       "--control-socket", str(self.sock)])),
+            stdout=self.logf, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -84,7 +98,7 @@ class Sockswitch(Dut):
             if self.sock.exists():
                 try:
                     out = self.ctl("show")
-                    if "veth102" in out:
+                    if all(n in out for n in names):
                         return
                 except (RuntimeError, subprocess.TimeoutExpired):
                     pass

@@ -76,12 +76,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import FLOWS, LOSS_LIMIT, REFERENCE, ROOT, log, vm_rss_kib  # noqa: E402
 from duts import Dut, LinuxBridge, LinuxBridgePair, Ovs, OvsPatch, Sockswitch  # noqa: E402
+from duts_l3 import LinuxBridgeL3, LinuxRouter, OvsL3, SockswitchTun  # noqa: E402
 from measure import Bench, summarize  # noqa: E402
-from report import chart, machine_info, markdown  # noqa: E402
+from report import chart, machine_info, markdown, markdown_wireguard  # noqa: E402
+from wg_case import run_wireguard_case  # noqa: E402
+from wg_topology import SIZE_1400  # noqa: E402
 from topology import setup_topology, teardown_topology, write_flow_files  # noqa: E402
 
 
 # --- main -----------------------------------------------------------------------
+
+
+def figures(case: str, quick: bool) -> tuple[bool, bool, bool]:
+    """What a flow case measures besides the 64-byte rate: (1500 B, TCP, latency)."""
+    if case == "patch":
+        return False, False, False
+    if case == "l2":
+        return True, True, True
+    if case == "l3":
+        return not quick, not quick, True
+    return False, not quick, True  # vps, gen1000: their TCP in full mode only
 
 
 def main() -> int:
@@ -92,6 +106,9 @@ def main() -> int:
     ap.add_argument("--out")
     ap.add_argument("--gbench", nargs="*", default=[])
     ap.add_argument("--duts", help="comma-separated subset (names as in the table)")
+    ap.add_argument("--case", choices=("switching", "wireguard", "all"), default="switching",
+                    help="switching: l2, vps, gen1000, patch and l3 (default); wireguard: the "
+                         "WireGuard comparison of issue 8 alone; all: both")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("e2e: needs root (namespaces, veths)", file=sys.stderr)
@@ -115,6 +132,7 @@ def main() -> int:
     bench = Bench(build, args.quick)
     flows = write_flow_files(tmp)
     have_ovs = shutil.which("ovs-vswitchd") is not None
+    switching = args.case in ("switching", "all")
     duts: list[Dut] = [Sockswitch(build, "af_xdp", tmp, ("l2", "vps", "gen1000")),
                        Sockswitch(build, "af_packet", tmp, ("l2",)),
                        Sockswitch(build, "dpdk", tmp, ("l2",)), LinuxBridge()]
@@ -125,12 +143,20 @@ def main() -> int:
     duts += [Sockswitch(build, "af_xdp", tmp, ("patch",), patch=True), LinuxBridgePair()]
     if have_ovs:
         duts.append(OvsPatch(tmp))
+    # L3 variant: from warp0 into the DUT namespace's IP stack through the DUT's L3 port,
+    # routed out of veth102 (duts_l3.py).
+    duts += [SockswitchTun(build, tmp), LinuxBridgeL3()]
+    if have_ovs:
+        duts.append(OvsL3(tmp))
+    duts.append(LinuxRouter())
+    if not switching:
+        duts = []
     if args.duts:
         keep = set(args.duts.split(","))
         duts = [d for d in duts if d.name in keep]
     results: dict = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "mode": "quick" if args.quick else "full", "runs_per_figure": runs,
+        "mode": "quick" if args.quick else "full", "case": args.case, "runs_per_figure": runs,
         "machine": machine_info(), "reference": REFERENCE,
         "method": {
             "step_seconds": bench.step_s, "max_steps_64B": bench.steps, "loss_limit": LOSS_LIMIT,
@@ -154,24 +180,26 @@ def main() -> int:
             "gbps1500": statistics.median(t["rx_pps"] for t in p1500) * 1500 * 8 / 1e9,
             "trials": p64 + p1500,
         }
+        if args.case != "switching":
+            p1400 = [bench.blast(SIZE_1400, 0, bench.step_s, None, ceiling=True)
+                     for _ in range(runs)]
+            results["generator_ceiling"]["kpps1400_rx"] = statistics.median(
+                t["rx_pps"] for t in p1400) / 1e3
+            results["generator_ceiling"]["trials"] += p1400
         for dut in duts:
             entry: dict = {"cpu_source": dut.cpu_source, "cases": {}}
             results["duts"][dut.name] = entry
             log(f"{dut.name}: start")
             try:
-                dut.start(flows["l2"])
+                dut.start(flows[dut.start_flows])
                 for case in dut.cases:
                     log(f"{dut.name}: {case}")
                     try:
-                        if case not in ("l2", "patch"):  # patch: the l2 flow on both bridges
+                        if case in ("vps", "gen1000"):  # others keep the table start() loaded
                             dut.set_flows(flows[case])
-                        # Flow cases: 64 B, latency and (full mode) TCP; 1500 B only for l2.
-                        if case == "patch":  # 64 B rate and max forwarded only
-                            rs = [bench.one_run(dut, False, False, with_latency=False)
-                                  for _ in range(runs)]
-                        else:
-                            rs = [bench.one_run(dut, case == "l2", case == "l2" or not args.quick)
-                                  for _ in range(runs)]
+                        with_1500, with_tcp, with_latency = figures(case, args.quick)
+                        rs = [bench.one_run(dut, with_1500, with_tcp, with_latency)
+                              for _ in range(runs)]
                         entry["cases"][case] = {"runs": rs, "summary": summarize(rs)}
                     except Exception as e:  # one case failing must not stop the others
                         log(f"{dut.name}/{case} failed: {e}")
@@ -192,6 +220,12 @@ def main() -> int:
                 rc = 1
             finally:
                 dut.stop()
+        teardown_topology()
+        if args.case != "switching":
+            log("wireguard case")
+            results["wireguard"], wg_rc = run_wireguard_case(bench, build, tmp, runs,
+                                                             flows["vps"])
+            rc = rc or wg_rc
     except KeyboardInterrupt as e:
         log(f"interrupted: {e}")
         rc = 130
@@ -214,9 +248,15 @@ def main() -> int:
     out.write_text(json.dumps(results, indent=1) + "\n")
     if results["generator_ceiling"]:
         table = markdown(results)
-        print(f"\n## sockswitch end-to-end ({results['mode']} mode, {runs} run(s) per figure; "
-              f"median ±half the min–max spread; (×) = ratio to {REFERENCE})\n")
+        if results["duts"]:
+            print(f"\n## sockswitch end-to-end ({results['mode']} mode, {runs} run(s) per figure; "
+                  f"median ±half the min–max spread; (×) = ratio to {REFERENCE}, in the "
+                  f"variants to its -patch / -tun row)\n")
         print(table)
+        if "wireguard" in results:
+            print(f"\n## WireGuard: client -> switch ns (warp0) -> wireguard-go peer "
+                  f"({runs} run(s) per figure; ratios to the sockswitch+wireguard-go row)\n")
+            print(markdown_wireguard(results))
         try:
             chart(results, out.with_suffix(".png"), tmp)
             print(f"\nJSON: {out}\nchart: {out.with_suffix('.png')}")

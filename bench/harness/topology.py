@@ -36,7 +36,7 @@ def sink_drop(ns: str, dev: str) -> bool:
 
 def sweep_leftovers() -> None:
     for line in run(["ip", "netns", "list"], check=False).splitlines():
-        m = re.match(r"sswb(\d+)[gds]\b", line)
+        m = re.match(r"sswb(\d+)[a-z]\b", line)
         if m and not Path(f"/proc/{m.group(1)}").exists():
             run(["ip", "netns", "del", line.split()[0]], check=False)
 
@@ -82,6 +82,12 @@ def write_flow_files(d: Path) -> dict[str, Path]:
         "gen1000": d / "gen1000.flows",
     }
     files["l2"].write_text("priority=0,actions=normal\n")
+    # L3 variant: the seed's style (explicit output to the L3 port and back).
+    files["l3-tun"] = d / "l3-tun.flows"
+    files["l3-tun"].write_text("in_port=warp0,actions=output:tun0\n"
+                               "in_port=tun0,actions=output:warp0\n")
+    files["l3-local"] = d / "l3-local.flows"
+    files["l3-local"].write_text("in_port=warp0,actions=LOCAL\nin_port=LOCAL,actions=output:warp0\n")
     lines = [f"priority=100,udp,in_port=warp0,nw_dst={SINK_IP},tp_src={1000 + i},"
              "actions=output:veth102" for i in range(FLOWS)]
     lines += ["priority=90,in_port=veth102,actions=output:warp0", "priority=10,actions=normal"]
