@@ -166,6 +166,9 @@ class LinuxBridgePair(Dut):
 
 class Ovs(Dut):
     name = "ovs-netdev"
+    # The userspace datapath's tap devices (datapath, bridges' LOCAL ports) are persistent:
+    # they outlive ovs-vswitchd and would be reused, or block a Linux bridge of that name.
+    taps: tuple[str, ...] = ("ovs-netdev", "br0")
 
     def __init__(self, tmp: Path, cases: tuple[str, ...]):
         self.cases = cases
@@ -211,6 +214,9 @@ class Ovs(Dut):
         self.ofctl("replace-flows", "br0", str(flows))
 
     def stop(self) -> None:
+        # Both daemons are told at once and given a second: each takes about that long to
+        # exit cleanly, and nothing they would clean up is needed (the taps go below).
+        pids = []
         for daemon in ("ovs-vswitchd", "ovsdb-server"):
             pidfile = self.dir / f"{daemon}.pid"
             if not pidfile.exists():
@@ -218,15 +224,22 @@ class Ovs(Dut):
             try:
                 pid = int(pidfile.read_text())
                 os.kill(pid, signal.SIGTERM)
-                for _ in range(50):
-                    if not Path(f"/proc/{pid}").exists():
-                        break
-                    time.sleep(0.1)
-                else:
-                    os.kill(pid, signal.SIGKILL)
+                pids.append(pid)
             except (ValueError, ProcessLookupError):
                 pass
             pidfile.unlink(missing_ok=True)
+        deadline = time.time() + 1
+        while pids and time.time() < deadline:
+            pids = [p for p in pids if Path(f"/proc/{p}").exists()]
+            time.sleep(0.05)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.vswitchd_pid:
+            for tap in self.taps:
+                run(["ip", "-n", NS_DUT, "link", "del", tap], check=False)
         self.vswitchd_pid = None
 
     def pid(self) -> int | None:
@@ -236,6 +249,7 @@ class Ovs(Dut):
 class OvsPatch(Ovs):
     """Patch-pair variant: netdev bridges pbr0 (warp0) and pbr1 (veth102) joined by OVS patch ports."""
     name = "ovs-netdev-patch"
+    taps = ("ovs-netdev", "pbr0", "pbr1")
 
     def __init__(self, tmp: Path, cases: tuple[str, ...] = ("patch",)):
         super().__init__(tmp, cases)

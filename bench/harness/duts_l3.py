@@ -13,7 +13,7 @@ frame gets from warp0 into the IP stack:
                          persistent tun device tun0 (`ip tuntap add`): the
                          Ethernet header is stripped and the IP packet
                          written to tun0; flows in_port=warp0 -> tun0 and back
-  linux-bridge-l3        bridge br0 with warp0; br0's own interface holds the
+  linux-bridge-l3        bridge lbr3 with warp0; its own interface holds the
                          router address (the bridge's local delivery is its
                          "L3 port": a Linux bridge cannot hold an L3 device)
   ovs-netdev-l3          netdev bridge br0 with warp0; its LOCAL port (a tap
@@ -119,20 +119,20 @@ class LinuxBridgeL3(LinuxBridge):
 
     def __init__(self, cases: tuple[str, ...] = ("l3",)):
         self.cases = cases
-        self.routes = RoutedPath("br0", ethernet=True)
+        self.routes = RoutedPath("lbr3", ethernet=True)
 
     def path(self) -> TrafficPath:
         return L3_PATH
 
     def start(self, flows: Path) -> None:
-        run(["ip", "-n", NS_DUT, "link", "add", "br0", "address", ROUTER_MAC, "type", "bridge"])
-        run(["ip", "-n", NS_DUT, "link", "set", "warp0", "master", "br0"])
+        run(["ip", "-n", NS_DUT, "link", "add", "lbr3", "address", ROUTER_MAC, "type", "bridge"])
+        run(["ip", "-n", NS_DUT, "link", "set", "warp0", "master", "lbr3"])
         self.routes.up()
 
     def stop(self) -> None:
         self.routes.down()
         run(["ip", "-n", NS_DUT, "link", "set", "warp0", "nomaster"], check=False)
-        run(["ip", "-n", NS_DUT, "link", "del", "br0"], check=False)
+        run(["ip", "-n", NS_DUT, "link", "del", "lbr3"], check=False)
 
 
 class OvsL3(Ovs):
