@@ -45,7 +45,7 @@ def native_wireguard_available(binary: Path) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory(prefix="sswb-probe-") as d:
         conf, toml = Path(d) / "warp0.conf", Path(d) / "probe.toml"
         priv = run(["wg", "genkey"]).strip()
-        conf.write_text(f"[Interface]\nPrivateKey = {priv}\nListenPort = 0\n")
+        conf.write_text(f"[Interface]\nPrivateKey = {priv}\nListenPort = 51999\n")
         conf.chmod(0o600)
         toml.write_text(f'control_socket = "{d}/ctl.sock"\n\n[[bridge]]\nname = "probe"\n'
                         f'flow = ["actions=drop"]\n\n[[bridge.port]]\nname = "warp0"\n'

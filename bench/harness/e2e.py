@@ -28,9 +28,20 @@ first, the sink's on the second, actions=normal on both, joined by sockswitch
 `patch` ports (af_xdp engine), by a veth pair (Linux: lbr0, lbr1) or by OVS
 `patch` ports (two netdev bridges); 64-byte rate and max forwarded only.
 
-Modules: common (constants, counters), topology (namespaces, veths, flow
-files), duts (the devices under test), measure (traffic, measurements),
-report (machine, table, chart); this file is main.
+L3 variant (case "l3", duts_l3.py): the DUT hands warp0's traffic to its
+namespace's IP stack through an L3 port (sockswitch tun port, the Linux
+bridge's own interface, OVS's LOCAL port, or warp0 itself for plain routing),
+which routes it out of veth102 to the sink.
+
+WireGuard case (--case wireguard; wg_case.py): its own namespaces, client ->
+switch (veth102, warp0) -> wireguard-go peer; warp0 = wireguard-go attached
+to sockswitch, kernel routing into wireguard-go, or sockswitch's native
+WireGuard port when the build has it. TCP, 1400-byte rate, CPU per Gbit.
+
+Modules: common (constants, paths, counters), topology (namespaces, veths,
+flow files), duts / duts_l3 / duts_wireguard (the devices under test),
+measure (traffic, measurements), wg_topology and wg_case (the WireGuard
+case), report (machine, tables, chart); this file is main.
 
 What is measured, per DUT and case (median of --runs runs, with min and max):
   * 64-byte frames: the highest offered rate with < 0.1 % loss. A bounded
@@ -48,7 +59,7 @@ What is measured, per DUT and case (median of --runs runs, with min and max):
     machine's busy time per million packets (every DUT, generator included),
     which is comparable across all DUTs.
   * Resident memory (VmRSS) of the DUT process after the traffic.
-  * CPU used when idle, over 10 s (2 s with --quick), after the traffic.
+  * CPU used when idle, over 10 s (1 s with --quick), after the traffic.
   * The generator's own ceiling: 64-byte and 1500-byte blasts into the sink
     over a direct veth, no DUT.
 
@@ -198,8 +209,8 @@ def main() -> int:
                         if case in ("vps", "gen1000"):  # others keep the table start() loaded
                             dut.set_flows(flows[case])
                         with_1500, with_tcp, with_latency = figures(case, args.quick)
-                        rs = [bench.one_run(dut, with_1500, with_tcp, with_latency)
-                              for _ in range(runs)]
+                        rs = [bench.one_run(dut, with_1500, with_tcp, with_latency, warm=i == 0)
+                              for i in range(runs)]
                         entry["cases"][case] = {"runs": rs, "summary": summarize(rs)}
                     except Exception as e:  # one case failing must not stop the others
                         log(f"{dut.name}/{case} failed: {e}")

@@ -139,8 +139,10 @@ class Bench:
         # filled, before the first measured step (else its page faults count as loss).
         self.blast(64, 0, 0.1 if self.quick else 0.5, dut)
 
-    def one_run(self, dut: Dut, with_1500: bool, with_tcp: bool, with_latency: bool = True) -> dict:
-        self.warm_up(dut)
+    def one_run(self, dut: Dut, with_1500: bool, with_tcp: bool, with_latency: bool = True,
+                warm: bool = True) -> dict:
+        if warm:  # once per DUT and case: what it warms stays warm for the next runs
+            self.warm_up(dut)
         r: dict = {}
         s = self.rate_search(dut)
         b = s["best"]
