@@ -104,9 +104,31 @@ def figures(case: str, quick: bool) -> tuple[bool, bool, bool]:
         return False, False, False
     if case == "l2":
         return True, True, True
-    if case == "l3":  # no 1500 B: the full run's ten minutes; TCP shows MTU-sized traffic
-        return False, not quick, True
-    return False, not quick, True  # vps, gen1000: their TCP in full mode only
+    # vps, gen1000, l3: TCP in full mode only; no 1500 B (the full run's ten minutes; TCP
+    # shows MTU-sized traffic).
+    return False, not quick, True
+
+
+def switching_duts(build: Path, tmp: Path) -> list[Dut]:
+    """Every DUT of the switching cases, in the order they run."""
+    have_ovs = shutil.which("ovs-vswitchd") is not None
+    duts: list[Dut] = [Sockswitch(build, "af_xdp", tmp, ("l2", "vps", "gen1000")),
+                       Sockswitch(build, "af_packet", tmp, ("l2",)),
+                       Sockswitch(build, "dpdk", tmp, ("l2",)), LinuxBridge()]
+    if have_ovs:
+        duts.append(Ovs(tmp, ("l2", "vps", "gen1000")))
+    # Patch-pair variant: two bridges joined in the switch (sockswitch patch ports, OVS
+    # patch ports) or by a veth pair (Linux); 64-byte rate and max forwarded only.
+    duts += [Sockswitch(build, "af_xdp", tmp, ("patch",), patch=True), LinuxBridgePair()]
+    if have_ovs:
+        duts.append(OvsPatch(tmp))
+    # L3 variant: from warp0 into the DUT namespace's IP stack through the DUT's L3 port,
+    # routed out of veth102 (duts_l3.py).
+    duts += [SockswitchTun(build, tmp), LinuxBridgeL3()]
+    if have_ovs:
+        duts.append(OvsL3(tmp))
+    duts.append(LinuxRouter())
+    return duts
 
 
 def main() -> int:
@@ -142,26 +164,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="sswb-"))
     bench = Bench(build, args.quick)
     flows = write_flow_files(tmp)
-    have_ovs = shutil.which("ovs-vswitchd") is not None
-    switching = args.case in ("switching", "all")
-    duts: list[Dut] = [Sockswitch(build, "af_xdp", tmp, ("l2", "vps", "gen1000")),
-                       Sockswitch(build, "af_packet", tmp, ("l2",)),
-                       Sockswitch(build, "dpdk", tmp, ("l2",)), LinuxBridge()]
-    if have_ovs:
-        duts.append(Ovs(tmp, ("l2", "vps", "gen1000")))
-    # Patch-pair variant: two bridges joined in the switch (sockswitch patch ports, OVS
-    # patch ports) or by a veth pair (Linux); 64-byte rate and max forwarded only.
-    duts += [Sockswitch(build, "af_xdp", tmp, ("patch",), patch=True), LinuxBridgePair()]
-    if have_ovs:
-        duts.append(OvsPatch(tmp))
-    # L3 variant: from warp0 into the DUT namespace's IP stack through the DUT's L3 port,
-    # routed out of veth102 (duts_l3.py).
-    duts += [SockswitchTun(build, tmp), LinuxBridgeL3()]
-    if have_ovs:
-        duts.append(OvsL3(tmp))
-    duts.append(LinuxRouter())
-    if not switching:
-        duts = []
+    duts = switching_duts(build, tmp) if args.case in ("switching", "all") else []
     if args.duts:
         keep = set(args.duts.split(","))
         duts = [d for d in duts if d.name in keep]
