@@ -22,7 +22,7 @@
 // of the boolean keys, numbers are decimal, endpoints numeric.
 //
 // to_device_change(WgConfig) turns a file into the request `wg setconf`
-// sends (captured from wireguard-tools 1.0): replace_peers, and per peer
+// sends (captured from wireguard-tools v1.0.20210914): replace_peers, and per peer
 // replace_allowed_ips, so a file load and a UAPI set take one apply path.
 #pragma once
 
@@ -51,7 +51,7 @@ struct PeerSnapshot {
   std::uint64_t tx_bytes = 0;
   std::uint64_t rx_bytes = 0;
   std::uint16_t persistent_keepalive_interval = 0;  // seconds, 0 = off
-  std::vector<IpPrefix> allowed_ips;
+  std::vector<IpPrefix> allowed_ips;                // printed in this order
 };
 
 struct DeviceSnapshot {
@@ -104,7 +104,9 @@ enum class UapiOperation : std::uint8_t { get, set, invalid };
 // The operation named by the first line of `buffer` (get=1 or set=1).
 [[nodiscard]] UapiOperation operation_of(std::string_view buffer) noexcept;
 // The length of the first complete request in `buffer` (through its blank
-// line), or nullopt while it is still incomplete.
+// line), or nullopt while it is still incomplete. The server bounds how much
+// it buffers while this says nullopt (a peer's AllowedIPs make requests
+// long, so allow megabytes, not kilobytes).
 [[nodiscard]] std::optional<std::size_t> complete_request_length(std::string_view buffer) noexcept;
 // "errno=0\n\n" or, for a positive errno e, the "errno=-e\n\n" wireguard-go sends.
 [[nodiscard]] std::string format_errno_response(int error);
