@@ -1,6 +1,8 @@
 // ports/wireguard/device.cc: construction and the control side (apply, snapshot, counters).
 #include "ports/wireguard/device.h"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -126,8 +128,10 @@ void Device::apply(const DeviceChange& change, TimePoint now) {
         throw std::invalid_argument(
             "wireguard device: no free peer slot yet (removed peers "
             "are freed after the poll thread's next burst)");
-      peer =
-          new Peer(id, s.options.timers, s.options.staged_per_peer, s.options.staged_packet_size);
+      std::uint64_t seed = 0;
+      if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1) seed = id + 1;
+      peer = new Peer(id, s.options.timers, seed, s.options.staged_per_peer,
+                      s.options.staged_packet_size);
       peer->identity.remote_static = pc.public_key;
       peer->stamper = MacStamper(pc.public_key);
       if (s.has_private_key) (void)precompute_static_static(s.local, peer->identity);

@@ -40,9 +40,11 @@ struct PeerEvents {
 };
 
 struct Peer {
-  Peer(std::uint32_t id, const TimerDurations& durations, std::size_t staged_slots,
-       std::size_t staged_packet_size)
-      : id(id), timers(durations, id + 1), staged(staged_slots, staged_packet_size) {}
+  // `jitter_seed` should differ between devices, or two peers that start
+  // handshakes at the same moment retry in lockstep and keep colliding.
+  Peer(std::uint32_t id, const TimerDurations& durations, std::uint64_t jitter_seed,
+       std::size_t staged_slots, std::size_t staged_packet_size)
+      : id(id), timers(durations, jitter_seed), staged(staged_slots, staged_packet_size) {}
 
   const std::uint32_t id;  // slot in the Device's peer table, AllowedIPs value
 
