@@ -45,8 +45,9 @@ struct PacketBuffer {
     p[3] = static_cast<std::uint8_t>(size);
     p[8] = 64;
     p[9] = 253;  // experimental protocol number
-    const auto s = IpAddress::parse(src)->bytes();
-    const auto d = IpAddress::parse(dst)->bytes();
+    const IpAddress source = *IpAddress::parse(src), destination = *IpAddress::parse(dst);
+    const auto s = source.bytes();
+    const auto d = destination.bytes();
     std::copy(s.begin(), s.end(), p + 12);
     std::copy(d.begin(), d.end(), p + 16);
     std::copy(payload.begin(), payload.end(), p + 20);
