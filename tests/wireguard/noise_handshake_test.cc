@@ -218,6 +218,64 @@ TEST(NoiseHandshake, AcceptsInitiationRecordedFromWireguardGo) {
   EXPECT_EQ(to_base64(init_id.public_key), kInitiatorPublic);
 }
 
+// The other direction, with a preshared key: sockswitch initiated, Debian's
+// wireguard-go answered. Recorded once with a throwaway program linked to
+// this library, run in a network namespace made for it:
+//   ip netns exec rec wireguard-go wgrec1
+//   wg set wgrec1 private-key <kResponderPrivate> listen-port 51998
+//       peer <kInitiatorPublic> preshared-key <kPresharedKey> allowed-ips 10.99.0.1/32
+//   then: create_initiation(index 0x01020304, kEphemeral, kTimestamp), stamp
+//   mac1, send to 127.0.0.1:51998, keep the 92-byte reply.
+// Rebuilding the initiation from the same inputs must give the same bytes
+// (wireguard-go accepted exactly those), and its response must complete
+// our side of the handshake.
+constexpr const char* kPresharedKey = "Jj0/3GmIKVr7+fo2bdv/8E0LblRonkbmHGy3gOm3cqU=";
+constexpr const char* kEphemeral =
+    "f8c2c6c04564d5148d6be5951df9e1bcff66820441dcc0594f82f0c33a30c369";
+constexpr const char* kTimestamp = "400000006b04ca4f1d000000";
+constexpr const char* kOurInitiation =
+    "0100000004030201a9b7c7f194896102bc06327f22253de833d1ddb7017f10f1f8aab0a871fecc0ebf58b5e8"
+    "69d83cdc564203d8c965eaa97cf77651f65e3ce31fc7deedc211163b3180c160c094b99737ffc49a22117694"
+    "430a76903a0a41ca556bfe2ad23365728874af88f5af5e4b5f3d1cf1482ded5453cb83126a74b38ca5192265"
+    "00000000000000000000000000000000";
+constexpr const char* kWireguardGoResponse =
+    "020000004805c1ca04030201fba7792e7196c92ea6c4ade9f8da81b2d8212e951a16178267e578d757e1ad3d"
+    "f1100f7350f7b842cc0f6ca32bb4a90da2d97806f8717b9002ef4589805d97f9"
+    "00000000000000000000000000000000";
+
+TEST(NoiseHandshake, WireguardGoAnswersOurInitiationWithPresharedKey) {
+  const LocalIdentity me = identity_from_base64(kInitiatorPrivate);
+  const LocalIdentity responder = identity_from_base64(kResponderPrivate);
+  PeerIdentity peer = peer_of(me, responder.public_key, SecretKey(*key_from_base64(kPresharedKey)));
+  HandshakeState state;
+  InitiationMessage init;
+  ASSERT_TRUE(create_initiation(me, peer, state, 0x01020304,
+                                SecretKey(test::hex_array<32>(kEphemeral)),
+                                test::hex_array<12>(kTimestamp), init));
+  MacStamper stamper(responder.public_key);
+  stamper.stamp(std::span(reinterpret_cast<std::uint8_t*>(&init), sizeof init), kNow);
+  EXPECT_EQ(test::to_hex_text(message_bytes(init)), kOurInitiation);
+
+  const auto bytes = test::hex_bytes(kWireguardGoResponse);
+  ASSERT_EQ(classify(bytes).type, MessageType::response);
+  EXPECT_TRUE(CookieChecker(me.public_key).mac1_valid(bytes));
+  const auto resp = read_message<ResponseMessage>(bytes);
+  ASSERT_EQ(consume_response(me, peer, state, resp), HandshakeError::none);
+  SessionKeys keys;
+  ASSERT_TRUE(derive_session(state, keys));
+  EXPECT_EQ(keys.local_index, 0x01020304u);
+  EXPECT_EQ(keys.remote_index, 0xcac10548u);
+  EXPECT_TRUE(keys.we_initiated);
+
+  // Without the preshared key the same response does not authenticate.
+  PeerIdentity no_psk = peer_of(me, responder.public_key, SecretKey{});
+  HandshakeState again;
+  ASSERT_TRUE(create_initiation(me, no_psk, again, 0x01020304,
+                                SecretKey(test::hex_array<32>(kEphemeral)),
+                                test::hex_array<12>(kTimestamp), init));
+  EXPECT_EQ(consume_response(me, no_psk, again, resp), HandshakeError::bad_response);
+}
+
 TEST(CookieMac, StampedMessagesCarryMac1AndMac2OnlyWithACookie) {
   const LocalIdentity responder = identity(generate_private_key());
   MacStamper stamper(responder.public_key);
