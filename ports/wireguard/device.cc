@@ -66,6 +66,7 @@ Device::~Device() = default;
 
 void Device::apply(const DeviceChange& change, TimePoint now) {
   DeviceState& s = *state_;
+  s.reclaim();  // slots of peers removed earlier may be free by now
   // Check what can fail before changing anything.
   std::size_t live = change.replace_peers ? 0 : s.peer_by_key.size();
   std::size_t free_slots = 0;

@@ -164,8 +164,10 @@ class Device final {
 
   // --- handshake thread: control ---------------------------------------
   // Applies a UAPI `set` / a wg-quick file (to_device_change()); throws
-  // std::invalid_argument naming the problem (too many peers, ...) and
-  // then changes nothing.
+  // std::invalid_argument naming the problem (too many peers) and then
+  // changes nothing. One exception: the slots of peers removed by the same
+  // change are reusable only after the poll thread's current burst, so a
+  // change that removes and adds peers in a full table may stop part-way.
   void apply(const DeviceChange& change, TimePoint now);
   [[nodiscard]] DeviceSnapshot snapshot() const;
   [[nodiscard]] DeviceCounters counters() const noexcept;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 #include <type_traits>
 
 #include "ports/wireguard/endpoint.h"
@@ -29,8 +30,8 @@ class EndpointCell final {
   void store(const Endpoint& e) noexcept {
     std::array<std::uint64_t, kWords> raw{};
     std::memcpy(raw.data(), &e, sizeof e);
-    while (writing_.test_and_set(std::memory_order_acquire)) {
-    }
+    while (writing_.test_and_set(std::memory_order_acquire))
+      std::this_thread::yield();  // the other writer may be descheduled
     seq_.fetch_add(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
     for (std::size_t i = 0; i < kWords; ++i)
@@ -43,7 +44,10 @@ class EndpointCell final {
     std::array<std::uint64_t, kWords> raw{};
     for (;;) {
       const std::uint32_t before = seq_.load(std::memory_order_acquire);
-      if (before & 1) continue;
+      if (before & 1) {
+        std::this_thread::yield();  // a writer is mid-store (rare: roaming)
+        continue;
+      }
       for (std::size_t i = 0; i < kWords; ++i)
         raw[i] = words_[i].load(std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_acquire);
