@@ -30,8 +30,9 @@ constexpr std::size_t kMaxOutBeforePause = 4 << 20;  // stop answering until the
 constexpr int kMaxEvents = 16;
 constexpr int kMaxAcceptsPerCall = 64;
 
+// wireguard-go's sign, errno=-22 (wg takes either form on set).
 std::string errno_answer(int err) {
-  return "errno=" + std::to_string(err) + "\n\n";
+  return "errno=-" + std::to_string(err) + "\n\n";
 }
 
 sockaddr_un unix_address(const std::string& path) {

@@ -15,10 +15,10 @@
 //
 // Hostile or broken clients cannot hurt the switch: a request longer than
 // max_request bytes, or one whose operation is neither get nor set, is
-// answered "errno=N" (EMSGSIZE, EINVAL) and its connection closed, since the
-// framing can no longer be trusted; both are counted. At most max_clients
-// connections are open; more are accepted and closed at once (counted). A
-// handler that throws is answered with EPROTO (counted) and the connection
+// answered "errno=-N" (EMSGSIZE, EINVAL; negative as wireguard-go sends it)
+// and its connection closed, since the framing can no longer be trusted;
+// both are counted. At most max_clients connections are open; more are
+// accepted and closed at once (counted). A handler that throws is answered with EPROTO (counted) and the connection
 // lives on. Replies the client does not read are buffered per connection,
 // and that connection's further requests wait until they are written.
 //

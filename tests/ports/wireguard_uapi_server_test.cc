@@ -180,11 +180,11 @@ TEST(WireGuardUapiServer, BadOperationIsAnsweredEinvalAndClosedOthersStillServed
   ServerLoop loop("wgt1", {.directory = dir.path()});
   Fd bad = connect_to(loop.server().path());
   send_all(bad, "delete=1\n");  // judged on its first line, without waiting for more
-  EXPECT_EQ(read_answers(bad, 1), "errno=22\n\n");
+  EXPECT_EQ(read_answers(bad, 1), "errno=-22\n\n");
   EXPECT_TRUE(closed_by_peer(bad));
   Fd blank = connect_to(loop.server().path());
   send_all(blank, "\n\n");
-  EXPECT_EQ(read_answers(blank, 1), "errno=22\n\n");
+  EXPECT_EQ(read_answers(blank, 1), "errno=-22\n\n");
   Fd good = connect_to(loop.server().path());
   send_all(good, "get=1\n\n");
   EXPECT_EQ(read_answers(good, 1), "listen_port=51820\nerrno=0\n\n");
@@ -200,7 +200,7 @@ TEST(WireGuardUapiServer, OversizedRequestIsAnsweredEmsgsizeAndClosed) {
   while (big.size() < 4000)
     big += "allowed_ip=10.0.0.0/8\n";
   send_all(c, big);  // never terminated: the server must not wait for the blank line
-  EXPECT_EQ(read_answers(c, 1), "errno=90\n\n");
+  EXPECT_EQ(read_answers(c, 1), "errno=-90\n\n");
   EXPECT_TRUE(closed_by_peer(c));
   EXPECT_EQ(loop.server().counters().oversized, 1u);
   EXPECT_TRUE(loop.handler().requests().empty());
@@ -215,7 +215,7 @@ TEST(WireGuardUapiServer, ThrowingHandlerIsAnsweredEprotoAndTheConnectionLivesOn
   ServerLoop loop("wgt3", {.directory = dir.path()});
   Fd c = connect_to(loop.server().path());
   send_all(c, "set=1\nthrow=1\n\n");
-  EXPECT_EQ(read_answers(c, 1), "errno=71\n\n");
+  EXPECT_EQ(read_answers(c, 1), "errno=-71\n\n");
   send_all(c, "get=1\n\n");
   EXPECT_EQ(read_answers(c, 1), "listen_port=51820\nerrno=0\n\n");
   EXPECT_EQ(loop.server().counters().handler_errors, 1u);
