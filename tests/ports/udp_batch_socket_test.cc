@@ -10,7 +10,9 @@
 // throws. In namespaces: SO_MARK steers into a policy-routing table where
 // the destination is unreachable (marked sends fail, unmarked ones arrive),
 // and a GSO segment above lo's MTU falls back to separate (fragmented)
-// datagrams.
+// datagrams. Against the reference peer: a wireguard-go interface in
+// another namespace, pointed at the socket, delivers its handshake
+// initiation (type 1, 148 bytes) from its listen port.
 #include "ports/udp_batch_socket.h"
 
 #include <gtest/gtest.h>
@@ -23,6 +25,7 @@
 
 #include "tests/net/in_namespace.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/wireguard_go.h"
 
 namespace sockswitch::ports {
 namespace {
@@ -276,6 +279,40 @@ TEST(UdpBatchSocket, GsoAboveTheRouteMtuFallsBackToSeparateDatagrams) {
   ASSERT_EQ(got.datagrams.size(), 4u);
   for (std::size_t i = 0; i < 4; ++i)
     EXPECT_EQ(got.datagrams[i], data[i]);
+}
+
+TEST(UdpBatchSocket, WireguardGoInitiationArrivesFromItsListenPort) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;
+  test::net::NetNamespace here, there;
+  test::net::run_checked({"ip", "-n", here.name(), "link", "add", "ul0", "type", "veth", "peer",
+                          "name", "ul1", "netns", there.name()});
+  test::net::configure_link(here, "ul0", {"192.0.2.1/30"});
+  test::net::configure_link(there, "ul1", {"192.0.2.2/30"});
+  auto rx = test::net::in_namespace(
+      here, [] { return std::make_unique<UdpBatchSocket>(UdpSocketOptions{}); });
+  test::net::WireguardGo wg(there, test::net::unique_link_name('w'));
+  if (auto why = wg.wait_ready()) GTEST_SKIP() << *why;
+  const test::net::WgKeyPair theirs = test::net::make_wg_keys(), ours = test::net::make_wg_keys();
+  const test::net::SecretFile key(theirs.private_key);
+  const std::string endpoint = "192.0.2.1:" + std::to_string(rx->port());
+  wg.set({"private-key", key.path(), "listen-port", "51820", "peer", ours.public_key, "endpoint",
+          endpoint, "allowed-ips", "10.9.0.2/32"});
+  test::net::configure_link(there, wg.name(), {"10.9.0.1/24"});
+  // Traffic for the peer makes wireguard-go start a handshake.
+  (void)there.exec({"ping", "-c", "1", "-W", "1", "10.9.0.2"}, 3s);
+  const Received got = receive(*rx, 1);
+  ASSERT_EQ(got.datagrams.size(), 1u) << wg.log();
+  const std::vector<std::uint8_t>& d = got.datagrams[0];
+  ASSERT_EQ(d.size(), 148u);
+  EXPECT_EQ(d[0], 1);  // handshake initiation, three reserved zero bytes
+  EXPECT_EQ(d[1] | d[2] | d[3], 0);
+  EXPECT_EQ(got.sources[0], *UdpEndpoint::parse("192.0.2.2:51820"));
+  const auto peers = wg.peers();
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers[0].public_key, ours.public_key);
+  EXPECT_EQ(peers[0].endpoint, endpoint);
+  EXPECT_EQ(peers[0].latest_handshake, 0);  // nobody answered
 }
 
 }  // namespace
