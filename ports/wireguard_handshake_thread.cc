@@ -35,6 +35,7 @@ WireGuardHandshakeThread::WireGuardHandshakeThread(std::string name, WireGuardTh
       uapi_(uapi),
       queue_event_(make_eventfd("handshake queue")),
       stop_event_(make_eventfd("handshake stop")),
+      task_event_(make_eventfd("handshake tasks")),
       timer_(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) {
   if (!timer_) throw_errno("timerfd_create");
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tick).count();
@@ -44,7 +45,7 @@ WireGuardHandshakeThread::WireGuardHandshakeThread(std::string name, WireGuardTh
   spec.it_value = spec.it_interval;
   if (ns <= 0 || ::timerfd_settime(timer_.get(), 0, &spec, nullptr) != 0)
     throw_errno("timerfd_settime", ns <= 0 ? EINVAL : errno);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] { loop(); });
   // "wg:" + the port name, cut to the kernel's 15 characters: shows in top -H.
   (void)::pthread_setname_np(thread_.native_handle(), ("wg:" + name_).substr(0, 15).c_str());
 }
@@ -70,13 +71,34 @@ void WireGuardHandshakeThread::call(const std::function<void()>& hook, const cha
   }
 }
 
-void WireGuardHandshakeThread::run() noexcept {
-  pollfd fds[4] = {{stop_event_.get(), POLLIN, 0},
+void WireGuardHandshakeThread::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(tasks_mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  const std::uint64_t one = 1;
+  (void)::write(task_event_.get(), &one, sizeof one);
+}
+
+void WireGuardHandshakeThread::run_tasks() noexcept {
+  drain(task_event_);
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(tasks_mutex_);
+    tasks.swap(tasks_);
+  }
+  for (auto& t : tasks)
+    call(t, "control task");  // run()'s packaged_task keeps its own exception
+}
+
+void WireGuardHandshakeThread::loop() noexcept {
+  pollfd fds[5] = {{stop_event_.get(), POLLIN, 0},
                    {queue_event_.get(), POLLIN, 0},
                    {timer_.get(), POLLIN, 0},
+                   {task_event_.get(), POLLIN, 0},
                    {uapi_ != nullptr ? uapi_->fd() : -1, POLLIN, 0}};
   for (;;) {
-    if (::poll(fds, 4, -1) < 0) continue;  // EINTR
+    if (::poll(fds, 5, -1) < 0) continue;  // EINTR
     if (fds[0].revents != 0) return;
     // Queue first: a waiting handshake is what traffic is stalled on.
     if (fds[1].revents != 0) {
@@ -89,7 +111,8 @@ void WireGuardHandshakeThread::run() noexcept {
       ticks_.store(ticks_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       call(hooks_.on_tick, "timer tick");
     }
-    if (fds[3].revents != 0) uapi_->handle_readable();
+    if (fds[3].revents != 0) run_tasks();
+    if (fds[4].revents != 0) uapi_->handle_readable();
   }
 }
 

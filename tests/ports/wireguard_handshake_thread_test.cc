@@ -76,6 +76,19 @@ TEST(WireGuardHandshakeThread, TicksNotifiesServesUapiAndStops) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(WireGuardHandshakeThread, RunExecutesOnTheThreadAndReturnsOrRethrows) {
+  std::atomic<std::thread::id> tick_thread{};
+  WireGuardHandshakeThread t(
+      "wgh2", {.on_queue = {}, .on_tick = [&] { tick_thread = std::this_thread::get_id(); }},
+      nullptr, 10ms);
+  ASSERT_TRUE(wait_until([&] { return tick_thread.load() != std::thread::id{}; }, 3s));
+  EXPECT_EQ(t.run([] { return std::this_thread::get_id(); }), tick_thread.load());
+  EXPECT_EQ(t.run([] { return 6 * 7; }), 42);
+  EXPECT_THROW(t.run([]() -> int { throw std::invalid_argument("no such peer"); }),
+               std::invalid_argument);
+  EXPECT_EQ(t.hook_errors(), 0u);  // the task's exception went to its caller
+}
+
 TEST(WireGuardHandshakeThread, ThrowingHookIsCountedAndTheLoopGoesOn) {
   std::atomic<int> ticks{0};
   WireGuardHandshakeThread t(
