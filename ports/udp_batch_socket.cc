@@ -318,6 +318,8 @@ void UdpBatchSocket::send_chunk(std::span<const TxDatagram> in, UdpSendResult& r
     if (r > 0) {
       for (std::size_t k = m; k < m + static_cast<std::size_t>(r); ++k) {
         result.sent += size_of(k);
+        for (std::size_t d = first_of(k); d < first_of(k) + size_of(k); ++d)
+          result.sent_bytes += in[d].length;
         if (size_of(k) > 1) bump(tx_gso_messages_);
       }
       m += static_cast<std::size_t>(r);
@@ -344,12 +346,14 @@ void UdpBatchSocket::send_chunk(std::span<const TxDatagram> in, UdpSendResult& r
 
 void UdpBatchSocket::send_singly(std::span<const TxDatagram> in, UdpSendResult& result) noexcept {
   for (const TxDatagram& d : in) {
-    if (send_one(d.data, d.length, d.to))
+    if (send_one(d.data, d.length, d.to)) {
       ++result.sent;
-    else if (congested(errno))
+      result.sent_bytes += d.length;
+    } else if (congested(errno)) {
       ++result.dropped;
-    else
+    } else {
       ++result.errors;
+    }
   }
 }
 

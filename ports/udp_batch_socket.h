@@ -88,8 +88,9 @@ struct TxDatagram final {
 
 struct UdpSendResult final {
   std::size_t sent = 0;
-  std::size_t dropped = 0;  // socket buffer full (EAGAIN/ENOBUFS): congestion, not a fault
-  std::size_t errors = 0;   // refused by the stack (no route, wrong family, too big...)
+  std::size_t sent_bytes = 0;  // UDP payload of the datagrams sent
+  std::size_t dropped = 0;     // socket buffer full (EAGAIN/ENOBUFS): congestion, not a fault
+  std::size_t errors = 0;      // refused by the stack (no route, wrong family, too big...)
 };
 
 struct UdpSocketCounters final {

@@ -103,6 +103,7 @@ TEST_P(UdpBatchSocketOffloads, BurstArrivesInOrderAndIntact) {
   data.push_back(payload(98, 60));
   const auto r = tx.send_burst(burst_of(data, loopback4(rx)));
   EXPECT_EQ(r.sent, data.size());
+  EXPECT_EQ(r.sent_bytes, 97 * 1400u + 300 + 60);
   EXPECT_EQ(r.dropped + r.errors, 0u);
 
   const Received got = receive(rx, data.size());
@@ -273,6 +274,7 @@ TEST(UdpBatchSocket, GsoAboveTheRouteMtuFallsBackToSeparateDatagrams) {
     data.push_back(payload(i, 1800));
   const auto r = tx->send_burst(burst_of(data, loopback4(*rx)));
   EXPECT_EQ(r.sent, 4u);
+  EXPECT_EQ(r.sent_bytes, 4 * 1800u);
   EXPECT_GE(tx->counters().tx_gso_fallbacks, 1u);
   EXPECT_TRUE(tx->gso());  // EINVAL is about this message, not the device
   const Received got = receive(*rx, 4);
