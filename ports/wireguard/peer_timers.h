@@ -13,8 +13,9 @@
 //
 // The timers, as the Linux module runs them (durations in TimerDurations):
 //   retransmit_handshake  armed rekey_timeout + jitter after an initiation is
-//                         sent; fires a retry, or after rekey_attempt_time /
-//                         rekey_timeout retries gives up (drop staged
+//                         sent; fires a retry, or once more than
+//                         rekey_attempt_time / rekey_timeout retries have
+//                         gone unanswered gives up (drop staged
 //                         packets, stop keepalives, zero keys in 3 * reject).
 //   send_keepalive        armed keepalive_timeout after data is received if
 //                         we have sent nothing since; fires a keepalive.
@@ -108,7 +109,9 @@ class PeerTimers final {
   void on_authenticated_packet_sent(TimePoint now) noexcept;
   // Any authenticated packet received (after its MAC or tag checked).
   void on_authenticated_packet_received(TimePoint now) noexcept;
-  // A handshake initiation was sent (a retry or a new one).
+  // A handshake initiation was sent (a retry or a new one). Call it even
+  // when the send failed, so that retries go on; call
+  // on_authenticated_packet_sent as well, as for any handshake message.
   void on_handshake_initiated(TimePoint now) noexcept;
   // A handshake completed: we got a response, or the first data on the
   // session we answered.
