@@ -59,8 +59,7 @@ class AllowedIpsLookup final {
 
   [[nodiscard]] std::size_t run_count() const noexcept { return v4_.size() + v6_.size(); }
 
- private:
-  friend class AllowedIps;
+  // The layout, named here for the builder in allowed_ips.cc.
   struct U128 {
     std::uint64_t hi = 0, lo = 0;
     friend auto operator<=>(const U128&, const U128&) = default;
@@ -77,6 +76,8 @@ class AllowedIpsLookup final {
   };
   static constexpr PeerId kNone = ~PeerId{0};
 
+ private:
+  friend class AllowedIps;
   Runs<std::uint32_t> v4_;
   Runs<U128> v6_;
 };
