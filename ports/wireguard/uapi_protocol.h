@@ -111,8 +111,9 @@ enum class UapiOperation : std::uint8_t { get, set, invalid };
 
 // --- files -------------------------------------------------------------------
 
-// A loaded file as `wg setconf` applies it: everything the file sets, all
-// peers replaced, each peer's AllowedIPs replaced.
+// A loaded file as `wg setconf` applies it: the private key, listen port
+// and fwmark always (zero where the file has none), all peers replaced, and
+// per peer what the file sets, with its AllowedIPs replaced.
 [[nodiscard]] DeviceChange to_device_change(const WgConfig& config);
 
 }  // namespace sockswitch::wireguard
