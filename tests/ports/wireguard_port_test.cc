@@ -14,8 +14,11 @@
 // agrees (its peer has a handshake and received bytes).
 // Negatives: a packet from a source outside the peer's AllowedIPs is
 // dropped and counted (source_not_allowed); after the peer moves to a new
-// underlay address, traffic continues (roaming) and the port shows the new
-// endpoint.
+// underlay address and port, traffic continues (roaming) and the port
+// shows the new endpoint; with shortened timers (configuration, not a test
+// build) the port rekeys several times under traffic without loss. Last,
+// `wg set` through the UAPI socket adds and removes a peer, and a request to
+// move the bound listen port is refused and changes nothing.
 #include "ports/wireguard_port.h"
 
 #include <gtest/gtest.h>
@@ -223,6 +226,40 @@ TEST(WireGuardPort, RekeysWithShortenedTimersWithoutLosingTraffic) {
   r = t.client_.exec({"ping", "-c", "35", "-i", "0.2", "-W", "2", "10.73.0.1"}, 15s);
   EXPECT_NE(r.output.find(" 0% packet loss"), std::string::npos) << r.output << t.logs();
   EXPECT_GE(t.port_->device_counters().handshakes_completed, first + 2) << t.logs();
+}
+
+TEST(WireGuardPort, WgSetThroughTheUapiSocketChangesPeersAndRefusesAMove) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;  // for wg
+  NetNamespace ns;
+  const std::string name = test::net::unique_link_name('g');
+  const wireguard::WgConfig config = wireguard::parse_wg_config(
+      "[Interface]\nPrivateKey = " + test::net::make_wg_keys().private_key + "\n", "<test>");
+  auto port =
+      test::net::in_namespace(ns, [&] { return std::make_unique<WireGuardPort>(name, config); });
+  const std::string peer = test::net::make_wg_keys().public_key;
+  auto r = test::net::run_command({"wg", "set", name, "peer", peer, "allowed-ips", "10.99.0.0/24",
+                                   "endpoint", "192.0.2.77:4500", "persistent-keepalive", "15"},
+                                  3s);
+  EXPECT_TRUE(r.ok()) << r.output;
+  const auto peers =
+      test::net::parse_wg_dump(test::net::run_command({"wg", "show", name, "dump"}, 3s).output);
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers[0].public_key, peer);
+  EXPECT_EQ(peers[0].allowed_ips, "10.99.0.0/24");
+  EXPECT_EQ(peers[0].endpoint, "192.0.2.77:4500");
+  EXPECT_EQ(peers[0].persistent_keepalive, "15");
+  // The socket is bound once: moving it is refused and changes nothing.
+  const std::uint16_t bound = port->listen_port();
+  r = test::net::run_command(
+      {"wg", "set", name, "listen-port", std::to_string(bound == 9 ? 10 : 9)}, 3s);
+  EXPECT_FALSE(r.ok()) << r.output;
+  r = test::net::run_command({"wg", "show", name, "listen-port"}, 3s);
+  EXPECT_EQ(r.output, std::to_string(bound) + "\n");
+  r = test::net::run_command({"wg", "set", name, "peer", peer, "remove"}, 3s);
+  EXPECT_TRUE(r.ok()) << r.output;
+  EXPECT_NE(port->show().find("interface: " + name), std::string::npos);
+  EXPECT_EQ(port->show().find("peer: "), std::string::npos) << port->show();
 }
 
 }  // namespace
