@@ -20,8 +20,8 @@ using flowtable::SourcePos;
 constexpr std::size_t kMaxBridges = 8;           // TxBatch::kMaxBridges
 constexpr std::size_t kMaxPortsPerBridge = 256;  // TxBatch::kMaxPortsPerBridge
 
-const std::set<std::string, std::less<>> kDrivers{"auto",     "af_xdp", "af_packet", "tap", "tun",
-                                                  "internal", "patch",  "pcap",      "dpdk"};
+const std::set<std::string, std::less<>> kDrivers{
+    "auto", "af_xdp", "af_packet", "tap", "tun", "internal", "patch", "pcap", "dpdk", "wireguard"};
 
 class Checker {
  public:
@@ -125,12 +125,49 @@ class Checker {
   std::vector<ConfigIssue> issues_;
 };
 
+std::string resolve_path(const std::string& config_file, const std::string& path) {
+  const std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (std::filesystem::path(config_file).parent_path() / p).lexically_normal().string();
+}
+
+// A wireguard port's wg-quick file is read and parsed with the config, so
+// its errors (located in that file) stop a load or reload like any other.
+void read_wg_config(Checker& c, const toml::table& t, PortConfig& p) {
+  const toml::node* key = t.get("wg_config");
+  if (auto file = c.string(t, "wg_config")) p.wg_config = resolve_path(c.file(), *file);
+  if (p.driver != "wireguard") {
+    if (key != nullptr)
+      c.issue(*key, fmt::format("'wg_config' is only for wireguard ports ('{}' is {})", p.name,
+                                p.driver));
+    return;
+  }
+  if (p.queues != 1) c.issue(t, fmt::format("wireguard port '{}' has one queue", p.name));
+  if (!p.wg_config) {
+    if (key == nullptr) c.issue(t, fmt::format("wireguard port '{}' needs 'wg_config'", p.name));
+    return;
+  }
+  try {
+    p.wg_config_text = read_text_file(*p.wg_config);
+  } catch (const std::exception& e) {
+    c.issue(*key, e.what());
+    return;
+  }
+  try {
+    p.wg_parsed = std::make_shared<const wireguard::WgConfig>(
+        wireguard::parse_wg_config(p.wg_config_text, *p.wg_config));
+  } catch (const wireguard::WgConfigError& e) {
+    c.issue({e.pos().file, e.pos().line, e.pos().column},
+            e.message() + (e.token().empty() ? "" : " (at '" + e.token() + "')"));
+  }
+}
+
 PortConfig read_port(Checker& c, const toml::table& t) {
   PortConfig p;
   p.pos = c.pos(t);
   c.only_keys(t,
               {"name", "driver", "ofport", "no_flood", "queues", "mac", "create", "peer", "rx_pcap",
-               "tx_pcap", "dpdk_devargs"},
+               "tx_pcap", "dpdk_devargs", "wg_config"},
               "[[bridge.port]]");
   if (auto name = c.string(t, "name"))
     p.name = *name;
@@ -160,13 +197,8 @@ PortConfig read_port(Checker& c, const toml::table& t) {
   if (p.driver == "dpdk" && !p.dpdk_devargs)
     c.issue(t, fmt::format("dpdk port '{}' needs 'dpdk_devargs'", p.name));
   if (p.driver == "internal") p.ofport = flowtable::kPortLocal;
+  read_wg_config(c, t, p);
   return p;
-}
-
-std::string resolve_path(const std::string& config_file, const std::string& path) {
-  const std::filesystem::path p(path);
-  if (p.is_absolute()) return path;
-  return (std::filesystem::path(config_file).parent_path() / p).lexically_normal().string();
 }
 
 void number_ports(Checker& c, BridgeConfig& b) {
@@ -239,6 +271,21 @@ void check_patches(Checker& c, const Config& cfg) {
       c.issue(port->pos, fmt::format("patch port '{}' and its peer are on the same bridge", name));
     }
   }
+}
+
+// Two tunnels cannot share a UDP port: the second would fail to bind at start.
+void check_wireguard_ports(Checker& c, const Config& cfg) {
+  std::map<std::uint16_t, std::string> listening;
+  for (const BridgeConfig& b : cfg.bridges)
+    for (const PortConfig& p : b.ports) {
+      if (!p.wg_parsed) continue;
+      const std::uint16_t port = p.wg_parsed->interface.listen_port.value_or(0);
+      if (port == 0) continue;
+      const auto [it, fresh] = listening.emplace(port, p.name);
+      if (!fresh)
+        c.issue(p.pos, fmt::format("wireguard ports '{}' and '{}' both have ListenPort {}",
+                                   it->second, p.name, port));
+    }
 }
 
 void read_threads(Checker& c, const toml::table& root, Config& cfg) {
@@ -336,6 +383,7 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   if (cfg.bridges.size() > kMaxBridges)
     c.issue(cfg.bridges[kMaxBridges].pos, fmt::format("at most {} bridges", kMaxBridges));
   check_patches(c, cfg);
+  check_wireguard_ports(c, cfg);
   read_threads(c, root, cfg);
   if (!c.issues().empty()) throw ConfigError(c.issues());
   return cfg;

@@ -5,7 +5,8 @@
 // the poll threads and the control socket. load_config() reads and checks
 // everything before anything is applied: unknown keys, wrong types,
 // duplicate names, patch ports without a matching peer, a flow that names a
-// port its bridge lacks. Every problem is reported with file, line and
+// port its bridge lacks, a wireguard port's wg-quick file (parsed here, its
+// errors located in that file). Every problem is reported with file, line and
 // column; a file with any problem yields no Config at all (ConfigError), so
 // a bad file can never half-apply.
 //
@@ -15,6 +16,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -23,13 +25,14 @@
 #include "flowtable/flow_error.h"
 #include "flowtable/flow_parser.h"
 #include "flowtable/port_map.h"
+#include "ports/wireguard/wg_config.h"
 
 namespace sockswitch::control {
 
 struct PortConfig {
   std::string name;
-  std::string driver =
-      "auto";  // auto | af_xdp | af_packet | tap | tun | internal | patch | pcap | dpdk
+  std::string driver = "auto";  // auto | af_xdp | af_packet | tap | tun | internal | patch | pcap
+                                // | dpdk | wireguard
   flowtable::PortNo ofport{0};  // assigned in order of appearance when not given
   bool no_flood = false;
   std::uint16_t queues = 1;
@@ -38,13 +41,19 @@ struct PortConfig {
   std::optional<std::string> peer;              // patch: the port on the other bridge
   std::optional<std::string> rx_pcap, tx_pcap;  // pcap
   std::optional<std::string> dpdk_devargs;      // dpdk: vdev or PCI device
+  // wireguard: the wg-quick file (resolved against the config's directory),
+  // its text (a changed file is a changed port) and what it parsed to.
+  std::optional<std::string> wg_config;
+  std::string wg_config_text;
+  std::shared_ptr<const wireguard::WgConfig> wg_parsed;
   flowtable::SourcePos pos;
 
   friend bool operator==(const PortConfig& a, const PortConfig& b) {
     return a.name == b.name && a.driver == b.driver && a.ofport == b.ofport &&
            a.no_flood == b.no_flood && a.queues == b.queues && a.mac == b.mac &&
            a.create == b.create && a.peer == b.peer && a.rx_pcap == b.rx_pcap &&
-           a.tx_pcap == b.tx_pcap && a.dpdk_devargs == b.dpdk_devargs;
+           a.tx_pcap == b.tx_pcap && a.dpdk_devargs == b.dpdk_devargs &&
+           a.wg_config == b.wg_config && a.wg_config_text == b.wg_config_text;
   }
 };
 

@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::size_t kAny = SIZE_MAX;
 
-constexpr std::array<ControlCommand, 12> kCommands{{
+constexpr std::array<ControlCommand, 13> kCommands{{
     {"show", "show", "bridges, ports, link states and poll-thread statistics", 0, 0},
     {"dump-flows", "dump-flows BRIDGE", "flows with counters and durations (ovs-ofctl style)", 1,
      1},
@@ -25,10 +25,13 @@ constexpr std::array<ControlCommand, 12> kCommands{{
      1, 3},
     {"replace-flows", "replace-flows BRIDGE FILE",
      "make the table equal to FILE in one change; unchanged flows keep their counters", 2, 2},
-    {"add-port", "add-port BRIDGE NAME [driver=D] [ofport=N] [mac=M] [queues=Q] [no_flood=1]",
+    {"add-port",
+     "add-port BRIDGE NAME [driver=D] [ofport=N] [mac=M] [queues=Q] [no_flood=1] [wg_config=F]",
      "add a port (what a wg-quick PostUp calls)", 2, kAny},
     {"del-port", "del-port BRIDGE NAME", "remove a port (what a wg-quick PreDown calls)", 2, 2},
     {"trace", "trace BRIDGE PACKET [--json]", "the flows a packet with those headers hits", 2, 3},
+    {"wg-show", "wg-show PORT",
+     "a native wireguard port's peers, latest handshakes, transfer and drop counters", 1, 1},
     {"reload", "reload", "re-read the configuration file and apply the difference", 0, 0},
     {"help", "help", "this list", 0, 0},
 }};
@@ -52,6 +55,8 @@ PortConfig port_from_args(std::span<const std::string> args) {
       p.no_flood = value == "1" || value == "true";
     else if (key == "create")
       p.create = value == "1" || value == "true";
+    else if (key == "wg_config")
+      p.wg_config = value;  // read by the daemon: give an absolute path
     else
       throw std::invalid_argument("unknown port option '" + key + "'");
   }
@@ -80,6 +85,7 @@ std::string dispatch(Switch& sw, const std::string& cmd, std::vector<std::string
     const bool json = std::erase(args, std::string("--json")) > 0;
     return sw.trace(args[0], args[1], json);
   }
+  if (cmd == "wg-show") return sw.wg_show(args[0]);
   if (cmd == "reload") return reload();
   std::string out;
   for (const ControlCommand& c : kCommands)

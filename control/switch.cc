@@ -16,6 +16,7 @@
 #include "ports/port_factory.h"
 #include "ports/ring_port.h"
 #include "ports/tap_port.h"
+#include "ports/wireguard_port.h"
 
 namespace sockswitch::control {
 namespace {
@@ -107,6 +108,16 @@ std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p) {
     return std::make_unique<ports::PcapPort>(p.name,
                                              ports::PcapPortOptions{p.rx_pcap, p.tx_pcap, false});
   ports::PortSpec spec;
+  if (p.driver == "wireguard") {
+    // Parsed by the config loader; a port added by `ctl add-port` reads its file here.
+    spec.wg_config = p.wg_parsed;
+    if (!spec.wg_config && p.wg_config) try {
+        spec.wg_config =
+            std::make_shared<const wireguard::WgConfig>(wireguard::load_wg_config(*p.wg_config));
+      } catch (const wireguard::WgConfigError& e) {
+        throw std::invalid_argument(e.what());
+      }
+  }
   spec.name = p.name;
   spec.driver = p.driver;  // "auto": AF_XDP, falling back to AF_PACKET
   spec.queues = p.queues;
@@ -210,6 +221,41 @@ const Switch::RunningBridge& Switch::bridge(const std::string& name) const {
   return const_cast<Switch*>(this)->bridge(name);
 }
 
+// The running wireguard port that `want` (a changed config of the same
+// name) can be applied to without reopening, or nullptr. Anything beyond
+// the file's peers and keys (OpenFlow number, MAC, flooding, listen port)
+// needs a new port.
+Switch::RunningPort* Switch::wireguard_in_place(std::vector<RunningPort>& running,
+                                                const PortConfig& want) {
+  if (want.driver != "wireguard" || !want.wg_parsed) return nullptr;
+  for (RunningPort& p : running) {
+    if (p.config.name != want.name || p.config.driver != "wireguard" || !p.port) continue;
+    if (p.config.ofport != want.ofport || p.config.mac != want.mac ||
+        p.config.no_flood != want.no_flood)
+      return nullptr;
+    auto& wg = static_cast<ports::WireGuardPort&>(*p.port);
+    const std::uint16_t listen = want.wg_parsed->interface.listen_port.value_or(0);
+    if (listen != 0 && listen != wg.listen_port())
+      throw std::invalid_argument(fmt::format(
+          "wireguard port '{}': ListenPort {} differs from the bound {}; remove and re-add the "
+          "port (ctl del-port / add-port) to move it",
+          want.name, listen, wg.listen_port()));
+    return &p;
+  }
+  return nullptr;
+}
+
+std::string Switch::wg_show(const std::string& port) const {
+  for (const RunningBridge& b : bridges_)
+    for (const RunningPort& p : b.ports) {
+      if (p.config.name != port) continue;
+      if (p.config.driver != "wireguard" || !p.port)
+        throw std::invalid_argument("port '" + port + "' is not a native wireguard port");
+      return static_cast<ports::WireGuardPort&>(*p.port).show();
+    }
+  throw std::invalid_argument("no port named '" + port + "'");
+}
+
 void Switch::reload(Config wanted) {
   std::vector<std::string> have, want;
   for (const RunningBridge& b : bridges_)
@@ -229,15 +275,27 @@ void Switch::reload(Config wanted) {
     return;
   }
   // Same bridges: open every new or changed port first, so a failure
-  // changes nothing.
+  // changes nothing. A wireguard port whose file changed is reconfigured in
+  // place instead (its UDP port and UAPI socket cannot be held twice), after
+  // every open succeeded.
   std::vector<std::vector<RunningPort>> opened(bridges_.size());
+  std::vector<std::pair<RunningPort*, const PortConfig*>> retuned;
   for (std::size_t i = 0; i < bridges_.size(); ++i) {
     for (const PortConfig& pc : wanted.bridges[i].ports) {
-      const auto& old = bridges_[i].ports;
+      auto& old = bridges_[i].ports;
       const bool unchanged =
           std::any_of(old.begin(), old.end(), [&](const RunningPort& p) { return p.config == pc; });
-      if (!unchanged) opened[i].push_back({pc, pc.driver == "patch" ? nullptr : open_port(pc)});
+      if (unchanged) continue;
+      if (RunningPort* same = wireguard_in_place(old, pc)) {
+        retuned.emplace_back(same, &pc);
+        continue;
+      }
+      opened[i].push_back({pc, pc.driver == "patch" ? nullptr : open_port(pc)});
     }
+  }
+  for (auto& [running, pc] : retuned) {
+    static_cast<ports::WireGuardPort&>(*running->port).reconfigure(*pc->wg_parsed);
+    running->config = *pc;  // now equal: kept below like an unchanged port
   }
   std::vector<RunningBridge> staging;  // only to pair new patch ports
   for (auto& o : opened) {

@@ -54,6 +54,8 @@ class Switch final {
   std::string del_port(const std::string& bridge, const std::string& name);
   [[nodiscard]] std::string trace(const std::string& bridge, const std::string& packet,
                                   bool json) const;
+  // A native wireguard port's peers, latest handshakes and transfer counters.
+  [[nodiscard]] std::string wg_show(const std::string& port) const;
 
   // Brings ports up or down with their devices (call every second or on a
   // netlink event). Returns how many ports changed. A port whose driver
@@ -95,6 +97,7 @@ class Switch final {
   std::unique_ptr<ports::Port> open_port(const PortConfig& p);
   void observe_device(RunningPort& p);
   void open_patch_pairs(std::vector<RunningBridge>& bridges);
+  static RunningPort* wireguard_in_place(std::vector<RunningPort>& running, const PortConfig& want);
 
   Config config_;
   std::vector<RunningBridge> bridges_;

@@ -9,6 +9,7 @@
 #include "ports/af_xdp_port.h"
 #include "ports/tap_port.h"
 #include "ports/tun_port.h"
+#include "ports/wireguard_port.h"
 #ifdef SOCKSWITCH_HAVE_DPDK
 #include "ports/dpdk_port.h"
 #endif
@@ -52,6 +53,14 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
   }
   if (spec.driver == "tun")
     return std::make_unique<TunPort>(spec.name, TunOptions{spec.queues, spec.create, spec.mac});
+  if (spec.driver == "wireguard") {
+    if (!spec.wg_config)
+      throw std::invalid_argument("port " + spec.name + ": wireguard needs its wg-quick file");
+    if (spec.queues != 1)
+      throw std::invalid_argument("port " + spec.name + ": wireguard supports one queue");
+    return std::make_unique<WireGuardPort>(spec.name, *spec.wg_config,
+                                           WireGuardPortOptions{.mac = spec.mac});
+  }
   if (spec.driver == "dpdk") {
 #ifdef SOCKSWITCH_HAVE_DPDK
     DpdkOptions options;

@@ -1,9 +1,11 @@
 // ports/port_factory.h: builds a port driver from its configuration.
 //
 // The control thread turns a configured port (name, driver, options) into
-// a running Port without knowing driver classes. Drivers not written yet
-// (wireguard, patch, ring, pcap) are rejected by name like any unknown one,
-// so a config naming them fails loudly instead of silently falling back.
+// a running Port without knowing driver classes. Drivers built elsewhere
+// (patch and pcap ports are made by the switch itself) are rejected by name
+// like any unknown one, so a config naming them here fails loudly instead of
+// silently falling back. "wireguard" is the native WireGuard port; it takes
+// its wg-quick file already parsed (the config loader reports its errors).
 //
 // "auto" (alias "netdev") is the default engine: AF_XDP, and AF_PACKET with
 // the reason logged when AF_XDP cannot attach. An explicit "af_xdp" is
@@ -17,18 +19,22 @@
 
 #include "dataplane/mac_addr.h"
 #include "ports/port.h"
+#include "ports/wireguard/wg_config.h"
 
 namespace sockswitch::ports {
 
 struct PortSpec final {
   std::string name;    // the netdev's name
   std::string driver;  // "auto" (= "netdev") | "af_xdp" | "af_packet" | "tap" | "tun" | "dpdk"
+                       // | "wireguard"
   std::uint16_t queues = 1;  // tap/tun: IFF_MULTI_QUEUE when > 1; af_xdp: > 1 is checked
                              // against the device (it always binds every rx channel)
   std::optional<dataplane::MacAddr> mac = std::nullopt;  // L3 ports: the port's own MAC
   bool create = true;  // tap/tun: create the device (true) or attach to an existing one
   // dpdk: the ethdev, a vdev ("net_af_packet0,iface=veth0") or a PCI address.
   std::string devargs = {};
+  // wireguard: the parsed wg-quick file.
+  std::shared_ptr<const wireguard::WgConfig> wg_config = nullptr;
 };
 
 // Throws std::invalid_argument naming an unknown driver or an option the

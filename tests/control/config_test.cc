@@ -2,8 +2,13 @@
 //
 // Plan: the three shipped seed configs load with their flows and port
 // numbers; each kind of mistake is reported with its file, line and column;
-// a file with any mistake yields no configuration at all.
+// a file with any mistake yields no configuration at all. A wireguard
+// port's wg-quick file is parsed with the config: its mistakes are located
+// in that file, and the port's checks (needs the file, one queue, no two
+// tunnels on one ListenPort) are located in the TOML.
 #include <gtest/gtest.h>
+
+#include <cstdio>
 
 #include "control/config.h"
 
@@ -104,6 +109,88 @@ TEST(Config, BadFlowFileIsReportedAtItsOwnPosition) {
   }
   const std::string err = error_of("[[bridge]]\nname = \"br\"\nflows = \"" + flows + "\"\n");
   EXPECT_NE(err.find(flows + ":2:13: error: tp_dst needs tcp, udp or sctp"), std::string::npos)
+      << err;
+}
+
+// Writes `text` to a file in the test's temporary directory; returns its path.
+std::string temp_file(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + "/" + name;
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  return path;
+}
+
+constexpr const char* kWarpConf =
+    "[Interface]\n"
+    "PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
+    "ListenPort = 51820\n"
+    "[Peer]\n"
+    "PublicKey = xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\n"
+    "Endpoint = 192.0.2.9:2408\n"
+    "AllowedIPs = 0.0.0.0/0, ::/0\n";
+
+TEST(Config, WireguardPortParsesItsWgQuickFile) {
+  const std::string conf = temp_file("warp0.conf", kWarpConf);
+  const Config c = parse_config(
+      "[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"warp0\"\n"
+      "driver = \"wireguard\"\nwg_config = \"" +
+          conf + "\"\n",
+      "test.toml");
+  const PortConfig& p = c.bridges[0].ports[0];
+  EXPECT_EQ(p.driver, "wireguard");
+  EXPECT_EQ(*p.wg_config, conf);
+  ASSERT_TRUE(p.wg_parsed);
+  EXPECT_EQ(p.wg_parsed->interface.listen_port, 51820);
+  ASSERT_EQ(p.wg_parsed->peers.size(), 1u);
+  EXPECT_EQ(p.wg_parsed->peers[0].allowed_ips.size(), 2u);
+  // The file's text decides equality: an edited file is a changed port.
+  PortConfig edited = p;
+  edited.wg_config_text += "PersistentKeepalive = 25\n";
+  EXPECT_FALSE(edited == p);
+}
+
+TEST(Config, WireguardMistakesAreLocated) {
+  const std::string bad = temp_file("bad-wg.conf", "[Interface]\nPrivateKey = nope\n");
+  std::string err = error_of(
+      "[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"wg0\"\n"
+      "driver = \"wireguard\"\nwg_config = \"" +
+      bad + "\"\n");
+  EXPECT_NE(err.find(bad + ":2:"), std::string::npos) << err;  // in the wg file itself
+  EXPECT_NE(err.find("nope"), std::string::npos) << err;
+
+  err = error_of(
+      "[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"wg0\"\n"
+      "driver = \"wireguard\"\n");
+  EXPECT_NE(err.find("test.toml:3:1: error: wireguard port 'wg0' needs 'wg_config'"),
+            std::string::npos)
+      << err;
+
+  err = error_of(
+      "[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"wg0\"\n"
+      "driver = \"wireguard\"\nwg_config = \"/nonexistent/wg0.conf\"\n");
+  EXPECT_NE(err.find("test.toml:6:13: error:"), std::string::npos) << err;
+  EXPECT_NE(err.find("/nonexistent/wg0.conf"), std::string::npos) << err;
+
+  const std::string good = temp_file("good-wg.conf", kWarpConf);
+  err = error_of(
+      "[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"eth1\"\n"
+      "wg_config = \"" +
+      good + "\"\n");
+  EXPECT_NE(err.find("test.toml:5:13: error: 'wg_config' is only for wireguard ports"),
+            std::string::npos)
+      << err;
+
+  err = error_of(
+      "[[bridge]]\nname = \"br\"\n"
+      "[[bridge.port]]\nname = \"wg0\"\ndriver = \"wireguard\"\nwg_config = \"" +
+      good +
+      "\"\n[[bridge.port]]\nname = \"wg1\"\ndriver = \"wireguard\"\n"
+      "queues = 2\nwg_config = \"" +
+      good + "\"\n");
+  EXPECT_NE(err.find("wireguard port 'wg1' has one queue"), std::string::npos) << err;
+  EXPECT_NE(err.find("wireguard ports 'wg0' and 'wg1' both have ListenPort 51820"),
+            std::string::npos)
       << err;
 }
 

@@ -22,22 +22,14 @@
 // the wg port's counters saw the traffic both ways.
 // Skips (with the reason) when wireguard-go, wg or /dev/net/tun is missing
 // or wireguard-go cannot bring its interface up here.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include "control/config.h"
@@ -45,6 +37,7 @@
 #include "tests/control/switch_thread.h"
 #include "tests/net/require_netns.h"
 #include "tests/net/tcp_transfer.h"
+#include "tests/net/wireguard_go.h"
 
 namespace sockswitch::test {
 namespace {
@@ -52,122 +45,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::size_t kBytes = 1'000'000;
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
-// A temporary file holding `text` (mode 0600), removed on destruction.
-class TempFile final {
- public:
-  explicit TempFile(const std::string& text) {
-    char name[] = "/tmp/sockswitch-wg-XXXXXX";
-    const int fd = ::mkstemp(name);
-    if (fd < 0) throw std::runtime_error("mkstemp failed");
-    path_ = name;
-    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ::close(fd);
-    if (!ok) throw std::runtime_error("cannot write " + path_);
-  }
-  ~TempFile() { std::filesystem::remove(path_); }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-  [[nodiscard]] std::string read() const {
-    std::ifstream in(path_);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
- private:
-  std::string path_;
-};
-
-// `wireguard-go NAME` in the foreground of a background child inside `ns`.
-// The child dies with the test process (PR_SET_PDEATHSIG: `ip netns exec`
-// execs without forking, so the signal reaches wireguard-go itself), so a
-// crashed run leaves no daemon pinning its namespace.
-class WireguardGo final {
- public:
-  WireguardGo(const net::NetNamespace& ns, std::string name) : name_(std::move(name)), log_("") {
-    const std::vector<std::string> argv{
-        "ip", "netns", "exec", ns.name(), "env", "WG_PROCESS_FOREGROUND=1", "wireguard-go", name_};
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const int log_fd = ::open(log_.path().c_str(), O_WRONLY | O_CLOEXEC);
-    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (log_fd < 0 || null_fd < 0) throw std::runtime_error("cannot open " + log_.path());
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(1);
-      ::dup2(null_fd, 0);
-      ::dup2(log_fd, 1);
-      ::dup2(log_fd, 2);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(log_fd);
-    ::close(null_fd);
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-  }
-  ~WireguardGo() {
-    if (pid_ <= 0 || exited()) return;
-    ::kill(pid_, SIGTERM);
-    if (!net::wait_until([&] { return exited(); }, 3s)) {
-      ::kill(pid_, SIGKILL);
-      int s = 0;
-      ::waitpid(pid_, &s, 0);
-    }
-  }
-  WireguardGo(const WireguardGo&) = delete;
-  WireguardGo& operator=(const WireguardGo&) = delete;
-
-  [[nodiscard]] bool exited() {
-    if (status_) return true;
-    int s = 0;
-    if (::waitpid(pid_, &s, WNOHANG) != pid_) return false;
-    status_ = s;
-    return true;
-  }
-  [[nodiscard]] std::string log() const { return log_.read(); }
-  [[nodiscard]] const std::string& name() const noexcept { return name_; }
-
- private:
-  std::string name_;
-  TempFile log_;
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
-
-struct WgKeys {
-  std::string priv, pub;
-};
-
-WgKeys make_keys() {
-  const auto gen = net::run_command({"wg", "genkey"}, 3s);
-  if (!gen.ok()) throw std::runtime_error("wg genkey: " + gen.output);
-  WgKeys k{trimmed(gen.output), ""};
-  const auto pub = net::run_command({"sh", "-c", "printf '%s' \"$0\" | wg pubkey", k.priv}, 3s);
-  if (!pub.ok()) throw std::runtime_error("wg pubkey: " + pub.output);
-  k.pub = trimmed(pub.output);
-  return k;
-}
-
-std::optional<std::string> wireguard_missing() {
-  for (const char* tool : {"wireguard-go", "wg"})
-    if (!net::run_command({"sh", "-c", std::string("command -v ") + tool}, 3s).ok())
-      return std::string(tool) +
-             " is not installed (Debian: wireguard-go, wireguard-tools; scripts/install-deps.sh)";
-  if (!std::filesystem::exists("/dev/net/tun")) return "/dev/net/tun is missing";
-  return std::nullopt;
-}
 
 // The host (switch) side of the tunnel and namespace B behind it.
 class WireguardLink final {
@@ -178,34 +55,21 @@ class WireguardLink final {
                       "name", "ul1", "netns", b_.name()});
     net::configure_link(host_, "ul0", {"192.0.2.1/30"});
     net::configure_link(b_, "ul1", {"192.0.2.2/30"});
-    here_ = std::make_unique<WireguardGo>(host_, net::unique_link_name('w'));
-    there_ = std::make_unique<WireguardGo>(b_, net::unique_link_name('w'));
+    here_ = std::make_unique<net::WireguardGo>(host_, net::unique_link_name('w'));
+    there_ = std::make_unique<net::WireguardGo>(b_, net::unique_link_name('w'));
   }
 
   // Waits for both interfaces and configures them; the reason on failure.
   std::optional<std::string> configure() {
-    using Side = std::pair<WireguardGo*, const net::NetNamespace*>;
-    for (const Side& side : {Side{here_.get(), &host_}, Side{there_.get(), &b_}}) {
-      WireguardGo& wg = *side.first;
-      const net::NetNamespace& ns = *side.second;
-      const bool ready = net::wait_until(
-          [&] {
-            return wg.exited() || (ns.exec({"ip", "link", "show", wg.name()}, 2s).ok() &&
-                                   ns.exec({"wg", "show", wg.name()}, 2s).ok());
-          },
-          5s);
-      if (!ready || wg.exited())
-        return "wireguard-go cannot run here (" + std::string(wg.exited() ? "exited" : "no UAPI") +
-               "): " + wg.log();
-    }
-    const WgKeys mine = make_keys(), theirs = make_keys();
-    const TempFile my_key(mine.priv), their_key(theirs.priv);
-    host_.exec_checked({"wg", "set", here_->name(), "private-key", my_key.path(), "listen-port",
-                        "51821", "peer", theirs.pub, "endpoint", "192.0.2.2:51820", "allowed-ips",
-                        "198.51.100.1/32"});
+    for (net::WireguardGo* wg : {here_.get(), there_.get()})
+      if (auto why = wg->wait_ready()) return why;
+    const net::WgKeyPair mine = net::make_wg_keys(), theirs = net::make_wg_keys();
+    const net::SecretFile my_key(mine.private_key), their_key(theirs.private_key);
+    here_->set({"private-key", my_key.path(), "listen-port", "51821", "peer", theirs.public_key,
+                "endpoint", "192.0.2.2:51820", "allowed-ips", "198.51.100.1/32"});
     host_.exec_checked({"ip", "link", "set", here_->name(), "up"});
-    b_.exec_checked({"wg", "set", there_->name(), "private-key", their_key.path(), "listen-port",
-                     "51820", "peer", mine.pub, "allowed-ips", "10.62.0.0/24"});
+    there_->set({"private-key", their_key.path(), "listen-port", "51820", "peer", mine.public_key,
+                 "allowed-ips", "10.62.0.0/24"});
     net::configure_link(b_, there_->name(), {"198.51.100.1/32"});
     b_.exec_checked({"ip", "route", "add", "10.62.0.0/24", "dev", there_->name()});
     return std::nullopt;
@@ -220,7 +84,7 @@ class WireguardLink final {
  private:
   const net::NetNamespace& host_;
   net::NetNamespace b_;
-  std::unique_ptr<WireguardGo> here_, there_;
+  std::unique_ptr<net::WireguardGo> here_, there_;
 };
 
 // "rx pkts=N, bytes=M / tx pkts=..." of `port` in dump-ports text.
@@ -238,7 +102,7 @@ std::pair<std::uint64_t, std::uint64_t> rx_tx_packets(const std::string& dump,
 
 void expect_a_reaches_b(const std::function<std::string(const std::string& wg)>& flows) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = wireguard_missing()) GTEST_SKIP() << *why;
+  if (auto why = net::wireguard_go_missing()) GTEST_SKIP() << *why;
   SwitchHost host;
   Container& a = host.plug("veth-a", "10.62.0.1/24");
   a.ns->exec_checked({"ip", "link", "set", "eth0", "mtu", "1420"});  // the tunnel's MTU

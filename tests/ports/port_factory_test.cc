@@ -6,7 +6,10 @@
 #include "ports/af_packet_port.h"
 #include "ports/tap_port.h"
 #include "ports/tun_port.h"
+#include "ports/wireguard_port.h"
+#include "tests/net/in_namespace.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/wireguard_go.h"
 
 namespace sockswitch::ports {
 namespace {
@@ -26,6 +29,26 @@ TEST(PortFactory, RejectsOptionsADriverCannotHonour) {
                std::invalid_argument);
   EXPECT_THROW((void)make_port({.name = "p0", .driver = "tap", .mac = dataplane::MacAddr{2}}),
                std::invalid_argument);
+}
+
+TEST(PortFactory, WireguardNeedsItsParsedFileAndOneQueue) {
+  EXPECT_THROW((void)make_port({.name = "wg0", .driver = "wireguard"}), std::invalid_argument);
+  SOCKSWITCH_REQUIRE_NETNS();
+  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;  // for `wg genkey`
+  auto config = std::make_shared<const wireguard::WgConfig>(wireguard::parse_wg_config(
+      "[Interface]\nPrivateKey = " + test::net::make_wg_keys().private_key + "\n", "<test>"));
+  const std::string name = test::net::unique_link_name('f');
+  EXPECT_THROW(
+      (void)make_port({.name = name, .driver = "wireguard", .queues = 2, .wg_config = config}),
+      std::invalid_argument);
+  test::net::NetNamespace ns;
+  auto wg = test::net::in_namespace(
+      ns, [&] { return make_port({.name = name, .driver = "wireguard", .wg_config = config}); });
+  auto* port = dynamic_cast<WireGuardPort*>(wg.get());
+  ASSERT_NE(port, nullptr);
+  EXPECT_NE(port->listen_port(), 0);  // no ListenPort: the kernel chose one
+  EXPECT_EQ(port->mac(), L3Ethernet::mac_for_name(name));
+  EXPECT_EQ(port->uapi()->path(), "/var/run/wireguard/" + name + ".sock");
 }
 
 TEST(PortFactory, BuildsEachDriver) {
