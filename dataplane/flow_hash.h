@@ -52,6 +52,16 @@ inline constexpr std::array<std::uint64_t, flowtable::kKeyWords> kWordMultiplier
   return finish_hash(h);
 }
 
+// hash_key(key) for a key whose words from `extent` on are all zero (zero
+// words add nothing to the sum), reading only the words before `extent`.
+[[nodiscard]] inline std::uint64_t hash_key_prefix(const flowtable::FlowKey& key,
+                                                   std::size_t extent) noexcept {
+  std::uint64_t h = 0;
+  for (std::size_t i = 0; i < extent; ++i)
+    h += key.w[i] * kWordMultipliers[i];
+  return finish_hash(h);
+}
+
 // Hash of key & mask over the words the mask uses (listed in `words`).
 [[nodiscard]] inline std::uint64_t hash_masked(const flowtable::FlowKey& key,
                                                const flowtable::FlowMask& mask,
