@@ -105,12 +105,13 @@ class ExactMatchCache final {
     return static_cast<std::uint8_t>(extent > kHotWords ? extent - kHotWords : 0);
   }
 
-  // Branch-free over the hot words; the cold ones only for wide keys. Words
+  // Branch-free over the hot words (written out: -O2 keeps a 5-step loop
+  // rolled); the cold ones only for wide keys. Words
   // of either key at or past its extent are 0, and the extents are equal.
   bool same_key(const Slot& s, std::size_t at, const flowtable::FlowKey& key) const noexcept {
-    std::uint64_t diff = 0;
-    for (std::size_t i = 0; i < kHotWords; ++i)
-      diff |= s.hot[i] ^ key.w[i];
+    std::uint64_t diff = (s.hot[0] ^ key.w[0]) | (s.hot[1] ^ key.w[1]) | (s.hot[2] ^ key.w[2]) |
+                         (s.hot[3] ^ key.w[3]) | (s.hot[4] ^ key.w[4]);
+    static_assert(kHotWords == 5, "the line above compares exactly the hot words");
     const std::uint64_t* cold = &cold_[at * kColdWords];
     for (std::size_t i = 0; i < s.cold; ++i)
       diff |= cold[i] ^ key.w[kHotWords + i];

@@ -252,8 +252,9 @@ ParseResult parse_ipv6(const std::uint8_t* p, std::size_t n, FlowKey& key) noexc
 // IHL 5, not a fragment, with a complete TCP or UDP header inside the IP
 // length; then `key` is what the walk would give, and the result ok.
 // Otherwise false, and `key` untouched.
-inline bool extract_plain_ipv4(const std::uint8_t* f, std::size_t n, std::uint32_t in_port,
-                               FlowKey& key) noexcept {
+[[gnu::always_inline]] inline bool extract_plain_ipv4(const std::uint8_t* f, std::size_t n,
+                                                      std::uint32_t in_port,
+                                                      FlowKey& key) noexcept {
   if (n < kEthHeader + kIpv4Header) return false;
   const std::uint8_t* ip = f + kEthHeader;
   if (be16(f + 12) != flowtable::kEthTypeIpv4 || ip[0] != 0x45) return false;
@@ -387,7 +388,7 @@ std::size_t extract_burst(std::span<Packet* const> packets, std::span<FlowKey> k
     if (extract_plain_ipv4(p.data(), p.length(), flowtable::to_u32(p.in_port()), key)) {
       info.extent = kHotKeyWords;
       info.result = ParseResult::ok;
-      info.hash = hash_key_prefix(key, kHotKeyWords);  // unrolled: the words are still in registers
+      info.hash = hash_key_first<kHotKeyWords>(key);  // the words are still in registers
     } else {
       info.result = extract_flow_by_walk(p.bytes(), p.in_port(), key);
       info.extent = extent_of(key);

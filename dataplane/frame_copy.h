@@ -23,7 +23,7 @@ inline void copy_frame_bytes(std::uint8_t* dst, const std::uint8_t* src, std::si
     std::memcpy(dst + n - 32, src + n - 32, 32);
     return;
   }
-  std::memcpy(dst, src, n);
+  if (n != 0) std::memcpy(dst, src, n);  // an empty span may have a null data()
 }
 
 }  // namespace sockswitch::dataplane
