@@ -1,8 +1,6 @@
 // dataplane/action_executor.cc: action semantics, output batching, NORMAL.
 #include "dataplane/action_executor.h"
 
-#include <cstring>
-
 #include "dataplane/frame_copy.h"
 #include "dataplane/header_rewrite.h"
 #include "dataplane/mac_addr.h"
