@@ -1,8 +1,7 @@
 // dataplane/action_executor.cc: action semantics, output batching, NORMAL.
 #include "dataplane/action_executor.h"
 
-#include <cstring>
-
+#include "dataplane/frame_copy.h"
 #include "dataplane/header_rewrite.h"
 #include "dataplane/mac_addr.h"
 
@@ -13,8 +12,9 @@ using flowtable::ActionKind;
 using flowtable::FieldId;
 using flowtable::PortNo;
 
-void ActionExecutor::run(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule,
-                         Packet* p, flowtable::FlowKey& key, std::chrono::seconds now) noexcept {
+void ActionExecutor::run_actions(const BridgeSnapshot& bridge,
+                                 const flowtable::ClassifierRule& rule, Packet* p,
+                                 flowtable::FlowKey& key, std::chrono::seconds now) noexcept {
   PacketRun r{&bridge, p, &key, now, bridge.index(p->in_port())};
   execute(r, rule.flow.actions, rule.flow.table, 0);
   if (r.pending != kNoPortIndex && !r.dead) {
@@ -164,7 +164,7 @@ Packet* ActionExecutor::copy(const Packet& p) noexcept {
     pool_.free(c);
     return nullptr;
   }
-  std::memcpy(dst, p.data(), p.length());
+  copy_frame_bytes(dst, p.data(), p.length());
   c->set_in_port(p.in_port());
   return c;
 }

@@ -38,8 +38,23 @@ class ActionExecutor final {
       : thread_(thread_index), pool_(pool), tx_(tx), stats_(stats) {}
 
   // Runs `rule`'s actions; consumes `p` (queued for transmit or freed).
+  // The most common flow, a lone `output:PORT`, skips the interpreter: the
+  // same checks as output_port() then settling the pending output, inline.
   void run(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule, Packet* p,
-           flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
+           flowtable::FlowKey& key, std::chrono::seconds now) noexcept {
+    const flowtable::ActionList& actions = rule.flow.actions;
+    if (actions.size() == 1 && actions.front().kind == flowtable::ActionKind::output) {
+      const std::int16_t slot = bridge.index(actions.front().port);
+      if (slot != kNoPortIndex && slot != bridge.index(p->in_port())) [[likely]] {
+        tx_.enqueue(bridge.bridge_index, slot, bridge.ports[std::size_t(slot)], p);
+        return;
+      }
+      stats_.drop(slot == kNoPortIndex ? Drop::port_unknown : Drop::reflect);
+      pool_.free(p);
+      return;
+    }
+    run_actions(bridge, rule, p, key, now);
+  }
 
  private:
   struct PacketRun {
@@ -53,6 +68,8 @@ class ActionExecutor final {
     bool dead = false;                // a rewrite failed: stop here
   };
 
+  void run_actions(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule, Packet* p,
+                   flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
   void execute(PacketRun& r, const flowtable::ActionList& actions, std::uint8_t table,
                int depth) noexcept;
   void lookup_and_execute(PacketRun& r, std::uint8_t table, int depth) noexcept;

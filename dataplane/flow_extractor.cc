@@ -5,6 +5,8 @@
 // header is what keeps every read in bounds; no read happens before it.
 #include "dataplane/flow_extractor.h"
 
+#include "dataplane/flow_hash.h"
+
 #include <bit>
 #include <cstring>
 #include <utility>
@@ -65,6 +67,11 @@ inline std::uint64_t be48(const std::uint8_t* p) noexcept {
 template <std::size_t... I>
 inline void clear_key(FlowKey& key, std::index_sequence<I...>) noexcept {
   ((key.w[I] = 0), ...);
+}
+// The same for the words after the hot ones.
+template <std::size_t... I>
+inline void clear_tail(FlowKey& key, std::index_sequence<I...>) noexcept {
+  ((key.w[kHotKeyWords + I] = 0), ...);
 }
 
 ParseResult parse_tcp(const std::uint8_t* p, std::size_t n, FlowKey& key) noexcept {
@@ -241,10 +248,65 @@ ParseResult parse_ipv6(const std::uint8_t* p, std::size_t n, FlowKey& key) noexc
   return parse_l4(next, true, p, n, key);
 }
 
+// The fast path (see flow_extractor.h): true when `f` is untagged IPv4 with
+// IHL 5, not a fragment, with a complete TCP or UDP header inside the IP
+// length; then `key` is what the walk would give, and the result ok.
+// Otherwise false, and `key` untouched.
+[[gnu::always_inline]] inline bool extract_plain_ipv4(const std::uint8_t* f, std::size_t n,
+                                                      std::uint32_t in_port,
+                                                      FlowKey& key) noexcept {
+  if (n < kEthHeader + kIpv4Header) return false;
+  const std::uint8_t* ip = f + kEthHeader;
+  if (be16(f + 12) != flowtable::kEthTypeIpv4 || ip[0] != 0x45) return false;
+  const std::size_t total = be16(ip + 2);
+  if (total < kIpv4Header || total > n - kEthHeader) return false;
+  if ((be16(ip + 6) & 0x3fff) != 0) return false;  // MF or an offset: a fragment
+  const std::uint8_t proto = ip[9];
+  const std::uint8_t* l4 = ip + kIpv4Header;
+  const std::size_t l4_len = total - kIpv4Header;
+  std::uint64_t ports = 0;
+  if (proto == flowtable::kIpProtoTcp) {
+    if (l4_len < kTcpHeader) return false;
+    const std::size_t doff = (std::size_t{l4[12]} >> 4) * 4;
+    if (doff < kTcpHeader || doff > l4_len) return false;
+    ports = std::uint64_t{be16(l4 + 12) & 0x0fffu} << 32;
+  } else if (proto == flowtable::kIpProtoUdp) {
+    if (l4_len < kUdpHeader) return false;
+  } else {
+    return false;
+  }
+  ports |= std::uint64_t{be16(l4)} | std::uint64_t{be16(l4 + 2)} << 16;
+  // Word layout: flow_key.h's kFieldLayouts (words 0..4; the rest are 0).
+  key.w[0] = in_port | std::uint64_t{flowtable::kEthTypeIpv4} << 32;
+  key.w[1] = be48(f + 6) | std::uint64_t{proto} << 48 | std::uint64_t{ip[1]} << 56;
+  key.w[2] = be48(f) | std::uint64_t{ip[8]} << 48;
+  key.w[3] = be32(ip + 12) | std::uint64_t{be32(ip + 16)} << 32;
+  key.w[4] = ports;
+  clear_tail(key, std::make_index_sequence<flowtable::kKeyWords - kHotKeyWords>{});
+  return true;
+}
+
+// Which words a key from the walk can use: IPv6 (addresses, ND) and ARP
+// fill words past the hot ones, everything else stays within them.
+inline std::uint8_t extent_of(const FlowKey& key) noexcept {
+  const auto type = key.get(FieldId::eth_type);
+  return type == flowtable::kEthTypeIpv6 || type == flowtable::kEthTypeArp ||
+                 type == flowtable::kEthTypeRarp
+             ? static_cast<std::uint8_t>(flowtable::kKeyWords)
+             : kHotKeyWords;
+}
+
 }  // namespace
 
 ParseResult extract_flow(std::span<const std::uint8_t> frame, flowtable::PortNo in_port,
                          FlowKey& key) noexcept {
+  if (extract_plain_ipv4(frame.data(), frame.size(), flowtable::to_u32(in_port), key))
+    return ParseResult::ok;
+  return extract_flow_by_walk(frame, in_port, key);
+}
+
+ParseResult extract_flow_by_walk(std::span<const std::uint8_t> frame, flowtable::PortNo in_port,
+                                 FlowKey& key) noexcept {
   clear_key(key, std::make_index_sequence<flowtable::kKeyWords>{});
   key.set(FieldId::in_port, flowtable::to_u32(in_port));
   const std::uint8_t* p = frame.data();
@@ -310,6 +372,28 @@ std::size_t extract_burst(std::span<Packet* const> packets, std::span<FlowKey> k
     if (i + 1 < count) __builtin_prefetch(packets[i + 1]->data());
     const ParseResult r = extract_flow(*packets[i], keys[i]);
     if (i < results.size()) results[i] = r;
+  }
+  return count;
+}
+
+std::size_t extract_burst(std::span<Packet* const> packets, std::span<FlowKey> keys,
+                          std::span<KeyInfo> infos) noexcept {
+  const std::size_t count = packets.size() < keys.size() ? packets.size() : keys.size();
+  if (count != 0) __builtin_prefetch(packets[0]->data());
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i + 1 < count) __builtin_prefetch(packets[i + 1]->data());
+    const Packet& p = *packets[i];
+    FlowKey& key = keys[i];
+    KeyInfo& info = infos[i];
+    if (extract_plain_ipv4(p.data(), p.length(), flowtable::to_u32(p.in_port()), key)) {
+      info.extent = kHotKeyWords;
+      info.result = ParseResult::ok;
+      info.hash = hash_key_first<kHotKeyWords>(key);  // the words are still in registers
+    } else {
+      info.result = extract_flow_by_walk(p.bytes(), p.in_port(), key);
+      info.extent = extent_of(key);
+      info.hash = hash_key_prefix(key, info.extent);
+    }
   }
   return count;
 }

@@ -32,6 +32,11 @@
 // pipeline's choice. When an L3 header is inconsistent the L3 fields stay
 // 0, so a half-checked header never reaches a flow.
 //
+// Fast path: the frame nearly all traffic is, untagged IPv4 without options
+// or fragmentation carrying TCP or UDP, is recognised with one set of checks
+// and its key built a word at a time; anything else takes the general walk.
+// Both give the same key and result (tests/dataplane/flow_extractor_fast_test.cc).
+//
 // Threads: pure functions of their arguments; any thread may call them.
 #pragma once
 
@@ -87,6 +92,23 @@ inline constexpr std::array<ParseResultInfo, static_cast<std::size_t>(ParseResul
 [[nodiscard]] ParseResult extract_flow(std::span<const std::uint8_t> frame,
                                        flowtable::PortNo in_port, flowtable::FlowKey& key) noexcept;
 
+// The general header walk alone, without the fast path: for the test that
+// holds the fast path to it.
+[[nodiscard]] ParseResult extract_flow_by_walk(std::span<const std::uint8_t> frame,
+                                               flowtable::PortNo in_port,
+                                               flowtable::FlowKey& key) noexcept;
+
+// A key of any frame but IPv6 and ARP/RARP uses only its first kHotKeyWords
+// words (flow_key.h puts the hot fields there); the rest stay 0.
+inline constexpr std::uint8_t kHotKeyWords = 5;
+
+// What the flow caches need beside a key, computed while it is at hand.
+struct KeyInfo {
+  std::uint64_t hash = 0;   // hash_key(key)
+  std::uint8_t extent = 0;  // words [extent, kKeyWords) of the key are 0
+  ParseResult result = ParseResult::ok;
+};
+
 [[nodiscard]] inline ParseResult extract_flow(const Packet& p, flowtable::FlowKey& key) noexcept {
   return extract_flow(p.bytes(), p.in_port(), key);
 }
@@ -97,5 +119,10 @@ inline constexpr std::array<ParseResultInfo, static_cast<std::size_t>(ParseResul
 // enough (pass it empty when only the keys matter).
 std::size_t extract_burst(std::span<Packet* const> packets, std::span<flowtable::FlowKey> keys,
                           std::span<ParseResult> results = {}) noexcept;
+
+// The same, with each key's hash and extent in infos[i] (infos must be at
+// least as long as the count returned).
+std::size_t extract_burst(std::span<Packet* const> packets, std::span<flowtable::FlowKey> keys,
+                          std::span<KeyInfo> infos) noexcept;
 
 }  // namespace sockswitch::dataplane

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 
 #include "flowtable/flow_key.h"
 
@@ -50,6 +51,26 @@ inline constexpr std::array<std::uint64_t, flowtable::kKeyWords> kWordMultiplier
   for (std::size_t i = 0; i < flowtable::kKeyWords; ++i)
     h += key.w[i] * kWordMultipliers[i];
   return finish_hash(h);
+}
+
+// hash_key(key) for a key whose words from `extent` on are all zero (zero
+// words add nothing to the sum), reading only the words before `extent`.
+[[nodiscard]] inline std::uint64_t hash_key_prefix(const flowtable::FlowKey& key,
+                                                   std::size_t extent) noexcept {
+  std::uint64_t h = 0;
+  for (std::size_t i = 0; i < extent; ++i)
+    h += key.w[i] * kWordMultipliers[i];
+  return finish_hash(h);
+}
+
+// hash_key_prefix(key, N) for a constant N, written out so that the N
+// multiplies are independent instructions (-O2 keeps the loop above rolled).
+template <std::size_t N>
+[[nodiscard]] inline std::uint64_t hash_key_first(const flowtable::FlowKey& key) noexcept {
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return finish_hash(((key.w[I] * kWordMultipliers[I]) + ...));
+  }
+  (std::make_index_sequence<N>{});
 }
 
 // Hash of key & mask over the words the mask uses (listed in `words`).

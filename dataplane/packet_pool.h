@@ -1,7 +1,9 @@
 // dataplane/packet_pool.h: a fixed set of packet buffers, handed out and taken back in bursts.
 //
 // Every buffer the dataplane uses is carved at setup out of one contiguous,
-// cache-line-aligned allocation: `count` buffers of `buffer_size` bytes each.
+// cache-line-aligned allocation: `count` buffers of `buffer_size` bytes each
+// (an odd number of cache lines apart, so that their headers spread over
+// all cache sets).
 // Descriptors (Packet) live in a parallel array. Free descriptors sit on a
 // stack, so alloc and free are a pop and a push, and recently freed (cache
 // warm) buffers are reused first. Nothing is allocated after construction; an
@@ -45,21 +47,55 @@ class PacketPool final {
 
   // One empty packet with the pool's headroom and in_port kPortNone, or
   // nullptr when the pool is exhausted.
-  [[nodiscard]] Packet* alloc() noexcept;
+  [[nodiscard]] Packet* alloc() noexcept {
+    if (top_ == 0) return nullptr;
+    Packet* p = free_[--top_];
+    p->in_pool_ = false;
+    p->reset(headroom_);
+    return p;
+  }
   // Fills out.front() .. with as many packets as are free (up to out.size())
   // and returns how many; the rest of `out` is left untouched.
-  [[nodiscard]] std::size_t alloc_burst(std::span<Packet*> out) noexcept;
+  [[nodiscard]] std::size_t alloc_burst(std::span<Packet*> out) noexcept {
+    const std::size_t n = out.size() < top_ ? out.size() : top_;
+    for (std::size_t i = 0; i < n; ++i) {
+      Packet* p = free_[--top_];
+      p->in_pool_ = false;
+      p->reset(headroom_);
+      out[i] = p;
+    }
+    return n;
+  }
 
-  void free(Packet* p) noexcept;
-  void free_burst(std::span<Packet* const> packets) noexcept;
+  // Inline: every packet passes here once, so a call per packet shows.
+  void free(Packet* p) noexcept {
+    if (!owns(p)) [[unlikely]]
+      misuse("packet does not belong to this pool");
+    if (p->in_pool_) [[unlikely]]
+      misuse("packet freed twice");
+    p->in_pool_ = true;
+    free_[top_++] = p;
+  }
+  void free_burst(std::span<Packet* const> packets) noexcept {
+    for (Packet* p : packets)
+      free(p);
+  }
 
   [[nodiscard]] std::size_t available() const noexcept { return top_; }
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
   [[nodiscard]] std::uint32_t buffer_size() const noexcept { return buffer_size_; }
   [[nodiscard]] std::uint32_t headroom() const noexcept { return headroom_; }
-  [[nodiscard]] bool owns(const Packet* p) const noexcept;
+  [[nodiscard]] bool owns(const Packet* p) const noexcept {
+    // Compare as integers: relational operators on unrelated pointers are unspecified.
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    const auto lo = reinterpret_cast<std::uintptr_t>(packets_.get());
+    const auto hi = reinterpret_cast<std::uintptr_t>(packets_.get() + count_);
+    return a >= lo && a < hi && (a - lo) % sizeof(Packet) == 0;
+  }
 
  private:
+  [[noreturn, gnu::cold]] static void misuse(const char* what) noexcept;
+
   struct AlignedFree {
     void operator()(std::uint8_t* p) const noexcept;
   };

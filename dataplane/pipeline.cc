@@ -18,13 +18,19 @@ Pipeline::Pipeline(std::size_t thread_index, PacketPool& pool, ThreadStats& stat
   }
 }
 
-Pipeline::RulePtr Pipeline::decide(BridgeCaches& caches, const BridgeSnapshot& bridge,
-                                   const flowtable::FlowKey& key) noexcept {
-  const std::uint64_t h = hash_key(key);
-  if (const RulePtr* hit = caches.emc->lookup(key, h)) {
+inline Pipeline::RulePtr Pipeline::decide(BridgeCaches& caches, const BridgeSnapshot& bridge,
+                                          const flowtable::FlowKey& key,
+                                          const KeyInfo& info) noexcept {
+  if (const RulePtr* hit = caches.emc->lookup(key, info.hash, info.extent)) {
     ++emc_hits_;
     return *hit;
   }
+  return decide_uncached(caches, bridge, key, info);
+}
+
+Pipeline::RulePtr Pipeline::decide_uncached(BridgeCaches& caches, const BridgeSnapshot& bridge,
+                                            const flowtable::FlowKey& key,
+                                            const KeyInfo& info) noexcept {
   RulePtr rule;
   if (const RulePtr* hit = caches.megaflow->lookup(key)) {
     ++megaflow_hits_;
@@ -38,7 +44,7 @@ Pipeline::RulePtr Pipeline::decide(BridgeCaches& caches, const BridgeSnapshot& b
     // (slow path only; see MegaflowCache).
     caches.megaflow->insert(key, consulted, rule);
   }
-  caches.emc->insert(key, h, rule);
+  caches.emc->insert(key, info.hash, rule, info.extent);
   return rule;
 }
 
@@ -54,19 +60,34 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
   }
 
   const std::size_t n = burst.size();
-  extract_burst(burst, std::span(keys_).first(n), std::span(parsed_).first(n));
+  extract_burst(burst, std::span(keys_).first(n), std::span(info_).first(n));
+  for (std::size_t i = 0; i < n; ++i)
+    caches.emc->prefetch(info_[i].hash);
+
+  // The flow being counted: packets of one flow in a row add up here and
+  // reach its counters in one update.
+  RulePtr counted = nullptr;
+  std::uint64_t counted_packets = 0, counted_bytes = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    if (parsed_[i] != ParseResult::ok) stats_.parse[static_cast<std::size_t>(parsed_[i])].add(1);
+    if (info_[i].result != ParseResult::ok)
+      stats_.parse[static_cast<std::size_t>(info_[i].result)].add(1);
     Packet* p = burst[i];
-    const RulePtr rule = decide(caches, bridge, keys_[i]);
+    const RulePtr rule = decide(caches, bridge, keys_[i], info_[i]);
     if (rule == nullptr) {
       stats_.drop(Drop::no_match);
       pool_.free(p);
       continue;
     }
-    rule->counters->count(thread_, 1, p->length());
+    if (rule != counted) {
+      if (counted) counted->counters->count(thread_, counted_packets, counted_bytes);
+      counted = rule;
+      counted_packets = counted_bytes = 0;
+    }
+    ++counted_packets;
+    counted_bytes += p->length();
     executor_.run(bridge, *rule, p, keys_[i], now);
   }
+  if (counted) counted->counters->count(thread_, counted_packets, counted_bytes);
 
   stats_.packets.add(n);
   stats_.bursts.add(1);

@@ -17,6 +17,11 @@
 // quiescent point, and a thread checks the snapshot at the start of every
 // burst, so after "installed" no packet is forwarded by an old decision.
 //
+// Per burst, not per packet: the snapshot check, the statistics, and the
+// flow counters (consecutive packets of one flow are counted with one
+// update). The extractor hashes each key as it builds it, and the burst's
+// EMC slots are prefetched before the first lookup.
+//
 // Hot path: noexcept, no allocation, no locks; the only virtual calls are
 // the ports' rx/tx, once per burst.
 #pragma once
@@ -64,7 +69,11 @@ class Pipeline final {
   };
 
   [[nodiscard]] RulePtr decide(BridgeCaches& caches, const BridgeSnapshot& bridge,
-                               const flowtable::FlowKey& key) noexcept;
+                               const flowtable::FlowKey& key, const KeyInfo& info) noexcept;
+  // Slow path of decide(): the megaflow cache, then the classifier.
+  [[nodiscard]] RulePtr decide_uncached(BridgeCaches& caches, const BridgeSnapshot& bridge,
+                                        const flowtable::FlowKey& key,
+                                        const KeyInfo& info) noexcept;
 
   std::size_t thread_;
   PacketPool& pool_;
@@ -73,7 +82,7 @@ class Pipeline final {
   ActionExecutor executor_;
   std::array<BridgeCaches, TxBatch::kMaxBridges> caches_;
   std::array<flowtable::FlowKey, kBurstSize> keys_{};
-  std::array<ParseResult, kBurstSize> parsed_{};
+  std::array<KeyInfo, kBurstSize> info_{};
   // Per-burst tallies, folded into stats_ once per burst.
   std::uint64_t emc_hits_ = 0, megaflow_hits_ = 0, lookups_ = 0;
 };

@@ -1,6 +1,8 @@
 // ports/ring_port.cc: burst copies between rings and the poll thread's pool.
 #include "ports/ring_port.h"
 
+#include "dataplane/frame_copy.h"
+
 namespace sockswitch::ports {
 
 RingPort::RingPort(std::string name, std::uint32_t depth)
@@ -27,11 +29,8 @@ std::optional<std::vector<std::uint8_t>> RingPort::take() {
 }
 
 std::size_t RingPort::discard() noexcept {
-  std::size_t n = 0;
-  while (!tx_->front().empty()) {
-    tx_->pop();
-    ++n;
-  }
+  const std::size_t n = tx_->available();
+  tx_->release(n);
   return n;
 }
 
@@ -39,52 +38,57 @@ std::size_t RingPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
                                std::span<dataplane::Packet*> out) noexcept {
   PortCounterCell& c = queue_counters(queue);
   if (link_state() == LinkState::down) return 0;
+  std::size_t ready = rx_->available();
+  if (ready == 0) {
+    if (!rx_->rearm()) return 0;
+    ready = rx_->available();
+  }
+  const std::size_t take = ready < out.size() ? ready : out.size();
+  // Frames beyond what the pool can give are dropped, as a NIC drops when
+  // its rx descriptors run out.
+  const std::size_t got = pool.alloc_burst(out.first(take));
   std::size_t n = 0;
-  std::uint64_t bytes = 0;
-  while (n < out.size()) {
-    const std::span<const std::uint8_t> f = rx_->front();
-    if (f.empty()) {
-      if (n == 0 && rx_->rearm()) continue;
-      break;
-    }
-    dataplane::Packet* p = pool.alloc();
-    if (p == nullptr) {
-      PortCounterCell::add(c.rx_dropped, 1);
-      rx_->pop();
-      continue;
-    }
+  std::uint64_t bytes = 0, errors = 0;
+  for (std::size_t i = 0; i < got; ++i) {
+    const std::span<const std::uint8_t> f = rx_->peek(i);
+    dataplane::Packet* p = out[i];
     std::uint8_t* dst = p->append(static_cast<std::uint32_t>(f.size()));
     if (dst == nullptr) {
       pool.free(p);
-      PortCounterCell::add(c.rx_errors, 1);
-      rx_->pop();
+      ++errors;
       continue;
     }
-    std::memcpy(dst, f.data(), f.size());
-    rx_->pop();
+    dataplane::copy_frame_bytes(dst, f.data(), f.size());
     bytes += f.size();
     out[n++] = p;
   }
+  rx_->release(take);
   if (n) {
     PortCounterCell::add(c.rx_packets, n);
     PortCounterCell::add(c.rx_bytes, bytes);
   }
+  if (errors) PortCounterCell::add(c.rx_errors, errors);
+  if (take != got) PortCounterCell::add(c.rx_dropped, take - got);
   return n;
 }
 
 void RingPort::tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
                         std::span<dataplane::Packet* const> packets) noexcept {
   PortCounterCell& c = queue_counters(queue);
-  std::uint64_t sent = 0, bytes = 0, dropped = 0;
-  const bool up = link_state() == LinkState::up;
-  for (dataplane::Packet* p : packets) {
-    if (up && tx_->push(p->bytes())) {
+  std::uint64_t sent = 0, bytes = 0;
+  if (link_state() == LinkState::up) {
+    const std::size_t room = tx_->reserve(packets.size());
+    for (dataplane::Packet* p : packets) {
+      if (sent == room) break;
+      if (p->length() > FrameRing::kSlotSize) continue;  // counted as a drop below
+      dataplane::copy_frame_bytes(tx_->slot(sent), p->data(), p->length());
+      tx_->set_length(sent, p->length());
       ++sent;
       bytes += p->length();
-    } else {
-      ++dropped;
     }
+    tx_->publish(sent);
   }
+  const std::uint64_t dropped = packets.size() - sent;
   pool.free_burst(packets);
   if (sent) {
     PortCounterCell::add(c.tx_packets, sent);

@@ -243,6 +243,43 @@ TEST(Pipeline, PerFlowCountersCountEveryPacket) {
   EXPECT_EQ(stats->bytes, 5u * f.size());
 }
 
+// Per-flow counts are gathered over runs of one flow within a burst; flows
+// that alternate, and the lone-output fast path's drop (an output port the
+// bridge does not have), must still be counted exactly.
+TEST(Pipeline, CountersStayExactWhenFlowsInterleaveInABurst) {
+  SwitchHarness sw({"in", "a", "b"});
+  sw.install(
+      "priority=10,udp,tp_dst=53,actions=output:a\n"
+      "priority=10,udp,tp_dst=54,actions=output:b\n"
+      "priority=5,udp,actions=output:9\n");
+  const std::uint16_t ports[] = {53, 53, 54, 53, 55, 54, 54, 55, 53};
+  for (std::uint16_t p : ports)
+    sw.send("in", udp_frame(0x020000000002, 0x020000000001, p));
+  sw.run();
+  EXPECT_EQ(sw.received("a").size(), 4u);
+  EXPECT_EQ(sw.received("b").size(), 3u);
+  EXPECT_EQ(sw.stats().dropped(Drop::port_unknown), 2u);
+  EXPECT_EQ(sw.pool().available(), sw.pool().size());
+
+  const std::size_t frame_size = udp_frame(0x020000000002, 0x020000000001, 53).size();
+  auto count_of = [&](std::uint16_t tp_dst) {
+    flowtable::FlowMask m;
+    flowtable::FlowKey k;
+    k.set(flowtable::FieldId::eth_type, 0x0800);
+    k.set(flowtable::FieldId::ip_proto, 17);
+    k.set(flowtable::FieldId::tp_dst, tp_dst);
+    const auto* rule = sw.bridge().published()->flows->lookup(0, k, m);
+    EXPECT_NE(rule, nullptr);
+    const auto stats = sw.bridge().flows().stats(rule->id);
+    EXPECT_TRUE(stats.has_value());
+    EXPECT_EQ(stats->bytes, stats->packets * frame_size);
+    return stats->packets;
+  };
+  EXPECT_EQ(count_of(53), 4u);
+  EXPECT_EQ(count_of(54), 3u);
+  EXPECT_EQ(count_of(55), 2u);
+}
+
 TEST(Pipeline, ResubmitAndMultipleOutputs) {
   SwitchHarness sw({"in", "a", "b"});
   sw.install(
