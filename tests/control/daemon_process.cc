@@ -1,7 +1,6 @@
 // tests/control/daemon_process.cc: fork/exec of the daemon, ctl, signals, reaping.
 #include "tests/control/daemon_process.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +10,8 @@
 #include <stdexcept>
 
 #include <gtest/gtest.h>
+
+#include "tests/net/child_process.h"
 
 namespace sockswitch::test {
 
@@ -22,24 +23,7 @@ DaemonProcess::DaemonProcess(const net::NetNamespace& host, std::string config_p
   const std::vector<std::string> argv{
       "ip",  "netns",    "exec",      host.name(),        SOCKSWITCH_BINARY,
       "run", "--config", config_path, "--control-socket", socket_};
-  std::vector<char*> args;
-  for (const auto& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0 || null_fd < 0) throw std::runtime_error("cannot open " + log_);
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  if (pid_ < 0) throw std::runtime_error("fork failed");
+  pid_ = net::spawn_with_log(argv, log_);
   const bool up =
       net::wait_until([&] { return wait_exit(0ms).has_value() || ctl({"show"}).ok(); }, 10s);
   if (!up || status_) {

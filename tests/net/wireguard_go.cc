@@ -1,9 +1,7 @@
 // tests/net/wireguard_go.cc: the wireguard-go child process, keys, and `wg show dump` parsing.
 #include "tests/net/wireguard_go.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/net/child_process.h"
 #include "tests/net/command.h"
 
 namespace sockswitch::test::net {
@@ -100,27 +99,7 @@ WireguardGo::WireguardGo(const NetNamespace& ns, std::string name)
     : ns_(ns), name_(std::move(name)), log_("") {
   const std::vector<std::string> argv{
       "ip", "netns", "exec", ns.name(), "env", "WG_PROCESS_FOREGROUND=1", "wireguard-go", name_};
-  std::vector<char*> args;
-  for (const auto& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const int log_fd = ::open(log_.path().c_str(), O_WRONLY | O_CLOEXEC);
-  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log_fd < 0 || null_fd < 0) throw std::runtime_error("cannot open " + log_.path());
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(1);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
-  ::close(null_fd);
-  if (pid_ < 0) throw std::runtime_error("fork failed");
+  pid_ = spawn_with_log(argv, log_.path());
 }
 
 WireguardGo::~WireguardGo() {
