@@ -18,9 +18,9 @@
 // answered "errno=-N" (EMSGSIZE, EINVAL; negative as wireguard-go sends it)
 // and its connection closed, since the framing can no longer be trusted;
 // both are counted. At most max_clients connections are open; more are
-// accepted and closed at once (counted). A handler that throws is answered with EPROTO (counted) and the connection
-// lives on. Replies the client does not read are buffered per connection,
-// and that connection's further requests wait until they are written.
+// accepted and closed at once (counted). A handler that throws is answered with EPROTO (counted)
+// and the connection lives on. Replies the client does not read are buffered per connection, and
+// that connection's further requests wait until they are written.
 //
 // Files: the directory is created 0755 when missing, the socket is 0600 (so
 // only root talks to it, as with wireguard-go). A socket file left by a dead
