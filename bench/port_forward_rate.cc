@@ -10,8 +10,16 @@
 // egress port's tx_packets over that time: frames the driver received,
 // the loop moved and the driver handed back to the kernel.
 //
-// Usage: port_forward_rate [seconds] [drivers...]   (af_packet af_xdp
-// af_xdp_generic dpdk; default all, 2 s each). Run it under the build lock.
+// The same run also measures the reference on the same topology: a Linux
+// bridge enslaving the two outer ends ("linux_bridge": frames the bridge
+// handed to the egress veth, from its tx_packets), and the tap driver
+// ("tap": the switch creates two taps and moves them into ns1/ns2 in place
+// of the veths, so the generator sends into a tap). AF_XDP ports share one
+// packet pool as their UMEM, as on a poll thread, so they forward in place.
+//
+// Usage: port_forward_rate [seconds] [drivers...]   (linux_bridge af_packet
+// af_xdp af_xdp_generic tap dpdk; default all, 2 s each). Run it under the
+// benchmark lock.
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -30,6 +38,7 @@
 
 #include "ports/af_packet_port.h"
 #include "ports/af_xdp_port.h"
+#include "ports/tap_port.h"
 #include "ports/fd.h"
 #ifdef SOCKSWITCH_HAVE_DPDK
 #include "ports/dpdk_port.h"
@@ -81,11 +90,13 @@ std::uint64_t blast(const std::string& dev, const std::atomic<bool>& stop) {
   return sent;
 }
 
-std::unique_ptr<ports::Port> make(const std::string& driver, const std::string& dev) {
+std::unique_ptr<ports::Port> make(const std::string& driver, const std::string& dev,
+                                  const std::shared_ptr<dataplane::PacketPool>& pool) {
   if (driver == "af_packet") return std::make_unique<ports::AfPacketPort>(dev);
-  if (driver == "af_xdp") return std::make_unique<ports::AfXdpPort>(dev);
+  if (driver == "af_xdp") return std::make_unique<ports::AfXdpPort>(dev, ports::AfXdpOptions{.pool = pool});
   if (driver == "af_xdp_generic")
-    return std::make_unique<ports::AfXdpPort>(dev, ports::AfXdpOptions{.generic_only = true});
+    return std::make_unique<ports::AfXdpPort>(
+        dev, ports::AfXdpOptions{.pool = pool, .generic_only = true});
 #ifdef SOCKSWITCH_HAVE_DPDK
   if (driver == "dpdk") {
     static int n = 0;
@@ -95,6 +106,42 @@ std::unique_ptr<ports::Port> make(const std::string& driver, const std::string& 
   }
 #endif
   return nullptr;
+}
+
+std::uint64_t sysfs_counter(const std::string& dev, const char* name) {
+  std::FILE* f = std::fopen(("/sys/class/net/" + dev + "/statistics/" + name).c_str(), "r");
+  unsigned long long v = 0;
+  if (f != nullptr) {
+    if (std::fscanf(f, "%llu", &v) != 1) v = 0;
+    std::fclose(f);
+  }
+  return v;
+}
+
+struct Rate {
+  double offered = 0, forwarded = 0;
+};
+
+// Runs the generator in `from_ns` on `from_dev` for `seconds` after a warm-up
+// and returns what `egress()` counted meanwhile.
+template <typename Egress>
+Rate measure(const test::net::NetNamespace& from_ns, const std::string& from_dev, double seconds,
+             Egress egress) {
+  std::atomic<bool> stop{false};
+  std::uint64_t offered = 0;
+  std::thread gen([&] {
+    from_ns.enter_this_thread();
+    offered = blast(from_dev, stop);
+  });
+  std::this_thread::sleep_for(200ms);  // warm-up: rings filled, caches hot
+  const std::uint64_t before = egress();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const std::uint64_t after = egress();
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stop.store(true);
+  gen.join();
+  return {static_cast<double>(offered) / (dt + 0.2), static_cast<double>(after - before) / dt};
 }
 
 }  // namespace
@@ -108,7 +155,8 @@ int main(int argc, char** argv) {
   }
   test::net::sweep_leftovers();
   const double seconds = argc > 1 ? std::stod(argv[1]) : 2.0;
-  std::vector<std::string> drivers{"af_packet", "af_xdp", "af_xdp_generic", "dpdk"};
+  std::vector<std::string> drivers{"linux_bridge", "af_packet", "af_xdp", "af_xdp_generic",
+                                   "tap",          "dpdk"};
   if (argc > 2) drivers.assign(argv + 2, argv + argc);
 
   NetNamespace ns1, ns2;
@@ -116,12 +164,44 @@ int main(int argc, char** argv) {
   v1.plug_into(ns1, {"10.96.0.1/24"});
   v2.plug_into(ns2, {"10.96.0.2/24"});
 
-  std::printf("%-16s %12s %12s %12s\n", "driver", "offered pps", "fwd pps", "fwd/offered");
+  std::printf("%-16s %12s %12s %12s %10s\n", "driver", "offered pps", "fwd pps", "fwd/offered",
+              "vs bridge");
+  double bridge_fwd = 0;
+  auto report = [&](const std::string& driver, Rate r) {
+    if (driver == "linux_bridge") bridge_fwd = r.forwarded;
+    std::printf("%-16s %12.0f %12.0f %11.0f%%", driver.c_str(), r.offered, r.forwarded,
+                100.0 * r.forwarded / r.offered);
+    if (bridge_fwd > 0) std::printf(" %9.2fx", r.forwarded / bridge_fwd);
+    std::printf("\n");
+  };
   for (const std::string& driver : drivers) {
+    if (driver == "linux_bridge") {
+      const std::string br = test::net::unique_link_name('b');
+      test::net::run_checked({"ip", "link", "add", br, "type", "bridge"});
+      test::net::run_checked({"ip", "link", "set", v1.outer(), "master", br});
+      test::net::run_checked({"ip", "link", "set", v2.outer(), "master", br});
+      test::net::run_checked({"ip", "link", "set", br, "up"});
+      report(driver, measure(ns1, v1.inner(), seconds,
+                             [&] { return sysfs_counter(v2.outer(), "tx_packets"); }));
+      test::net::run_checked({"ip", "link", "del", br});
+      continue;
+    }
+    if (driver == "tap") {
+      const std::string ta = test::net::unique_link_name('t'), tb = test::net::unique_link_name('t');
+      ports::TapPort a(ta), b(tb);
+      test::net::run_checked({"ip", "link", "set", ta, "netns", ns1.name()});
+      test::net::run_checked({"ip", "link", "set", tb, "netns", ns2.name()});
+      ns1.exec_checked({"ip", "link", "set", ta, "up"});
+      ns2.exec_checked({"ip", "link", "set", tb, "up"});
+      test::PortForwarder wire(a, b);
+      report(driver, measure(ns1, ta, seconds, [&] { return b.counters().tx_packets; }));
+      continue;
+    }
+    const auto pool = std::make_shared<dataplane::PacketPool>(8192);
     std::unique_ptr<ports::Port> a, b;
     try {
-      a = make(driver, v1.outer());
-      b = make(driver, v2.outer());
+      a = make(driver, v1.outer(), pool);
+      b = make(driver, v2.outer(), pool);
     } catch (const std::exception& e) {
       std::printf("%-16s unavailable: %s\n", driver.c_str(), e.what());
       continue;
@@ -130,25 +210,8 @@ int main(int argc, char** argv) {
       std::printf("%-16s unknown or not built\n", driver.c_str());
       continue;
     }
-    test::PortForwarder wire(*a, *b);
-    std::atomic<bool> stop{false};
-    std::uint64_t offered = 0;
-    std::thread gen([&] {
-      ns1.enter_this_thread();
-      offered = blast(v1.inner(), stop);
-    });
-    std::this_thread::sleep_for(200ms);  // warm-up: rings filled, caches hot
-    const std::uint64_t before = b->counters().tx_packets;
-    const auto t0 = std::chrono::steady_clock::now();
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    const std::uint64_t after = b->counters().tx_packets;
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    stop.store(true);
-    gen.join();
-    wire.stop();
-    const double fwd = static_cast<double>(after - before) / dt;
-    const double off = static_cast<double>(offered) / (dt + 0.2);
-    std::printf("%-16s %12.0f %12.0f %11.0f%%\n", driver.c_str(), off, fwd, 100.0 * fwd / off);
+    test::PortForwarder wire(*a, *b, pool);
+    report(driver, measure(ns1, v1.inner(), seconds, [&] { return b->counters().tx_packets; }));
   }
   return 0;
 }

@@ -70,12 +70,13 @@ std::string join_errors(const std::vector<flowtable::FlowError>& errors) {
 }  // namespace
 
 Switch::Switch(Config config) : config_(std::move(config)) {
+  plan_threads();
   std::uint8_t index = 0;
   for (BridgeConfig& bc : config_.bridges) {
     RunningBridge rb;
     rb.bridge = std::make_unique<dataplane::Bridge>(bc.name, index++, mac_config(bc));
     for (const PortConfig& pc : bc.ports)
-      rb.ports.push_back({pc, pc.driver == "patch" ? nullptr : open_port(pc)});
+      rb.ports.push_back({pc, pc.driver == "patch" ? nullptr : open_port(pc, bc.name)});
     rb.config = std::move(bc);
     bridges_.push_back(std::move(rb));
   }
@@ -101,7 +102,7 @@ void Switch::observe_device(RunningPort& p) {
   p.seen_running = now.running;
 }
 
-std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p) {
+std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p, const std::string& bridge) {
   if (p.driver == "internal")
     return std::make_unique<ports::TapPort>(p.name, ports::TapOptions{p.queues, p.create});
   if (p.driver == "pcap")
@@ -120,6 +121,7 @@ std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p) {
   }
   spec.name = p.name;
   spec.driver = p.driver;  // "auto": AF_XDP, falling back to AF_PACKET
+  spec.pool = pool_of(bridge);
   spec.queues = p.queues;
   spec.create = p.create;
   if (p.dpdk_devargs) spec.devargs = *p.dpdk_devargs;
@@ -149,7 +151,9 @@ void Switch::open_patch_pairs(std::vector<RunningBridge>& bridges) {
 void Switch::publish_ports(RunningBridge& b) {
   std::vector<dataplane::BridgePort> ports;
   for (const RunningPort& p : b.ports)
-    if (p.port) ports.push_back({p.config.ofport, p.port.get(), 0, 0, p.config.no_flood});
+    if (p.port)
+      ports.push_back(
+          {p.config.ofport, p.port.get(), 0, 0, p.config.no_flood, p.port->queue_count()});
   b.bridge->set_ports(std::move(ports));
   for (auto& t : threads_)
     t->kick();  // they rebuild their wake-up sets
@@ -179,30 +183,51 @@ void Switch::install_flows(RunningBridge& b, const std::vector<flowtable::Parsed
   if (!mods.empty()) b.bridge->apply_flows(mods);
 }
 
-void Switch::start_threads() {
+// Which thread serves which bridge, decided before any port opens: an
+// AF_XDP port is built over the packet pool of the thread that will poll it.
+void Switch::plan_threads() {
   std::vector<PollThreadSpec> specs = config_.poll_threads;
   if (specs.empty()) specs.push_back({});
   std::set<std::string> named;
   for (const auto& s : specs)
     named.insert(s.bridges.begin(), s.bridges.end());
+  thread_bridges_.assign(specs.size(), {});
+  pools_.clear();
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    std::vector<const dataplane::Bridge*> served;
-    for (const RunningBridge& b : bridges_) {
+    for (const BridgeConfig& b : config_.bridges) {
       const auto& mine = specs[i].bridges;
-      const bool take = mine.empty()
-                            ? !named.count(b.config.name)
-                            : std::find(mine.begin(), mine.end(), b.config.name) != mine.end();
-      if (take) served.push_back(b.bridge.get());
+      const bool take = mine.empty() ? !named.count(b.name)
+                                     : std::find(mine.begin(), mine.end(), b.name) != mine.end();
+      if (take) thread_bridges_[i].push_back(b.name);
     }
-    dataplane::PollThreadConfig tc;
-    tc.index = i;
-    tc.cpu = specs[i].cpu;
-    threads_.push_back(std::make_unique<dataplane::PollThread>(tc, std::move(served)));
-    threads_.back()->start();
+    pools_.push_back(std::make_shared<dataplane::PacketPool>(kPoolPackets));
     // A catch-all thread takes every unnamed bridge once.
     if (specs[i].bridges.empty())
-      for (const RunningBridge& b : bridges_)
-        named.insert(b.config.name);
+      for (const BridgeConfig& b : config_.bridges)
+        named.insert(b.name);
+  }
+}
+
+std::shared_ptr<dataplane::PacketPool> Switch::pool_of(const std::string& bridge) const {
+  for (std::size_t i = 0; i < thread_bridges_.size(); ++i)
+    for (const std::string& b : thread_bridges_[i])
+      if (b == bridge) return pools_[i];
+  return nullptr;  // no thread serves it: nothing polls its ports
+}
+
+void Switch::start_threads() {
+  for (std::size_t i = 0; i < thread_bridges_.size(); ++i) {
+    std::vector<const dataplane::Bridge*> served;
+    for (const RunningBridge& b : bridges_)
+      if (std::find(thread_bridges_[i].begin(), thread_bridges_[i].end(), b.config.name) !=
+          thread_bridges_[i].end())
+        served.push_back(b.bridge.get());
+    dataplane::PollThreadConfig tc;
+    tc.index = i;
+    if (i < config_.poll_threads.size()) tc.cpu = config_.poll_threads[i].cpu;
+    tc.pool = pools_[i];
+    threads_.push_back(std::make_unique<dataplane::PollThread>(tc, std::move(served)));
+    threads_.back()->start();
   }
 }
 
@@ -271,6 +296,8 @@ void Switch::reload(Config wanted) {
     fresh.stop_threads();
     std::swap(config_, fresh.config_);
     std::swap(bridges_, fresh.bridges_);
+    std::swap(pools_, fresh.pools_);
+    std::swap(thread_bridges_, fresh.thread_bridges_);
     start_threads();
     return;
   }
@@ -290,7 +317,8 @@ void Switch::reload(Config wanted) {
         retuned.emplace_back(same, &pc);
         continue;
       }
-      opened[i].push_back({pc, pc.driver == "patch" ? nullptr : open_port(pc)});
+      opened[i].push_back(
+          {pc, pc.driver == "patch" ? nullptr : open_port(pc, bridges_[i].config.name)});
     }
   }
   for (auto& [running, pc] : retuned) {
@@ -453,7 +481,7 @@ std::string Switch::add_port(const std::string& name, PortConfig port) {
   if (port.driver == "internal") port.ofport = flowtable::kPortLocal;
   if (port.ofport != flowtable::kPortLocal) b.config.port_map.add(port.name, port.ofport);
   try {
-    b.ports.push_back({port, open_port(port)});
+    b.ports.push_back({port, open_port(port, name)});
     observe_device(b.ports.back());
   } catch (...) {
     b.config.port_map.remove(port.name);

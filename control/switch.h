@@ -92,14 +92,24 @@ class Switch final {
   void publish_ports(RunningBridge& b);
   void install_flows(RunningBridge& b, const std::vector<flowtable::ParsedFlow>& flows,
                      bool replace_all);
+  void plan_threads();
+  [[nodiscard]] std::shared_ptr<dataplane::PacketPool> pool_of(const std::string& bridge) const;
   void start_threads();
   void stop_threads() noexcept;
-  std::unique_ptr<ports::Port> open_port(const PortConfig& p);
+  std::unique_ptr<ports::Port> open_port(const PortConfig& p, const std::string& bridge);
   void observe_device(RunningPort& p);
   void open_patch_pairs(std::vector<RunningBridge>& bridges);
   static RunningPort* wireguard_in_place(std::vector<RunningPort>& running, const PortConfig& want);
 
+  // Buffers per poll thread: room for eight AF_XDP queues' fill rings (512
+  // each) and as many packets again in flight.
+  static constexpr std::uint32_t kPoolPackets = 8192;
+
   Config config_;
+  // One pool per poll thread, declared before the bridges: AF_XDP ports
+  // share them (and hold them) while their sockets close.
+  std::vector<std::shared_ptr<dataplane::PacketPool>> pools_;
+  std::vector<std::vector<std::string>> thread_bridges_;  // per poll thread, the bridges it serves
   std::vector<RunningBridge> bridges_;
   std::vector<std::unique_ptr<dataplane::PollThread>> threads_;
   std::uint64_t rejected_requests_ = 0;

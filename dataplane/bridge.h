@@ -31,9 +31,12 @@ namespace sockswitch::dataplane {
 struct BridgePort {
   flowtable::PortNo no{0};
   ports::Port* port = nullptr;  // owned by the control side; outlives every snapshot naming it
-  std::uint16_t rx_queue = 0;
+  std::uint16_t rx_queue = 0;  // the first rx queue this bridge's thread polls
   std::uint16_t tx_queue = 0;
   bool no_flood = false;
+  // How many rx queues from rx_queue on (a multi-queue device spreads flows
+  // over its queues; every one must be polled or those flows vanish).
+  std::uint16_t rx_queues = 1;
 };
 
 inline constexpr std::int16_t kNoPortIndex = -1;

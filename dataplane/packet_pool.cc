@@ -10,6 +10,7 @@ namespace sockswitch::dataplane {
 namespace {
 
 constexpr std::size_t kBufferAlign = 64;  // a cache line: buffers never share one
+constexpr std::size_t kPage = 4096;       // the area is registrable as an AF_XDP UMEM
 
 }  // namespace
 
@@ -19,7 +20,7 @@ void PacketPool::misuse(const char* what) noexcept {
 }
 
 void PacketPool::AlignedFree::operator()(std::uint8_t* p) const noexcept {
-  ::operator delete (p, std::align_val_t{kBufferAlign});
+  ::operator delete (p, std::align_val_t{kPage});
 }
 
 PacketPool::PacketPool(std::uint32_t count, std::uint32_t buffer_size, std::uint32_t headroom)
@@ -33,10 +34,12 @@ PacketPool::PacketPool(std::uint32_t count, std::uint32_t buffer_size, std::uint
   // An odd number of cache lines from one buffer to the next: with the
   // 2 KiB default, buffers 2 KiB apart would all map their headers to the
   // same two L1 sets (and few L2 sets), so a burst of 32 evicted itself.
+  // (AF_XDP registers the area with unaligned chunks, so any stride works.)
   const std::size_t stride = (rounded / kBufferAlign) % 2 == 0 ? rounded + kBufferAlign : rounded;
+  stride_ = stride;
+  area_bytes_ = (stride * count + kPage - 1) & ~(kPage - 1);
 
-  memory_.reset(
-      static_cast<std::uint8_t*>(::operator new (stride* count, std::align_val_t{kBufferAlign})));
+  memory_.reset(static_cast<std::uint8_t*>(::operator new (area_bytes_, std::align_val_t{kPage})));
   packets_ = std::make_unique<Packet[]>(count);
   free_ = std::make_unique<Packet*[]>(count);
   for (std::size_t i = 0; i < count; ++i) {
@@ -46,6 +49,36 @@ PacketPool::PacketPool(std::uint32_t count, std::uint32_t buffer_size, std::uint
     // Lowest buffers on top, so a lightly used pool touches the fewest pages.
     free_[count - 1 - i] = &p;
   }
+}
+
+PacketPool::~PacketPool() {
+  for (Returned* r = returned_.exchange(nullptr); r != nullptr;) {
+    Returned* next = r->next;
+    delete r;
+    r = next;
+  }
+}
+
+void PacketPool::hand_back(std::vector<Packet*> packets) {
+  if (packets.empty()) return;
+  auto* node = new Returned{std::move(packets), nullptr};
+  node->next = returned_.load(std::memory_order_relaxed);
+  // One consumer takes the whole stack at once, so a push cannot meet ABA.
+  while (!returned_.compare_exchange_weak(node->next, node, std::memory_order_release,
+                                          std::memory_order_relaxed)) {
+  }
+}
+
+std::size_t PacketPool::reclaim_slow() noexcept {
+  std::size_t n = 0;
+  for (Returned* r = returned_.exchange(nullptr, std::memory_order_acquire); r != nullptr;) {
+    free_burst(r->packets);
+    n += r->packets.size();
+    Returned* next = r->next;
+    delete r;
+    r = next;
+  }
+  return n;
 }
 
 }  // namespace sockswitch::dataplane

@@ -19,12 +19,23 @@
 //
 // Misuse (freeing a packet twice, or one from another pool) is a bug that
 // would corrupt the free stack; it is checked with one branch and aborts.
+//
+// Registered memory (AF_XDP): the area starts on a page and is whole pages
+// long, so a port can register it as its UMEM and let the kernel write
+// frames straight into pool buffers; index_of_offset() turns the offset the
+// kernel reports back into the packet that owns it. Such a port lends
+// packets to the kernel and, when it closes on the control thread, gives the
+// ones still lent back with hand_back(): the one call here that another
+// thread may make. The owner takes them in reclaim(), which costs one
+// relaxed load when nothing is waiting.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "dataplane/packet.h"
 
@@ -43,7 +54,7 @@ class PacketPool final {
   // built (hold it by value in per-thread state, or in a unique_ptr).
   PacketPool(const PacketPool&) = delete;
   PacketPool& operator=(const PacketPool&) = delete;
-  ~PacketPool() = default;
+  ~PacketPool();
 
   // One empty packet with the pool's headroom and in_port kPortNone, or
   // nullptr when the pool is exhausted.
@@ -85,6 +96,30 @@ class PacketPool final {
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
   [[nodiscard]] std::uint32_t buffer_size() const noexcept { return buffer_size_; }
   [[nodiscard]] std::uint32_t headroom() const noexcept { return headroom_; }
+  // The buffer area, for registration as an AF_XDP UMEM: page-aligned,
+  // whole pages, buffer i at offset i * stride().
+  [[nodiscard]] std::span<std::uint8_t> area() noexcept { return {memory_.get(), area_bytes_}; }
+  [[nodiscard]] std::size_t stride() const noexcept { return stride_; }
+  // The packet whose buffer holds byte `offset` of the area (offset < area size).
+  [[nodiscard]] Packet& packet_at_offset(std::uint64_t offset) noexcept {
+    return packets_[offset / stride_];
+  }
+  [[nodiscard]] std::uint64_t offset_of(const Packet& p) const noexcept {
+    return static_cast<std::uint64_t>(p.data() - memory_.get());
+  }
+  [[nodiscard]] std::size_t index_of(const Packet& p) const noexcept {
+    return static_cast<std::size_t>(&p - packets_.get());
+  }
+
+  // Any thread: queues packets taken from this pool for the owner to free
+  // at its next reclaim(). Lock-free; allocates the list node (control path).
+  void hand_back(std::vector<Packet*> packets);
+  // Owner thread: frees what hand_back() queued. Returns how many.
+  std::size_t reclaim() noexcept {
+    if (returned_.load(std::memory_order_relaxed) == nullptr) return 0;
+    return reclaim_slow();
+  }
+
   [[nodiscard]] bool owns(const Packet* p) const noexcept {
     // Compare as integers: relational operators on unrelated pointers are unspecified.
     const auto a = reinterpret_cast<std::uintptr_t>(p);
@@ -95,6 +130,12 @@ class PacketPool final {
 
  private:
   [[noreturn, gnu::cold]] static void misuse(const char* what) noexcept;
+  std::size_t reclaim_slow() noexcept;
+
+  struct Returned {  // one hand_back() call, on a singly linked stack
+    std::vector<Packet*> packets;
+    Returned* next = nullptr;
+  };
 
   struct AlignedFree {
     void operator()(std::uint8_t* p) const noexcept;
@@ -105,6 +146,9 @@ class PacketPool final {
   std::unique_ptr<Packet*[]> free_;  // stack of free descriptors, top_ entries
   std::size_t count_ = 0;
   std::size_t top_ = 0;
+  std::size_t stride_ = 0;
+  std::size_t area_bytes_ = 0;
+  std::atomic<Returned*> returned_{nullptr};
   std::uint32_t buffer_size_ = 0;
   std::uint32_t headroom_ = 0;
 };

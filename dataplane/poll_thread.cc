@@ -18,7 +18,7 @@ PollThread::PollThread(PollThreadConfig config, std::vector<const Bridge*> bridg
     : config_(std::move(config)), bridges_(std::move(bridges)) {
   if (config_.index >= flowtable::kMaxPollThreads)
     throw std::invalid_argument("poll thread index out of range");
-  pool_ = std::make_unique<PacketPool>(config_.pool_packets);
+  pool_ = config_.pool ? config_.pool : std::make_shared<PacketPool>(config_.pool_packets);
   pipeline_ = std::make_unique<Pipeline>(config_.index, *pool_, stats_, config_.pipeline);
   kick_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -85,17 +85,20 @@ bool PollThread::poll_once(std::chrono::seconds now) noexcept {
     const BridgeSnapshot* snap = b->published();
     if (snap == nullptr) continue;
     for (const BridgePort& bp : snap->ports) {
-      Burst burst;
-      const std::size_t n = bp.port->rx_burst(bp.rx_queue, *pool_, burst.storage());
-      if (n == 0) continue;
-      burst.set_size(n);
-      for (Packet* p : burst)
-        p->set_in_port(bp.no);
-      pipeline_->process(*snap, burst.packets(), now);
-      busy = true;
+      for (std::uint16_t q = bp.rx_queue; q < bp.rx_queue + bp.rx_queues; ++q) {
+        Burst burst;
+        const std::size_t n = bp.port->rx_burst(q, *pool_, burst.storage());
+        if (n == 0) continue;
+        burst.set_size(n);
+        for (Packet* p : burst)
+          p->set_in_port(bp.no);
+        pipeline_->process(*snap, burst.packets(), now);
+        busy = true;
+      }
     }
   }
   pipeline_->flush();
+  pool_->reclaim();
   return busy;
 }
 
@@ -112,14 +115,16 @@ void PollThread::rebuild_wakeup_set() noexcept {
     seen_generation_[i] = snap ? snap->generation : 0;
     if (snap == nullptr) continue;
     for (const BridgePort& bp : snap->ports) {
-      const int fd = bp.port->wakeup_fd(bp.rx_queue);
-      if (fd < 0) {
-        has_untimed_port_ = true;
-        continue;
+      for (std::uint16_t q = bp.rx_queue; q < bp.rx_queue + bp.rx_queues; ++q) {
+        const int fd = bp.port->wakeup_fd(q);
+        if (fd < 0) {
+          has_untimed_port_ = true;
+          continue;
+        }
+        // EEXIST: two queues or ports sharing one fd; once is enough.
+        ev.data.fd = fd;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
       }
-      // EEXIST: two queues or ports sharing one fd; once is enough.
-      ev.data.fd = fd;
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
     }
   }
 }

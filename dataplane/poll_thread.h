@@ -4,6 +4,10 @@
 // published snapshot, receive a burst from each port, run it through the
 // Pipeline, flush transmit buffers; then report an RCU quiescent state.
 //
+// Every rx queue of a port is polled (BridgePort::rx_queues). Packets an
+// AF_XDP port gives back when it closes (PacketPool::hand_back) are
+// reclaimed once per pass.
+//
 // Adaptive polling: while packets arrive the thread busy-polls. After
 // `idle_polls_before_sleep` consecutive empty passes it goes RCU-offline and
 // sleeps in epoll_wait on its ports' wake-up descriptors (and its own kick
@@ -33,7 +37,10 @@ namespace sockswitch::dataplane {
 struct PollThreadConfig {
   std::size_t index = 0;              // also the flow-counter slot; < kMaxPollThreads
   std::optional<int> cpu;             // pin to this CPU when set
-  std::uint32_t pool_packets = 8192;  // buffers owned by the thread
+  std::uint32_t pool_packets = 8192;  // buffers owned by the thread, when `pool` is not given
+  // The thread's buffers. Given by the switch when AF_XDP ports are built
+  // over it (their UMEM); the thread is its only allocating user.
+  std::shared_ptr<PacketPool> pool;
   std::uint32_t idle_polls_before_sleep = 256;
   std::chrono::milliseconds max_sleep{100};  // bounds how late stop() and aging are noticed
   PipelineConfig pipeline;
@@ -62,7 +69,7 @@ class PollThread final {
 
   PollThreadConfig config_;
   std::vector<const Bridge*> bridges_;
-  std::unique_ptr<PacketPool> pool_;
+  std::shared_ptr<PacketPool> pool_;
   ThreadStats stats_;
   std::unique_ptr<Pipeline> pipeline_;
   std::thread thread_;

@@ -55,6 +55,8 @@ AfXdpPort::AfXdpPort(const std::string& device, AfXdpOptions options)
   if (options_.queues > kMaxQueues)
     throw std::invalid_argument("af_xdp " + device + ": at most " + std::to_string(kMaxQueues) +
                                 " queues");
+  if (!options_.pool)
+    throw std::invalid_argument("af_xdp " + device + ": no packet pool (the poll thread's)");
   if (options_.queues != 0) queue_count_ = options_.queues;
   lift_memlock_limit();
   open();
@@ -69,12 +71,13 @@ void AfXdpPort::open() {
   if (!info) return;  // not there (yet): down until refresh() finds it
   if (info->link_type != ARPHRD_ETHER)
     throw std::invalid_argument("af_xdp " + name() + ": not an Ethernet device");
+  // Frames land XDP_PACKET_HEADROOM into a chunk of the pool's buffers.
   const std::uint32_t needed = info->mtu + kL2Overhead + kXdpHeadroom;
-  if (needed > 4096)
+  if (needed > XskQueue::kChunkSize)
     throw std::system_error(EMSGSIZE, std::generic_category(),
                             "af_xdp " + name() + ": MTU " + std::to_string(info->mtu) +
-                                " does not fit a 4 KiB UMEM frame");
-  const std::uint32_t frame_size = needed <= 2048 ? 2048 : 4096;
+                                " does not fit a " + std::to_string(XskQueue::kChunkSize) +
+                                "-byte frame");
 
   const std::uint16_t channels = rx_channels(name());
   const std::uint16_t count = options_.queues != 0 ? options_.queues : channels;
@@ -87,7 +90,7 @@ void AfXdpPort::open() {
                                                       options_.generic_only);
   std::vector<std::unique_ptr<XskQueue>> queues;
   for (std::uint16_t q = 0; q < count; ++q) {
-    queues.push_back(std::make_unique<XskQueue>(name(), q, options_.frames, frame_size));
+    queues.push_back(std::make_unique<XskQueue>(name(), q, options_.pool, options_.ring_size));
     program->insert(q, queues.back()->fd());
   }
 
@@ -153,6 +156,13 @@ PortCounters AfXdpPort::counters() const noexcept {
   return c;
 }
 
+std::uint32_t AfXdpPort::lent_packets() const noexcept {
+  std::uint32_t n = 0;
+  for (const auto& q : queues_)
+    n += q->lent();
+  return n;
+}
+
 void AfXdpPort::mark_gone() noexcept {
   gone_ = true;
   link_.store(LinkState::down, std::memory_order_relaxed);
@@ -161,19 +171,26 @@ void AfXdpPort::mark_gone() noexcept {
 std::size_t AfXdpPort::rx_burst(std::uint16_t queue, PacketPool& pool,
                                 std::span<Packet*> out) noexcept {
   if (link_.load(std::memory_order_relaxed) != LinkState::up || queue >= queues_.size()) return 0;
-  return queues_[queue]->receive(pool, out, queue_counters(queue));
+  if (&pool != options_.pool.get()) [[unlikely]] {
+    PortCounterCell::add(queue_counters(queue).rx_errors, 1);  // a wiring bug: say so
+    return 0;
+  }
+  return queues_[queue]->receive(out, queue_counters(queue));
 }
 
 void AfXdpPort::tx_burst(std::uint16_t queue, PacketPool& pool,
                          std::span<Packet* const> packets) noexcept {
-  if (link_.load(std::memory_order_relaxed) != LinkState::up || queues_.empty()) {
-    PortCounterCell::add(queue_counters(queue).tx_dropped, packets.size());
+  if (link_.load(std::memory_order_relaxed) != LinkState::up || queues_.empty() ||
+      &pool != options_.pool.get()) {
+    auto& c = queue_counters(queue);
+    PortCounterCell::add(&pool != options_.pool.get() ? c.tx_errors : c.tx_dropped,
+                         packets.size());
     pool.free_burst(packets);
     return;
   }
   // Any socket can transmit on the device; a poll thread uses its own.
   const auto q = static_cast<std::uint16_t>(queue % queues_.size());
-  if (!queues_[q]->transmit(pool, packets, queue_counters(q))) mark_gone();
+  if (!queues_[q]->transmit(packets, queue_counters(q))) mark_gone();
 }
 
 }  // namespace sockswitch::ports

@@ -2,11 +2,17 @@
 //
 // The default engine (DESIGN.md): the port loads its own XDP program
 // (xsk_redirect_program.h) in native mode where the driver has XDP and in
-// generic mode otherwise, and binds one XskQueue (xsk_queue.h: UMEM + socket,
-// copy mode, need_wakeup) per rx channel of the device, so that no queue's
-// traffic slips past the switch into the host stack. Zero-copy is not asked
-// for: veth and tun refuse it, and the poll thread's PacketPool is not the
-// UMEM, so frames are copied once each way (future work: pool = UMEM).
+// generic mode otherwise, and binds one XskQueue (xsk_queue.h: socket in
+// copy mode with need_wakeup, over the poll thread's packet pool as UMEM) per
+// rx channel of the device, so that no queue's traffic slips past the switch
+// into the host stack.
+//
+// The pool: every AF_XDP port served by one poll thread is built with that
+// thread's PacketPool, so a frame received on one is transmitted on another
+// from the same buffer, with no copy in user space. rx_burst/tx_burst check
+// that the caller passes that pool (one compare per burst) and refuse, with
+// rx/tx errors counted, a pool that is not it. Kernel zero-copy (XDP_ZEROCOPY)
+// is not asked for: veth and tun refuse it.
 //
 // Queues: by default every rx channel the device reports (ETHTOOL_GCHANNELS;
 // 1 when the driver has no channel API), at most Port::kMaxQueues. An
@@ -41,15 +47,16 @@
 namespace sockswitch::ports {
 
 struct AfXdpOptions final {
-  std::uint16_t queues = 0;     // 0: every rx channel of the device
-  std::uint32_t frames = 4096;  // UMEM frames per queue, half rx, half tx
-  bool generic_only = false;    // skip native mode (tests, or a buggy driver)
+  std::shared_ptr<dataplane::PacketPool> pool;  // the serving poll thread's; required
+  std::uint16_t queues = 0;        // 0: every rx channel of the device
+  std::uint32_t ring_size = 512;   // per ring; also the pool packets each fill ring holds
+  bool generic_only = false;       // skip native mode (tests, or a buggy driver)
 };
 
 class AfXdpPort final : public Port {
  public:
   // Throws std::system_error (naming the call) when AF_XDP cannot attach,
-  // std::invalid_argument for a bad name or options.
+  // std::invalid_argument for a bad name or options (no pool among them).
   explicit AfXdpPort(const std::string& device, AfXdpOptions options = {});
   ~AfXdpPort() override;
 
@@ -70,6 +77,8 @@ class AfXdpPort final : public Port {
   [[nodiscard]] PortCounters counters() const noexcept override;
 
   [[nodiscard]] int ifindex() const noexcept { return ifindex_; }
+  // Pool packets the kernel holds for this port now (all queues).
+  [[nodiscard]] std::uint32_t lent_packets() const noexcept;
   // nullopt while down without a device.
   [[nodiscard]] std::optional<XdpMode> xdp_mode() const noexcept;
 

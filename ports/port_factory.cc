@@ -27,7 +27,8 @@ std::unique_ptr<Port> make_af_xdp(const PortSpec& spec) {
   // queues = 1 is PortSpec's default; AF_XDP binds every rx channel anyway,
   // so only a larger explicit count is passed on (and checked).
   return std::make_unique<AfXdpPort>(
-      spec.name, AfXdpOptions{.queues = spec.queues > 1 ? spec.queues : std::uint16_t{0}});
+      spec.name,
+      AfXdpOptions{.pool = spec.pool, .queues = spec.queues > 1 ? spec.queues : std::uint16_t{0}});
 }
 
 }  // namespace

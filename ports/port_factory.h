@@ -18,6 +18,7 @@
 #include <string>
 
 #include "dataplane/mac_addr.h"
+#include "dataplane/packet_pool.h"
 #include "ports/port.h"
 #include "ports/wireguard/wg_config.h"
 
@@ -33,6 +34,9 @@ struct PortSpec final {
   bool create = true;  // tap/tun: create the device (true) or attach to an existing one
   // dpdk: the ethdev, a vdev ("net_af_packet0,iface=veth0") or a PCI address.
   std::string devargs = {};
+  // af_xdp / auto: the packet pool of the poll thread that will serve the
+  // port (its UMEM). Without one, "auto" uses AF_PACKET.
+  std::shared_ptr<dataplane::PacketPool> pool = nullptr;
   // wireguard: the parsed wg-quick file.
   std::shared_ptr<const wireguard::WgConfig> wg_config = nullptr;
 };

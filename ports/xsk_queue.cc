@@ -1,14 +1,15 @@
-// ports/xsk_queue.cc: UMEM and socket setup, copy-in rx, copy-out tx, completion reaping.
+// ports/xsk_queue.cc: the pool as UMEM, socket setup, in-place rx and tx, completion reaping.
 #include "ports/xsk_queue.h"
 
 #include <linux/if_xdp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
@@ -29,37 +30,33 @@ struct XskQueue::Rings {
   xsk_ring_prod tx{};
 };
 
-void XskQueue::AreaFree::operator()(std::uint8_t* p) const noexcept {
-  std::free(p);
-}
-
-XskQueue::XskQueue(const std::string& device, std::uint32_t queue, std::uint32_t frames,
-                   std::uint32_t frame_size)
-    : device_(device), queue_(queue), frame_size_(frame_size), frames_(frames) {
-  if (frames < 64 || (frames & (frames - 1)) != 0)
-    throw std::invalid_argument("af_xdp " + device_ + ": frames must be a power of two >= 64");
-  if (frame_size != 2048 && frame_size != 4096)
-    throw std::invalid_argument("af_xdp " + device_ + ": frame size must be 2048 or 4096");
-  const std::size_t bytes = std::size_t{frames} * frame_size;
-  area_.reset(static_cast<std::uint8_t*>(std::aligned_alloc(4096, bytes)));
-  if (!area_) throw std::bad_alloc();
+XskQueue::XskQueue(const std::string& device, std::uint32_t queue,
+                   std::shared_ptr<PacketPool> pool, std::uint32_t ring_size)
+    : device_(device), queue_(queue), ring_size_(ring_size), pool_(std::move(pool)) {
+  if (!pool_) throw std::invalid_argument("af_xdp " + device_ + ": no packet pool");
+  if (ring_size < 64 || (ring_size & (ring_size - 1)) != 0)
+    throw std::invalid_argument("af_xdp " + device_ + ": ring size must be a power of two >= 64");
+  if (pool_->buffer_size() < kChunkSize)
+    throw std::invalid_argument("af_xdp " + device_ + ": pool buffers are smaller than " +
+                                std::to_string(kChunkSize) + " bytes");
   rings_ = std::make_unique<Rings>();
+  lent_ = std::make_unique<bool[]>(pool_->size());
 
-  const std::uint32_t half = frames / 2;
+  const std::span<std::uint8_t> area = pool_->area();
   xsk_umem_config ucfg{};
-  ucfg.fill_size = half;
-  ucfg.comp_size = half;
-  ucfg.frame_size = frame_size;
+  ucfg.fill_size = ring_size;
+  ucfg.comp_size = ring_size;
+  ucfg.frame_size = kChunkSize;
   ucfg.frame_headroom = 0;
-  ucfg.flags = 0;
-  if (const int r =
-          xsk_umem__create(&umem_, area_.get(), bytes, &rings_->fill, &rings_->comp, &ucfg);
+  ucfg.flags = XDP_UMEM_UNALIGNED_CHUNK_FLAG;  // buffers sit pool_->stride() apart
+  if (const int r = xsk_umem__create(&umem_, area.data(), area.size(), &rings_->fill,
+                                     &rings_->comp, &ucfg);
       r != 0)
     throw_errno("xsk_umem__create(" + device_ + ")", -r);
 
   xsk_socket_config scfg{};
-  scfg.rx_size = half;
-  scfg.tx_size = half;
+  scfg.rx_size = ring_size;
+  scfg.tx_size = ring_size;
   scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // the port loads its own
   scfg.xdp_flags = 0;
   scfg.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
@@ -70,22 +67,57 @@ XskQueue::XskQueue(const std::string& device, std::uint32_t queue, std::uint32_t
     umem_ = nullptr;
     throw_errno("xsk_socket__create(" + device_ + " queue " + std::to_string(queue_) + ")", -r);
   }
-
-  // First half: lent to the kernel for rx. Second half: ours, for tx.
-  std::uint32_t idx = 0;
-  (void)xsk_ring_prod__reserve(&rings_->fill, half, &idx);  // an empty ring of `half` slots
-  for (std::uint32_t i = 0; i < half; ++i)
-    *xsk_ring_prod__fill_addr(&rings_->fill, idx + i) = std::uint64_t{i} * frame_size_;
-  xsk_ring_prod__submit(&rings_->fill, half);
-  tx_free_ = std::make_unique<std::uint64_t[]>(half);
-  for (std::uint32_t i = 0; i < half; ++i)
-    tx_free_[tx_free_top_++] = std::uint64_t{half + i} * frame_size_;
+  refill();
 }
 
 XskQueue::~XskQueue() {
-  // The socket first: it holds a reference on the UMEM.
+  // The socket first: it holds a reference on the UMEM. Once both are gone
+  // the kernel writes no more frames, and what it held is ours again.
   if (xsk_ != nullptr) xsk_socket__delete(xsk_);
   if (umem_ != nullptr) xsk_umem__delete(umem_);
+  if (lent_count_ == 0) return;
+  std::vector<Packet*> back;
+  back.reserve(lent_count_);
+  for (std::size_t i = 0; i < pool_->size(); ++i)
+    if (lent_[i]) back.push_back(&pool_->packet_at_offset(i * pool_->stride()));
+  try {
+    pool_->hand_back(std::move(back));
+  } catch (const std::bad_alloc&) {
+    // Only the list node can fail; the packets stay out of the pool.
+  }
+}
+
+void XskQueue::lend(Packet& p) noexcept {
+  lent_[pool_->index_of(p)] = true;
+  ++lent_count_;
+}
+
+Packet& XskQueue::take_back(std::uint64_t offset) noexcept {
+  Packet& p = pool_->packet_at_offset(offset);
+  lent_[pool_->index_of(p)] = false;
+  --lent_count_;
+  return p;
+}
+
+void XskQueue::refill() noexcept {
+  constexpr std::uint32_t kStep = 64;
+  std::array<Packet*, kStep> fresh;
+  while (ring_size_ - in_fill_ >= kStep / 2) {
+    const std::uint32_t want = std::min(kStep, ring_size_ - in_fill_);
+    const auto got = static_cast<std::uint32_t>(pool_->alloc_burst(std::span(fresh).first(want)));
+    if (got == 0) return;  // the pool is dry: the next call tries again
+    std::uint32_t idx = 0;
+    (void)xsk_ring_prod__reserve(&rings_->fill, got, &idx);  // the ring holds in_fill_ at most
+    for (std::uint32_t i = 0; i < got; ++i) {
+      lend(*fresh[i]);
+      // The buffer's start: the kernel writes the frame XDP_PACKET_HEADROOM in.
+      *xsk_ring_prod__fill_addr(&rings_->fill, idx + i) =
+          pool_->offset_of(*fresh[i]) - fresh[i]->headroom();
+    }
+    xsk_ring_prod__submit(&rings_->fill, got);
+    in_fill_ += got;
+    if (got < want) return;
+  }
 }
 
 int XskQueue::fd() const noexcept {
@@ -99,58 +131,46 @@ XskStatistics XskQueue::statistics() const noexcept {
   return {st.rx_dropped + st.rx_ring_full + st.rx_invalid_descs, st.tx_invalid_descs};
 }
 
-std::size_t XskQueue::receive(PacketPool& pool, std::span<Packet*> out,
-                              PortCounterCell& cnt) noexcept {
-  // Never take more than the fill ring can take back in this call.
-  const auto want = static_cast<std::uint32_t>(out.size());
-  const std::uint32_t room = std::min(want, xsk_prod_nb_free(&rings_->fill, want));
+std::size_t XskQueue::receive(std::span<Packet*> out, PortCounterCell& cnt) noexcept {
+  if (ring_size_ - in_fill_ >= 32) refill();
   std::uint32_t rx_idx = 0;
-  const std::uint32_t ready = xsk_ring_cons__peek(&rings_->rx, room, &rx_idx);
+  const std::uint32_t ready =
+      xsk_ring_cons__peek(&rings_->rx, static_cast<std::uint32_t>(out.size()), &rx_idx);
   if (ready == 0) {
     if (xsk_ring_prod__needs_wakeup(&rings_->fill))
       (void)::recvfrom(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
     return 0;
   }
-  std::uint32_t fill_idx = 0;
-  (void)xsk_ring_prod__reserve(&rings_->fill, ready, &fill_idx);  // room checked above
-  const std::size_t got = pool.alloc_burst(out.first(ready));
-
   std::size_t n = 0;
-  std::uint64_t bytes = 0, dropped = 0, errors = 0;
+  std::uint64_t bytes = 0, errors = 0;
   for (std::uint32_t i = 0; i < ready; ++i) {
     const xdp_desc* d = xsk_ring_cons__rx_desc(&rings_->rx, rx_idx + i);
-    const std::uint64_t addr = xsk_umem__extract_addr(d->addr);
-    *xsk_ring_prod__fill_addr(&rings_->fill, fill_idx + i) = addr - addr % frame_size_;
-    if (i >= got) {  // pool empty
-      ++dropped;
-      continue;
-    }
-    Packet* p = out[i];
-    std::uint8_t* dst = p->append(d->len);
-    if (dst == nullptr) {  // larger than a pool buffer
+    const std::uint64_t base = xsk_umem__extract_addr(d->addr);
+    Packet& p = take_back(base);
+    p.reset(static_cast<std::uint32_t>(xsk_umem__add_offset_to_addr(d->addr) - base));
+    if (p.append(d->len) == nullptr) {  // the kernel kept to the chunk; never expected
       ++errors;
-      pool.free(p);
+      pool_->free(&p);
       continue;
     }
-    std::memcpy(dst, area_.get() + xsk_umem__add_offset_to_addr(d->addr), d->len);
     bytes += d->len;
-    out[n++] = p;
+    out[n++] = &p;
   }
-  xsk_ring_prod__submit(&rings_->fill, ready);
   xsk_ring_cons__release(&rings_->rx, ready);
+  in_fill_ -= ready;
   PortCounterCell::add(cnt.rx_packets, n);
   PortCounterCell::add(cnt.rx_bytes, bytes);
-  if (dropped) PortCounterCell::add(cnt.rx_dropped, dropped);
   if (errors) PortCounterCell::add(cnt.rx_errors, errors);
   return n;
 }
 
 void XskQueue::reap_completions() noexcept {
   std::uint32_t idx = 0;
-  const std::uint32_t done = xsk_ring_cons__peek(&rings_->comp, frames_ / 2, &idx);
+  const std::uint32_t done = xsk_ring_cons__peek(&rings_->comp, ring_size_, &idx);
   for (std::uint32_t i = 0; i < done; ++i)
-    tx_free_[tx_free_top_++] = *xsk_ring_cons__comp_addr(&rings_->comp, idx + i);
+    pool_->free(&take_back(*xsk_ring_cons__comp_addr(&rings_->comp, idx + i)));
   if (done) xsk_ring_cons__release(&rings_->comp, done);
+  in_flight_ -= done;
 }
 
 bool XskQueue::kick_tx() noexcept {
@@ -175,35 +195,37 @@ bool XskQueue::kick_tx() noexcept {
   return true;
 }
 
-bool XskQueue::transmit(PacketPool& pool, std::span<Packet* const> packets,
-                        PortCounterCell& cnt) noexcept {
+bool XskQueue::transmit(std::span<Packet* const> packets, PortCounterCell& cnt) noexcept {
   reap_completions();
-  const std::size_t can = std::min<std::size_t>(packets.size(), tx_free_top_);
-  auto fits = [this](const Packet* p) { return p->length() != 0 && p->length() <= frame_size_; };
+  // The completion ring has a slot for every packet in flight.
+  const std::size_t can = std::min<std::size_t>(packets.size(), ring_size_ - in_flight_);
+  auto fits = [](const Packet* p) { return p->length() != 0 && p->length() <= kChunkSize; };
   const auto k =
       static_cast<std::uint32_t>(std::count_if(packets.begin(), packets.begin() + can, fits));
   std::uint32_t idx = 0;
-  (void)xsk_ring_prod__reserve(&rings_->tx, k, &idx);  // the tx ring holds every tx frame
+  (void)xsk_ring_prod__reserve(&rings_->tx, k, &idx);  // the tx ring holds in_flight_ at most
 
   std::uint32_t slot = 0;
   std::uint64_t bytes = 0;
-  for (std::size_t i = 0; i < can; ++i) {
-    const Packet* p = packets[i];
-    if (!fits(p)) continue;
-    const std::uint64_t addr = tx_free_[--tx_free_top_];
-    std::memcpy(area_.get() + addr, p->data(), p->length());
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    Packet* p = packets[i];
+    if (i >= can || !fits(p)) {
+      pool_->free(p);
+      continue;
+    }
     xdp_desc* d = xsk_ring_prod__tx_desc(&rings_->tx, idx + slot++);
-    d->addr = addr;
+    d->addr = pool_->offset_of(*p);
     d->len = p->length();
     d->options = 0;
     bytes += p->length();
+    lend(*p);
   }
   bool alive = true;
   if (k != 0) {
+    in_flight_ += k;
     xsk_ring_prod__submit(&rings_->tx, k);
     if (xsk_ring_prod__needs_wakeup(&rings_->tx)) alive = kick_tx();
   }
-  pool.free_burst(packets);
   PortCounterCell::add(cnt.tx_packets, k);
   PortCounterCell::add(cnt.tx_bytes, bytes);
   if (can != packets.size()) PortCounterCell::add(cnt.tx_dropped, packets.size() - can);

@@ -1,29 +1,36 @@
-// ports/xsk_queue.h: one AF_XDP socket on one rx/tx queue, with the UMEM it owns.
+// ports/xsk_queue.h: one AF_XDP socket on one rx/tx queue, over the poll thread's packet pool.
 //
-// What it holds: a page-aligned UMEM of `frames` frames, half of them lent
-// to the kernel through the fill ring for rx and half kept on a free stack
-// for tx; the four rings (fill, completion, rx, tx) mapped by libxdp; and
-// the socket, bound in copy mode with XDP_USE_NEED_WAKEUP. The XDP program
-// that steers frames to it belongs to the port (xsk_redirect_program.h).
+// What it holds: the four rings (fill, completion, rx, tx) mapped by libxdp
+// and the socket, bound in copy mode with XDP_USE_NEED_WAKEUP. Its UMEM is
+// the poll thread's PacketPool area (packet_pool.h), registered with
+// unaligned chunks so the pool keeps its cache-friendly stride. The XDP
+// program that steers frames to it belongs to the port
+// (xsk_redirect_program.h).
 //
-// Why copies: the poll thread's PacketPool is not the UMEM, so rx copies a
-// frame into a pool packet and gives the UMEM frame straight back to the
-// fill ring (which therefore stays full), and tx copies a packet into a
-// free UMEM frame and frees the packet at once. On veth (and tun) the kernel
-// only offers copy mode anyway, so this costs one memcpy on top of the
-// kernel's. Future work: make the pool's memory the UMEM (one UMEM per poll
-// thread, shared by its sockets) for zero-copy NICs.
+// Why the pool is the UMEM: the kernel writes a received frame straight
+// into a pool buffer, and a packet sent out of any AF_XDP port on the same
+// thread is handed to the kernel where it lies. Forwarding between AF_XDP
+// ports costs no copy in user space (the kernel's copy-mode copies remain:
+// veth and tun offer nothing else), and a received packet is an ordinary
+// pool packet for every other driver.
 //
-// Frame accounting, which keeps every ring operation from failing:
-// rx frames live in the fill ring, in the kernel, or in the rx ring, and an
-// rx frame is returned to the fill ring in the same call that consumes it,
-// so the fill ring (sized to the rx half) always has room. tx frames live on
-// the free stack, in the tx ring or in the kernel until they come back on
-// the completion ring (reaped at the start of every tx burst); the tx and
-// completion rings are sized to the tx half.
+// Why one registration per socket rather than XDP_SHARED_UMEM: a shared
+// UMEM lives on its first socket, and binding another socket to it fails
+// once that socket's device is gone; containers restarting under the
+// switch make that the normal case. Registering the same memory for each
+// socket pins nothing twice over (the pages are the pool's) and keeps every
+// queue independent of the others' devices.
 //
-// Threads: rx/tx only from the queue's poll thread; construction,
-// destruction and statistics() from the control thread.
+// Packet accounting: a pool packet is either the dataplane's, or lent to
+// this socket: in the fill ring, being written by the kernel, in the rx
+// ring, or sent and waiting on the completion ring. `lent_` marks the
+// latter per pool index, so that closing the socket gives every lent
+// packet back to the pool (PacketPool::hand_back) instead of losing it.
+// The fill ring is topped up from the pool on every receive call, so a
+// pool that ran dry refills it as soon as packets come back.
+//
+// Threads: receive/transmit only from the pool's owning poll thread;
+// construction, destruction and statistics() from the control thread.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +44,6 @@
 
 struct xsk_umem;
 struct xsk_socket;
-struct xsk_ring_prod;
-struct xsk_ring_cons;
 
 namespace sockswitch::ports {
 
@@ -49,45 +54,55 @@ struct XskStatistics final {     // cumulative since the socket was bound
 
 class XskQueue final {
  public:
-  // Creates the UMEM and binds a socket to (`device`, `queue`) without
-  // loading any XDP program. `frames` must be a power of two >= 64;
-  // `frame_size` 2048 or 4096. Throws std::system_error naming the call.
-  XskQueue(const std::string& device, std::uint32_t queue, std::uint32_t frames,
-           std::uint32_t frame_size);
+  // The frame size the kernel is told: every pool buffer is at least this.
+  static constexpr std::uint32_t kChunkSize = 2048;
+
+  // Registers pool->area() as a UMEM and binds a socket to (`device`,
+  // `queue`) without loading any XDP program. `ring_size` (a power of two
+  // >= 64) sizes all four rings and is how many pool packets the fill ring
+  // keeps lent. Throws std::system_error naming the call,
+  // std::invalid_argument for a pool whose buffers are smaller than a chunk.
+  XskQueue(const std::string& device, std::uint32_t queue,
+           std::shared_ptr<dataplane::PacketPool> pool, std::uint32_t ring_size);
   ~XskQueue();
   XskQueue(const XskQueue&) = delete;
   XskQueue& operator=(const XskQueue&) = delete;
 
   [[nodiscard]] int fd() const noexcept;
-  // Copies up to out.size() received frames into packets from `pool`.
-  [[nodiscard]] std::size_t receive(dataplane::PacketPool& pool, std::span<dataplane::Packet*> out,
+  [[nodiscard]] dataplane::PacketPool& pool() const noexcept { return *pool_; }
+  // Hands out up to out.size() received packets (pool packets, no copy) and
+  // tops the fill ring up.
+  [[nodiscard]] std::size_t receive(std::span<dataplane::Packet*> out,
                                     PortCounterCell& counters) noexcept;
-  // Copies and submits every packet it has a frame for, frees all of them.
-  // Returns false when the kernel says the device is gone or down.
-  [[nodiscard]] bool transmit(dataplane::PacketPool& pool,
-                              std::span<dataplane::Packet* const> packets,
+  // Submits every packet (all from pool()) the tx ring has room for, in
+  // place; frees and counts the rest. Returns false when the kernel says the
+  // device is gone or down.
+  [[nodiscard]] bool transmit(std::span<dataplane::Packet* const> packets,
                               PortCounterCell& counters) noexcept;
   [[nodiscard]] XskStatistics statistics() const noexcept;
+  // Pool packets the kernel holds now (fill ring, rx ring, tx in flight).
+  [[nodiscard]] std::uint32_t lent() const noexcept { return lent_count_; }
 
  private:
   struct Rings;
-  struct AreaFree {
-    void operator()(std::uint8_t* p) const noexcept;
-  };
 
+  void refill() noexcept;
   void reap_completions() noexcept;
   [[nodiscard]] bool kick_tx() noexcept;
+  void lend(dataplane::Packet& p) noexcept;
+  dataplane::Packet& take_back(std::uint64_t offset) noexcept;
 
   std::string device_;
   std::uint32_t queue_;
-  std::uint32_t frame_size_;
-  std::uint32_t frames_;
-  std::unique_ptr<std::uint8_t[], AreaFree> area_;
+  std::uint32_t ring_size_;
+  std::shared_ptr<dataplane::PacketPool> pool_;
   std::unique_ptr<Rings> rings_;
   xsk_umem* umem_ = nullptr;
   xsk_socket* xsk_ = nullptr;
-  std::unique_ptr<std::uint64_t[]> tx_free_;  // stack of free tx frame addresses
-  std::uint32_t tx_free_top_ = 0;
+  std::unique_ptr<bool[]> lent_;  // per pool index
+  std::uint32_t lent_count_ = 0;
+  std::uint32_t in_fill_ = 0;   // lent for rx: fill ring, kernel, rx ring
+  std::uint32_t in_flight_ = 0;  // lent for tx until completed
 };
 
 }  // namespace sockswitch::ports

@@ -3,10 +3,11 @@
 //
 // Plan: two veth pairs; the inner ends live in namespaces ns1 and ns2 on one
 // subnet, the outer ends are attached to two AfXdpPorts in the root
-// namespace (native XDP, then generic), and a PortForwarder wires them. If
-// ping (v4 and v6) and a 1 MB TCP transfer succeed, the redirect program,
-// the XSKMAP, the fill ring, copy-in rx and copy-out tx with completion
-// reaping all work. Teardown must leave no XDP program on the device.
+// namespace (native XDP, then generic) over one packet pool, and a
+// PortForwarder wires them with that pool. If ping (v4 and v6) and a 1 MB
+// TCP transfer succeed, the redirect program, the XSKMAP, the fill ring,
+// in-place rx and tx with completion reaping all work. Teardown must leave
+// no XDP program on the device and give every pool packet back.
 //
 // Fallback: a foreign XDP program (XDP_PASS, loaded here) already sits on
 // the device, which AF_XDP must never replace. Then an explicit "af_xdp"
@@ -23,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <thread>
 
 #include "ports/af_packet_port.h"
 #include "ports/port_factory.h"
@@ -49,8 +51,13 @@ std::string xdp_shown(const std::string& dev) {
   return "";
 }
 
-void expect_forwards(TwoNamespaces& net, Port& a, Port& b) {
-  PortForwarder wire(a, b);
+using Pool = std::shared_ptr<dataplane::PacketPool>;
+Pool make_pool() {
+  return std::make_shared<dataplane::PacketPool>(4096);
+}
+
+void expect_forwards(TwoNamespaces& net, Port& a, Port& b, Pool pool = make_pool()) {
+  PortForwarder wire(a, b, pool);
   EXPECT_TRUE(ping(net.ns1, "10.98.0.2"));
   EXPECT_TRUE(ping(net.ns2, "fd00:98::1"));
   constexpr std::size_t kBytes = 1'000'000;
@@ -66,9 +73,10 @@ void expect_forwards(TwoNamespaces& net, Port& a, Port& b) {
 
 void expect_forwards_over_af_xdp(bool generic_only) {
   TwoNamespaces net(98);
+  const Pool pool = make_pool();
   {
-    AfXdpPort a(net.v1->outer(), {.generic_only = generic_only}),
-        b(net.v2->outer(), {.generic_only = generic_only});
+    AfXdpPort a(net.v1->outer(), {.pool = pool, .generic_only = generic_only}),
+        b(net.v2->outer(), {.pool = pool, .generic_only = generic_only});
     ASSERT_EQ(a.link_state(), LinkState::up);
     ASSERT_EQ(b.link_state(), LinkState::up);
     EXPECT_EQ(a.mtu(), 1500u);
@@ -77,10 +85,17 @@ void expect_forwards_over_af_xdp(bool generic_only) {
     const XdpMode want = generic_only ? XdpMode::generic : XdpMode::native;
     EXPECT_EQ(a.xdp_mode(), want);
     EXPECT_EQ(xdp_shown(net.v1->outer()), generic_only ? "xdpgeneric" : "xdp");
-    expect_forwards(net, a, b);
+    EXPECT_EQ(a.lent_packets(), 512u) << "a full fill ring";
+    expect_forwards(net, a, b, pool);
+    // Both fill rings and whatever is still in flight are the kernel's.
+    EXPECT_EQ(pool->available() + a.lent_packets() + b.lent_packets(), pool->size());
   }
   EXPECT_EQ(xdp_shown(net.v1->outer()), "") << "the program must go with the port";
   EXPECT_EQ(xdp_shown(net.v2->outer()), "");
+  const std::size_t handed_back = pool->size() - pool->available();
+  EXPECT_GT(handed_back, 0u) << "the fill rings' packets were the kernel's until now";
+  EXPECT_EQ(pool->reclaim(), handed_back);
+  EXPECT_EQ(pool->available(), pool->size()) << "closed sockets give every lent packet back";
 }
 
 TEST(AfXdpPort, NativeModePingAndTcpBetweenNamespaces) {
@@ -95,15 +110,76 @@ TEST(AfXdpPort, GenericModePingAndTcpBetweenNamespaces) {
 
 TEST(AfXdpPort, MissingDeviceIsDownAndDropsTx) {
   SOCKSWITCH_REQUIRE_NETNS();
-  AfXdpPort port(test::net::unique_link_name('m'));
+  const Pool pool = make_pool();
+  AfXdpPort port(test::net::unique_link_name('m'), {.pool = pool});
   EXPECT_EQ(port.link_state(), LinkState::down);
   EXPECT_EQ(port.wakeup_fd(0), -1);
   EXPECT_EQ(port.xdp_mode(), std::nullopt);
-  dataplane::PacketPool pool(8);
-  std::array<dataplane::Packet*, 2> pkts{pool.alloc(), pool.alloc()};
-  port.tx_burst(0, pool, pkts);
+  std::array<dataplane::Packet*, 2> pkts{pool->alloc(), pool->alloc()};
+  port.tx_burst(0, *pool, pkts);
   EXPECT_EQ(port.counters().tx_dropped, 2u);
-  EXPECT_EQ(pool.available(), pool.size());
+  EXPECT_EQ(pool->available(), pool->size());
+}
+
+TEST(AfXdpPort, WithoutAPoolIsRefused) {
+  EXPECT_THROW(AfXdpPort("eth0", {}), std::invalid_argument);
+}
+
+// A poll thread that passes a pool other than the port's UMEM would free
+// kernel-owned buffers into the wrong pool: the port refuses, counting it.
+TEST(AfXdpPort, AForeignPoolIsRefusedAndCounted) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  TwoNamespaces net(98);
+  const Pool pool = make_pool();
+  AfXdpPort a(net.v1->outer(), {.pool = pool});
+  dataplane::PacketPool other(8);
+  std::array<dataplane::Packet*, 8> out{};
+  EXPECT_EQ(a.rx_burst(0, other, out), 0u);
+  std::array<dataplane::Packet*, 2> pkts{other.alloc(), other.alloc()};
+  ASSERT_NE(pkts[0]->append(60), nullptr);
+  ASSERT_NE(pkts[1]->append(60), nullptr);
+  a.tx_burst(0, other, pkts);
+  EXPECT_EQ(other.available(), other.size());
+  EXPECT_EQ(a.counters().rx_errors, 1u);
+  EXPECT_EQ(a.counters().tx_errors, 2u);
+  EXPECT_EQ(a.counters().tx_packets, 0u);
+}
+
+// In place: a frame received on one port leaves by another from the very
+// buffer the kernel wrote it into, and that buffer stays the kernel's until
+// the completion ring hands it back.
+TEST(AfXdpPort, ForwardsFromTheBufferItReceivedInto) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  TwoNamespaces net(98);
+  const Pool pool = make_pool();
+  AfXdpPort a(net.v1->outer(), {.pool = pool}), b(net.v2->outer(), {.pool = pool});
+  const auto sent = net.ns1.exec({"ping", "-c", "1", "-W", "1", "10.98.0.2"}, 3s);  // no reply
+  (void)sent;
+  std::array<dataplane::Packet*, 32> got{};
+  std::size_t n = 0;
+  for (int i = 0; i < 200 && n == 0; ++i) {
+    n = a.rx_burst(0, *pool, got);
+    if (n == 0) std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_GT(n, 0u) << "the ping's ARP request reached port a";
+  const auto area = pool->area();
+  for (std::size_t i = 0; i < n; ++i) {
+    EXPECT_GE(got[i]->data(), area.data());
+    EXPECT_LT(got[i]->data(), area.data() + area.size());
+  }
+  const std::uint32_t lent_before = b.lent_packets();
+  const std::size_t free_before = pool->available();
+  b.tx_burst(0, *pool, std::span(got).first(n));
+  EXPECT_EQ(b.counters().tx_packets, n);
+  EXPECT_EQ(pool->available(), free_before) << "not freed: sent from where they lie";
+  EXPECT_EQ(b.lent_packets(), lent_before + n);
+  // The next burst reaps the completions and frees them.
+  for (int i = 0; i < 200 && b.lent_packets() != lent_before; ++i) {
+    std::this_thread::sleep_for(5ms);
+    b.tx_burst(0, *pool, {});
+  }
+  EXPECT_EQ(b.lent_packets(), lent_before);
+  EXPECT_EQ(pool->available(), free_before + n);
 }
 
 TEST(AfXdpPort, QueuesTheDeviceLacksAreAnErrorAndLeaveNoProgram) {
@@ -111,14 +187,15 @@ TEST(AfXdpPort, QueuesTheDeviceLacksAreAnErrorAndLeaveNoProgram) {
   NetNamespace ns;
   VethPair v;
   v.plug_into(ns, {"10.98.1.1/24"});
-  EXPECT_THROW(AfXdpPort(v.outer(), {.queues = 4}), std::system_error);
+  EXPECT_THROW(AfXdpPort(v.outer(), {.pool = make_pool(), .queues = 4}), std::system_error);
   EXPECT_EQ(xdp_shown(v.outer()), "");
 }
 
 TEST(AfXdpPort, HotplugDownAndBack) {
   SOCKSWITCH_REQUIRE_NETNS();
   TwoNamespaces net(98);
-  AfXdpPort a(net.v1->outer()), b(net.v2->outer());
+  const Pool pool = make_pool();
+  AfXdpPort a(net.v1->outer(), {.pool = pool}), b(net.v2->outer(), {.pool = pool});
   const std::string outer = net.v2->outer(), inner = net.v2->inner();
   net.v2->remove();
   b.refresh();
@@ -132,14 +209,15 @@ TEST(AfXdpPort, HotplugDownAndBack) {
   EXPECT_EQ(b.link_state(), LinkState::up);
   EXPECT_GE(b.wakeup_fd(0), 0);
   EXPECT_NE(xdp_shown(outer), "");
-  PortForwarder wire(a, b);
+  PortForwarder wire(a, b, pool);
   EXPECT_TRUE(ping(net.ns1, "10.98.0.2"));
 }
 
-PortSpec spec(const std::string& name, const std::string& driver) {
+PortSpec spec(const std::string& name, const std::string& driver, Pool pool) {
   PortSpec s;
   s.name = name;
   s.driver = driver;
+  s.pool = std::move(pool);
   return s;
 }
 
@@ -176,13 +254,14 @@ TEST(AfXdpPort, ForeignProgramMakesAutoFallBackToAfPacket) {
   ForeignXdpProgram foreign(net.v1->outer());
   ASSERT_EQ(xdp_shown(net.v1->outer()), "xdpgeneric");
 
-  EXPECT_THROW((void)make_port(spec(net.v1->outer(), "af_xdp")), std::system_error);
+  const Pool pool = make_pool();
+  EXPECT_THROW((void)make_port(spec(net.v1->outer(), "af_xdp", pool)), std::system_error);
 
   auto log = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
   const auto previous = spdlog::default_logger();
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", log));
-  std::unique_ptr<Port> a = make_port(spec(net.v1->outer(), "auto"));
-  std::unique_ptr<Port> b = make_port(spec(net.v2->outer(), "auto"));
+  std::unique_ptr<Port> a = make_port(spec(net.v1->outer(), "auto", pool));
+  std::unique_ptr<Port> b = make_port(spec(net.v2->outer(), "auto", pool));
   spdlog::set_default_logger(previous);
 
   EXPECT_NE(dynamic_cast<AfPacketPort*>(a.get()), nullptr) << "fell back";
@@ -192,7 +271,7 @@ TEST(AfXdpPort, ForeignProgramMakesAutoFallBackToAfPacket) {
   EXPECT_NE(lines[0].find(net.v1->outer()), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("another XDP program"), std::string::npos) << lines[0];
 
-  expect_forwards(net, *a, *b);
+  expect_forwards(net, *a, *b, pool);
   a.reset();
   b.reset();
   EXPECT_EQ(xdp_shown(net.v1->outer()), "xdpgeneric") << "someone else's program stays";

@@ -1,7 +1,8 @@
 // tests/ports/port_forwarder.h: a two-port "switch" for integration tests.
 //
 // Moves every frame from port A to port B and back on its own thread, with
-// its own pool, until stopped: the smallest poll loop that turns two ports
+// its own pool (or the one AF_XDP ports were built over), until stopped,
+// polling every rx queue of each port: the smallest poll loop that turns two ports
 // into a wire, so a test can ping and run TCP through real drivers. It
 // sleeps on the ports' wakeup fds when a pass received nothing (the rule
 // l3_ethernet.h relies on for ARP/ND replies), with a short poll timeout so
@@ -12,6 +13,7 @@
 
 #include <array>
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include "dataplane/burst.h"
@@ -22,7 +24,10 @@ namespace sockswitch::test {
 
 class PortForwarder final {
  public:
-  PortForwarder(ports::Port& a, ports::Port& b) : a_(a), b_(b) {
+  PortForwarder(ports::Port& a, ports::Port& b,
+                std::shared_ptr<dataplane::PacketPool> pool =
+                    std::make_shared<dataplane::PacketPool>(4096))
+      : a_(a), b_(b), pool_(std::move(pool)) {
     thread_ = std::thread([this] { run(); });
   }
   ~PortForwarder() { stop(); }
@@ -36,14 +41,19 @@ class PortForwarder final {
 
  private:
   std::size_t pass(ports::Port& from, ports::Port& to) {
-    dataplane::Burst burst;
-    burst.set_size(from.rx_burst(0, pool_, burst.storage()));
-    if (!burst.empty()) to.tx_burst(0, pool_, burst.packets());
-    return burst.size();
+    std::size_t n = 0;
+    for (std::uint16_t q = 0; q < from.queue_count(); ++q) {
+      dataplane::Burst burst;
+      burst.set_size(from.rx_burst(q, *pool_, burst.storage()));
+      if (!burst.empty()) to.tx_burst(0, *pool_, burst.packets());
+      n += burst.size();
+    }
+    return n;
   }
 
   void run() {
     while (!stop_.load(std::memory_order_relaxed)) {
+      pool_->reclaim();
       if (pass(a_, b_) + pass(b_, a_) > 0) continue;
       std::array<pollfd, 2> fds{{{a_.wakeup_fd(0), POLLIN, 0}, {b_.wakeup_fd(0), POLLIN, 0}}};
       (void)::poll(fds.data(), fds.size(), 10);
@@ -52,7 +62,7 @@ class PortForwarder final {
 
   ports::Port& a_;
   ports::Port& b_;
-  dataplane::PacketPool pool_{1024};
+  std::shared_ptr<dataplane::PacketPool> pool_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
