@@ -38,8 +38,8 @@
 
 #include "ports/af_packet_port.h"
 #include "ports/af_xdp_port.h"
-#include "ports/tap_port.h"
 #include "ports/fd.h"
+#include "ports/tap_port.h"
 #ifdef SOCKSWITCH_HAVE_DPDK
 #include "ports/dpdk_port.h"
 #endif
@@ -93,7 +93,8 @@ std::uint64_t blast(const std::string& dev, const std::atomic<bool>& stop) {
 std::unique_ptr<ports::Port> make(const std::string& driver, const std::string& dev,
                                   const std::shared_ptr<dataplane::PacketPool>& pool) {
   if (driver == "af_packet") return std::make_unique<ports::AfPacketPort>(dev);
-  if (driver == "af_xdp") return std::make_unique<ports::AfXdpPort>(dev, ports::AfXdpOptions{.pool = pool});
+  if (driver == "af_xdp")
+    return std::make_unique<ports::AfXdpPort>(dev, ports::AfXdpOptions{.pool = pool});
   if (driver == "af_xdp_generic")
     return std::make_unique<ports::AfXdpPort>(
         dev, ports::AfXdpOptions{.pool = pool, .generic_only = true});
@@ -155,8 +156,8 @@ int main(int argc, char** argv) {
   }
   test::net::sweep_leftovers();
   const double seconds = argc > 1 ? std::stod(argv[1]) : 2.0;
-  std::vector<std::string> drivers{"linux_bridge", "af_packet", "af_xdp", "af_xdp_generic",
-                                   "tap",          "dpdk"};
+  std::vector<std::string> drivers{"linux_bridge",   "af_packet", "af_xdp",
+                                   "af_xdp_generic", "tap",       "dpdk"};
   if (argc > 2) drivers.assign(argv + 2, argv + argc);
 
   NetNamespace ns1, ns2;
@@ -187,7 +188,8 @@ int main(int argc, char** argv) {
       continue;
     }
     if (driver == "tap") {
-      const std::string ta = test::net::unique_link_name('t'), tb = test::net::unique_link_name('t');
+      const std::string ta = test::net::unique_link_name('t'),
+                        tb = test::net::unique_link_name('t');
       ports::TapPort a(ta), b(tb);
       test::net::run_checked({"ip", "link", "set", ta, "netns", ns1.name()});
       test::net::run_checked({"ip", "link", "set", tb, "netns", ns2.name()});

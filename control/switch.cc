@@ -432,6 +432,12 @@ std::string Switch::dump_ports(const std::string& name) const {
   return out;
 }
 
+std::uint16_t Switch::rx_queues(const std::string& bridge_name, const std::string& port) const {
+  for (const dataplane::BridgePort& bp : bridge(bridge_name).bridge->ports())
+    if (bp.port->name() == port) return bp.rx_queues;
+  throw std::invalid_argument("no port named '" + port + "' on " + bridge_name);
+}
+
 std::string Switch::add_flows(const std::string& name, const std::string& text,
                               const std::string& source) {
   RunningBridge& b = bridge(name);

@@ -44,6 +44,8 @@ class Switch final {
   [[nodiscard]] std::string show() const;
   [[nodiscard]] std::string dump_flows(const std::string& bridge) const;
   [[nodiscard]] std::string dump_ports(const std::string& bridge) const;
+  // How many rx queues of `port` the bridge's poll thread polls.
+  [[nodiscard]] std::uint16_t rx_queues(const std::string& bridge, const std::string& port) const;
   std::string add_flows(const std::string& bridge, const std::string& text,
                         const std::string& source);
   std::string del_flows(const std::string& bridge, const std::optional<std::string>& flow,

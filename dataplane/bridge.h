@@ -31,7 +31,7 @@ namespace sockswitch::dataplane {
 struct BridgePort {
   flowtable::PortNo no{0};
   ports::Port* port = nullptr;  // owned by the control side; outlives every snapshot naming it
-  std::uint16_t rx_queue = 0;  // the first rx queue this bridge's thread polls
+  std::uint16_t rx_queue = 0;   // the first rx queue this bridge's thread polls
   std::uint16_t tx_queue = 0;
   bool no_flood = false;
   // How many rx queues from rx_queue on (a multi-queue device spreads flows

@@ -183,8 +183,7 @@ void AfXdpPort::tx_burst(std::uint16_t queue, PacketPool& pool,
   if (link_.load(std::memory_order_relaxed) != LinkState::up || queues_.empty() ||
       &pool != options_.pool.get()) {
     auto& c = queue_counters(queue);
-    PortCounterCell::add(&pool != options_.pool.get() ? c.tx_errors : c.tx_dropped,
-                         packets.size());
+    PortCounterCell::add(&pool != options_.pool.get() ? c.tx_errors : c.tx_dropped, packets.size());
     pool.free_burst(packets);
     return;
   }

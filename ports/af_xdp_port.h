@@ -48,9 +48,9 @@ namespace sockswitch::ports {
 
 struct AfXdpOptions final {
   std::shared_ptr<dataplane::PacketPool> pool;  // the serving poll thread's; required
-  std::uint16_t queues = 0;        // 0: every rx channel of the device
-  std::uint32_t ring_size = 512;   // per ring; also the pool packets each fill ring holds
-  bool generic_only = false;       // skip native mode (tests, or a buggy driver)
+  std::uint16_t queues = 0;                     // 0: every rx channel of the device
+  std::uint32_t ring_size = 512;  // per ring; also the pool packets each fill ring holds
+  bool generic_only = false;      // skip native mode (tests, or a buggy driver)
 };
 
 class AfXdpPort final : public Port {

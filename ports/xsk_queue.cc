@@ -30,8 +30,8 @@ struct XskQueue::Rings {
   xsk_ring_prod tx{};
 };
 
-XskQueue::XskQueue(const std::string& device, std::uint32_t queue,
-                   std::shared_ptr<PacketPool> pool, std::uint32_t ring_size)
+XskQueue::XskQueue(const std::string& device, std::uint32_t queue, std::shared_ptr<PacketPool> pool,
+                   std::uint32_t ring_size)
     : device_(device), queue_(queue), ring_size_(ring_size), pool_(std::move(pool)) {
   if (!pool_) throw std::invalid_argument("af_xdp " + device_ + ": no packet pool");
   if (ring_size < 64 || (ring_size & (ring_size - 1)) != 0)
@@ -49,8 +49,8 @@ XskQueue::XskQueue(const std::string& device, std::uint32_t queue,
   ucfg.frame_size = kChunkSize;
   ucfg.frame_headroom = 0;
   ucfg.flags = XDP_UMEM_UNALIGNED_CHUNK_FLAG;  // buffers sit pool_->stride() apart
-  if (const int r = xsk_umem__create(&umem_, area.data(), area.size(), &rings_->fill,
-                                     &rings_->comp, &ucfg);
+  if (const int r =
+          xsk_umem__create(&umem_, area.data(), area.size(), &rings_->fill, &rings_->comp, &ucfg);
       r != 0)
     throw_errno("xsk_umem__create(" + device_ + ")", -r);
 

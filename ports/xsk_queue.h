@@ -101,7 +101,7 @@ class XskQueue final {
   xsk_socket* xsk_ = nullptr;
   std::unique_ptr<bool[]> lent_;  // per pool index
   std::uint32_t lent_count_ = 0;
-  std::uint32_t in_fill_ = 0;   // lent for rx: fill ring, kernel, rx ring
+  std::uint32_t in_fill_ = 0;    // lent for rx: fill ring, kernel, rx ring
   std::uint32_t in_flight_ = 0;  // lent for tx until completed
 };
 

@@ -145,6 +145,32 @@ TEST_P(PortDriversSwitch, PingAndTcpBetweenNamespaces) {
   }
 }
 
+// Plan. Configure: containers A and B behind veths of four queues each way,
+// so the kernel spreads flows over the host ends' rx queues by hash, and an
+// af_xdp bridge (one socket per queue) with `actions=normal`. Send: eight
+// TCP streams from A to B, one after another, each a new 5-tuple. Verify:
+// every byte of every stream arrives. A queue the poll thread did not poll
+// would swallow every stream hashed onto it (odds that all eight land on
+// queue 0: 1 in 65 536), and the port must report its four queues.
+TEST(PortDriversSwitchMultiQueue, StreamsOnEveryRxQueueOfAnAfXdpPortArrive) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  SwitchHost host;
+  const net::NetNamespace& a = *host.plug("pa", "10.62.0.1/24", 4).ns;
+  const net::NetNamespace& b = *host.plug("pb", "10.62.0.2/24", 4).ns;
+  SwitchThread sw(host.ns(), control::parse_config(
+                                 fmt::format("[[bridge]]\nname = \"br0\"\n"
+                                             "flow = [\"actions=normal\"]\n{}{}",
+                                             port_table("af_xdp", 'a'), port_table("af_xdp", 'b')),
+                                 "<multiqueue>"));
+  EXPECT_EQ(sw.call([](control::Switch& s) { return s.rx_queues("br0", "pa"); }), 4u);
+  constexpr std::size_t kStream = 200'000;
+  for (std::uint16_t i = 0; i < 8; ++i)
+    EXPECT_EQ(
+        net::tcp_transfer(b, "10.62.0.2", a, static_cast<std::uint16_t>(5201 + i), kStream, 5s),
+        kStream)
+        << "stream " << i;
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, PortDriversSwitch,
                          ::testing::Values(Case{"af_xdp", false}, Case{"af_xdp", true},
                                            Case{"af_packet", false}, Case{"af_packet", true},

@@ -18,15 +18,18 @@ SwitchHost::~SwitchHost() {
   containers_.clear();  // sockets and container namespaces before the host
 }
 
-Container& SwitchHost::plug(const std::string& port, const std::string& cidr) {
+Container& SwitchHost::plug(const std::string& port, const std::string& cidr, unsigned queues) {
   if (containers_.count(port)) throw std::logic_error("container " + port + " exists");
   Container c;
   c.port = port;
   c.address = cidr.substr(0, cidr.find('/'));
   c.ns = std::make_unique<net::NetNamespace>();
   disable_ipv6(*c.ns);
-  net::run_checked({"ip", "-n", host_->name(), "link", "add", port, "type", "veth", "peer", "name",
-                    "eth0", "netns", c.ns->name()});
+  const std::string q = std::to_string(queues);
+  net::run_checked(
+      {"ip", "-n",    host_->name(), "link", "add",  port,   "numtxqueues", q, "numrxqueues",
+       q,    "type",  "veth",        "peer", "name", "eth0", "numtxqueues", q, "numrxqueues",
+       q,    "netns", c.ns->name()});
   // AF_PACKET on the host end needs finished, MTU-sized frames.
   c.ns->exec_checked({"ethtool", "-K", "eth0", "tx", "off"});
   if (!cidr.empty()) c.ns->exec_checked({"ip", "addr", "add", cidr, "dev", "eth0"});

@@ -36,8 +36,9 @@ class SwitchHost final {
 
   [[nodiscard]] const net::NetNamespace& ns() const noexcept { return *host_; }
   // A container behind the host device `port`, with `cidr` on its eth0
-  // (empty: no address). `port` may be a name a switch already waits for.
-  Container& plug(const std::string& port, const std::string& cidr = "");
+  // (empty: no address), over a veth of `queues` rx and tx queues each way.
+  // `port` may be a name a switch already waits for.
+  Container& plug(const std::string& port, const std::string& cidr = "", unsigned queues = 1);
   // Removes the container and its veth.
   void unplug(const std::string& port);
   Container& operator[](const std::string& port);

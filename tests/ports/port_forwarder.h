@@ -24,9 +24,9 @@ namespace sockswitch::test {
 
 class PortForwarder final {
  public:
-  PortForwarder(ports::Port& a, ports::Port& b,
-                std::shared_ptr<dataplane::PacketPool> pool =
-                    std::make_shared<dataplane::PacketPool>(4096))
+  PortForwarder(
+      ports::Port& a, ports::Port& b,
+      std::shared_ptr<dataplane::PacketPool> pool = std::make_shared<dataplane::PacketPool>(4096))
       : a_(a), b_(b), pool_(std::move(pool)) {
     thread_ = std::thread([this] { run(); });
   }
