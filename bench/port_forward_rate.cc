@@ -26,10 +26,12 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -51,7 +53,15 @@ namespace {
 using namespace sockswitch;
 using namespace std::chrono_literals;
 
-// Sends 64-byte frames out of `dev` (in the calling thread's namespace)
+// Frame size before the FCS: 60 (64 on the wire) unless FRAME_BYTES says
+// otherwise (60..1514).
+std::size_t frame_bytes() {
+  const char* env = std::getenv("FRAME_BYTES");
+  const long n = env ? std::strtol(env, nullptr, 10) : 60;
+  return static_cast<std::size_t>(std::clamp(n, 60L, 1514L));
+}
+
+// Sends frame_bytes()-byte frames out of `dev` (in the calling thread's namespace)
 // until `stop`; returns how many the kernel accepted.
 std::uint64_t blast(const std::string& dev, const std::atomic<bool>& stop) {
   ports::Fd s = ports::Fd::socket(AF_PACKET, SOCK_RAW, 0, "AF_PACKET generator");
@@ -64,14 +74,27 @@ std::uint64_t blast(const std::string& dev, const std::atomic<bool>& stop) {
     ports::throw_errno("bind(generator, " + dev + ")");
 
   // Ethernet (unicast to a MAC nobody has, so the far end drops it cheaply),
-  // IPv4, UDP, zero payload padding to 60 bytes.
-  std::array<std::uint8_t, 60> frame{};
+  // IPv4, UDP, zero payload.
+  std::vector<std::uint8_t> frame(frame_bytes(), 0);
   const std::uint8_t eth[14] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00};
   std::memcpy(frame.data(), eth, sizeof eth);
-  const std::uint8_t ip[20] = {0x45, 0, 0,  46, 0, 0, 0,  0,  64, 17,
-                               0,    0, 10, 96, 0, 1, 10, 96, 0,  2};
+  const auto ip_len = static_cast<std::uint16_t>(frame.size() - 14);
+  const auto udp_len = static_cast<std::uint16_t>(frame.size() - 34);
+  // clang-format off
+  const std::uint8_t ip[20] = {0x45, 0, std::uint8_t(ip_len >> 8), std::uint8_t(ip_len),
+                               0, 0, 0, 0, 64, 17, 0, 0, 10, 96, 0, 1, 10, 96, 0, 2};
+  // clang-format on
   std::memcpy(frame.data() + 14, ip, sizeof ip);
-  const std::uint8_t udp[8] = {0x13, 0x88, 0x13, 0x89, 0, 26, 0, 0};
+  // A valid header checksum: a Linux bridge with br_netfilter drops bad ones.
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i < sizeof ip; i += 2)
+    sum += static_cast<std::uint32_t>(ip[i] << 8 | ip[i + 1]);
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  frame[14 + 10] = static_cast<std::uint8_t>(~sum >> 8);
+  frame[14 + 11] = static_cast<std::uint8_t>(~sum);
+  const std::uint8_t udp[8] = {
+      0x13, 0x88, 0x13, 0x89, std::uint8_t(udp_len >> 8), std::uint8_t(udp_len), 0, 0};
   std::memcpy(frame.data() + 34, udp, sizeof udp);
 
   constexpr unsigned kBatch = 64;
@@ -121,13 +144,14 @@ std::uint64_t sysfs_counter(const std::string& dev, const char* name) {
 
 struct Rate {
   double offered = 0, forwarded = 0;
+  double ns_per_packet = 0;  // forwarding thread's CPU per forwarded packet; 0: kernel
 };
 
 // Runs the generator in `from_ns` on `from_dev` for `seconds` after a warm-up
 // and returns what `egress()` counted meanwhile.
 template <typename Egress>
 Rate measure(const test::net::NetNamespace& from_ns, const std::string& from_dev, double seconds,
-             Egress egress) {
+             Egress egress, test::PortForwarder* wire = nullptr) {
   std::atomic<bool> stop{false};
   std::uint64_t offered = 0;
   std::thread gen([&] {
@@ -136,13 +160,16 @@ Rate measure(const test::net::NetNamespace& from_ns, const std::string& from_dev
   });
   std::this_thread::sleep_for(200ms);  // warm-up: rings filled, caches hot
   const std::uint64_t before = egress();
+  const double cpu0 = wire ? wire->cpu_seconds() : 0;
   const auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   const std::uint64_t after = egress();
+  const double cpu = wire ? wire->cpu_seconds() - cpu0 : 0;
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   stop.store(true);
   gen.join();
-  return {static_cast<double>(offered) / (dt + 0.2), static_cast<double>(after - before) / dt};
+  const auto moved = static_cast<double>(after - before);
+  return {static_cast<double>(offered) / (dt + 0.2), moved / dt, moved > 0 ? cpu * 1e9 / moved : 0};
 }
 
 }  // namespace
@@ -165,14 +192,18 @@ int main(int argc, char** argv) {
   v1.plug_into(ns1, {"10.96.0.1/24"});
   v2.plug_into(ns2, {"10.96.0.2/24"});
 
-  std::printf("%-16s %12s %12s %12s %10s\n", "driver", "offered pps", "fwd pps", "fwd/offered",
-              "vs bridge");
+  std::printf("%-16s %12s %12s %12s %10s %12s\n", "driver", "offered pps", "fwd pps", "fwd/offered",
+              "vs bridge", "ns/pkt (fwd)");
   double bridge_fwd = 0;
   auto report = [&](const std::string& driver, Rate r) {
     if (driver == "linux_bridge") bridge_fwd = r.forwarded;
     std::printf("%-16s %12.0f %12.0f %11.0f%%", driver.c_str(), r.offered, r.forwarded,
                 100.0 * r.forwarded / r.offered);
-    if (bridge_fwd > 0) std::printf(" %9.2fx", r.forwarded / bridge_fwd);
+    if (bridge_fwd > 0)
+      std::printf(" %9.2fx", r.forwarded / bridge_fwd);
+    else
+      std::printf(" %10s", "-");
+    if (r.ns_per_packet > 0) std::printf(" %12.0f", r.ns_per_packet);
     std::printf("\n");
   };
   for (const std::string& driver : drivers) {
@@ -196,7 +227,8 @@ int main(int argc, char** argv) {
       ns1.exec_checked({"ip", "link", "set", ta, "up"});
       ns2.exec_checked({"ip", "link", "set", tb, "up"});
       test::PortForwarder wire(a, b);
-      report(driver, measure(ns1, ta, seconds, [&] { return b.counters().tx_packets; }));
+      report(driver, measure(
+                         ns1, ta, seconds, [&] { return b.counters().tx_packets; }, &wire));
       continue;
     }
     const auto pool = std::make_shared<dataplane::PacketPool>(8192);
@@ -213,7 +245,8 @@ int main(int argc, char** argv) {
       continue;
     }
     test::PortForwarder wire(*a, *b, pool);
-    report(driver, measure(ns1, v1.inner(), seconds, [&] { return b->counters().tx_packets; }));
+    report(driver, measure(
+                       ns1, v1.inner(), seconds, [&] { return b->counters().tx_packets; }, &wire));
   }
   return 0;
 }

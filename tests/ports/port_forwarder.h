@@ -10,6 +10,8 @@
 #pragma once
 
 #include <poll.h>
+#include <pthread.h>
+#include <time.h>
 
 #include <array>
 #include <atomic>
@@ -33,6 +35,17 @@ class PortForwarder final {
   ~PortForwarder() { stop(); }
   PortForwarder(const PortForwarder&) = delete;
   PortForwarder& operator=(const PortForwarder&) = delete;
+
+  // CPU time the forwarding thread has used (user + system: the drivers'
+  // syscalls, and the kernel copies they make, count).
+  [[nodiscard]] double cpu_seconds() {
+    clockid_t clock;
+    timespec ts{};
+    if (pthread_getcpuclockid(thread_.native_handle(), &clock) != 0 ||
+        clock_gettime(clock, &ts) != 0)
+      return 0;
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  }
 
   void stop() {
     stop_.store(true);
