@@ -421,12 +421,14 @@ std::string Switch::dump_ports(const std::string& name) const {
   for (const RunningPort& p : b.ports) {
     if (!p.port) continue;
     const ports::PortCounters c = p.port->counters();
+    const std::uint16_t queues = p.port->queue_count();
     out += fmt::format(
-        "  port {:>3}: {} ({}, link {})\n"
+        "  port {:>3}: {} ({}, link {}{})\n"
         "           rx pkts={}, bytes={}, drop={}, errs={}\n"
         "           tx pkts={}, bytes={}, drop={}, errs={}\n",
         flowtable::to_u32(p.config.ofport), p.config.name, p.config.driver,
-        p.port->link_state() == ports::LinkState::up ? "up" : "down", c.rx_packets, c.rx_bytes,
+        p.port->link_state() == ports::LinkState::up ? "up" : "down",
+        queues > 1 ? fmt::format(", {} queues", queues) : "", c.rx_packets, c.rx_bytes,
         c.rx_dropped, c.rx_errors, c.tx_packets, c.tx_bytes, c.tx_dropped, c.tx_errors);
   }
   return out;

@@ -103,8 +103,9 @@ class Switch final {
   void open_patch_pairs(std::vector<RunningBridge>& bridges);
   static RunningPort* wireguard_in_place(std::vector<RunningPort>& running, const PortConfig& want);
 
-  // Buffers per poll thread: room for eight AF_XDP queues' fill rings (512
-  // each) and as many packets again in flight.
+  // Buffers per poll thread (2 KiB each, pinned as the AF_XDP UMEM): eight
+  // AF_XDP queues' full fill rings (512 each) and as many again in flight.
+  // More queues share what is left; fill rings never take the last eighth.
   static constexpr std::uint32_t kPoolPackets = 8192;
 
   Config config_;

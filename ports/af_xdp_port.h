@@ -77,7 +77,8 @@ class AfXdpPort final : public Port {
   [[nodiscard]] PortCounters counters() const noexcept override;
 
   [[nodiscard]] int ifindex() const noexcept { return ifindex_; }
-  // Pool packets the kernel holds for this port now (all queues).
+  // Pool packets the kernel holds for this port now (all queues); read it
+  // on the poll thread or while it is stopped.
   [[nodiscard]] std::uint32_t lent_packets() const noexcept;
   // nullopt while down without a device.
   [[nodiscard]] std::optional<XdpMode> xdp_mode() const noexcept;

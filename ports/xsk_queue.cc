@@ -67,7 +67,8 @@ XskQueue::XskQueue(const std::string& device, std::uint32_t queue, std::shared_p
     umem_ = nullptr;
     throw_errno("xsk_socket__create(" + device_ + " queue " + std::to_string(queue_) + ")", -r);
   }
-  refill();
+  // The fill ring starts empty: the pool is the poll thread's, and the
+  // thread fills the ring at its first receive().
 }
 
 XskQueue::~XskQueue() {
@@ -101,9 +102,13 @@ Packet& XskQueue::take_back(std::uint64_t offset) noexcept {
 
 void XskQueue::refill() noexcept {
   constexpr std::uint32_t kStep = 64;
+  // Fill rings never take the last eighth of the pool: a device with many
+  // queues must not starve other ports' receives and the flood copies.
+  const std::size_t floor = pool_->size() / 8;
   std::array<Packet*, kStep> fresh;
-  while (ring_size_ - in_fill_ >= kStep / 2) {
-    const std::uint32_t want = std::min(kStep, ring_size_ - in_fill_);
+  while (ring_size_ - in_fill_ >= kStep / 2 && pool_->available() > floor) {
+    const std::uint32_t want = static_cast<std::uint32_t>(
+        std::min<std::size_t>({kStep, ring_size_ - in_fill_, pool_->available() - floor}));
     const auto got = static_cast<std::uint32_t>(pool_->alloc_burst(std::span(fresh).first(want)));
     if (got == 0) return;  // the pool is dry: the next call tries again
     std::uint32_t idx = 0;

@@ -26,8 +26,10 @@
 // ring, or sent and waiting on the completion ring. `lent_` marks the
 // latter per pool index, so that closing the socket gives every lent
 // packet back to the pool (PacketPool::hand_back) instead of losing it.
-// The fill ring is topped up from the pool on every receive call, so a
-// pool that ran dry refills it as soon as packets come back.
+// The fill ring is topped up from the pool on every receive call (never
+// below an eighth of the pool left free), so a pool that ran low refills it
+// as soon as packets come back. The control thread never takes from the
+// pool: the ring starts empty and the first receive fills it.
 //
 // Threads: receive/transmit only from the pool's owning poll thread;
 // construction, destruction and statistics() from the control thread.
@@ -81,6 +83,7 @@ class XskQueue final {
                               PortCounterCell& counters) noexcept;
   [[nodiscard]] XskStatistics statistics() const noexcept;
   // Pool packets the kernel holds now (fill ring, rx ring, tx in flight).
+  // The poll thread's count: read it there, or while the thread is stopped.
   [[nodiscard]] std::uint32_t lent() const noexcept { return lent_count_; }
 
  private:

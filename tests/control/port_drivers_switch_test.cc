@@ -156,6 +156,7 @@ TEST_P(PortDriversSwitch, PingAndTcpBetweenNamespaces) {
     // thread did not poll would swallow every stream hashed onto it (odds
     // that eight streams all land on queue 0 of four: 1 in 65 536).
     EXPECT_EQ(sw.call([&](control::Switch& s) { return s.rx_queues("br0", port_a); }), c.queues);
+    EXPECT_NE(dump.find(fmt::format("link up, {} queues)", c.queues)), std::string::npos) << dump;
     constexpr std::size_t kStream = 200'000;
     for (std::uint16_t i = 0; i < 8; ++i)
       EXPECT_EQ(

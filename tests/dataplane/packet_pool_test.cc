@@ -7,6 +7,8 @@
 #include <array>
 #include <cstring>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "dataplane/burst.h"
 #include "dataplane/flow_extractor.h"
@@ -103,6 +105,43 @@ TEST(PacketPool, BurstAllocIsPartialWhenShort) {
 TEST(PacketPool, RejectsBadSetup) {
   EXPECT_THROW(PacketPool(0), std::invalid_argument);
   EXPECT_THROW(PacketPool(1, 128, 128), std::invalid_argument);
+}
+
+// The area is what AF_XDP registers: page-aligned, whole pages, and every
+// byte of a buffer maps back to its packet.
+TEST(PacketPool, AreaIsRegistrableAndOffsetsMapBackToPackets) {
+  PacketPool pool(33);
+  const auto area = pool.area();
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(area.data()) % 4096, 0u);
+  EXPECT_EQ(area.size() % 4096, 0u);
+  EXPECT_GE(area.size(), pool.stride() * pool.size());
+  Packet* p = pool.alloc();
+  const std::uint64_t at = pool.offset_of(*p);
+  EXPECT_EQ(area.data() + at, p->data());
+  EXPECT_EQ(&pool.packet_at_offset(at), p);
+  EXPECT_EQ(&pool.packet_at_offset(at - p->headroom()), p) << "the buffer's first byte";
+  EXPECT_EQ(&pool.packet_at_offset(at + p->tailroom() - 1), p) << "its last byte";
+  EXPECT_EQ(pool.index_of(pool.packet_at_offset(at + pool.stride())), pool.index_of(*p) + 1);
+  pool.free(p);
+}
+
+// A port closing on the control thread gives packets back; the owner frees
+// them at its next reclaim(), and only then.
+TEST(PacketPool, HandedBackPacketsReturnAtReclaim) {
+  PacketPool pool(64);
+  std::vector<Packet*> lent(40);
+  ASSERT_EQ(pool.alloc_burst(lent), 40u);
+  EXPECT_EQ(pool.reclaim(), 0u);
+  std::thread control([&] {
+    pool.hand_back({lent.begin(), lent.begin() + 25});
+    pool.hand_back({lent.begin() + 25, lent.end()});
+  });
+  control.join();
+  EXPECT_EQ(pool.available(), 24u) << "nothing freed behind the owner's back";
+  EXPECT_EQ(pool.reclaim(), 40u);
+  EXPECT_EQ(pool.available(), 64u);
+  EXPECT_EQ(pool.reclaim(), 0u);
+  pool.hand_back({pool.alloc()});  // still queued when the pool goes: no leak (ASan)
 }
 
 TEST(PacketPoolDeathTest, DoubleAndForeignFreesAbort) {
