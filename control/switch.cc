@@ -5,8 +5,10 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "control/flow_trace.h"
 #include "flowtable/flow_printer.h"
@@ -89,6 +91,8 @@ Switch::Switch(Config config) : config_(std::move(config)) {
     install_flows(b, b.config.flows, true);
   }
   start_threads();
+  for (const RunningBridge& b : bridges_)
+    await_ready(b);
 }
 
 Switch::~Switch() {
@@ -157,6 +161,22 @@ void Switch::publish_ports(RunningBridge& b) {
   b.bridge->set_ports(std::move(ports));
   for (auto& t : threads_)
     t->kick();  // they rebuild their wake-up sets
+  if (!threads_.empty()) await_ready(b);
+}
+
+// A published AF_XDP port drops what arrives until its poll thread has
+// filled its fill rings: wait for that (bounded), so that a port is
+// receiving when adding it is acknowledged.
+void Switch::await_ready(const RunningBridge& b) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  auto ready = [&] {
+    return std::all_of(b.ports.begin(), b.ports.end(),
+                       [](const RunningPort& p) { return !p.port || p.port->ready(); });
+  };
+  while (!ready() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!ready())
+    spdlog::warn("bridge {}: a port is not receiving yet (its poll thread is late)", b.config.name);
 }
 
 void Switch::install_flows(RunningBridge& b, const std::vector<flowtable::ParsedFlow>& flows,
@@ -299,6 +319,8 @@ void Switch::reload(Config wanted) {
     std::swap(pools_, fresh.pools_);
     std::swap(thread_bridges_, fresh.thread_bridges_);
     start_threads();
+    for (const RunningBridge& b : bridges_)
+      await_ready(b);
     return;
   }
   // Same bridges: open every new or changed port first, so a failure

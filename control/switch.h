@@ -92,6 +92,7 @@ class Switch final {
   RunningBridge& bridge(const std::string& name);
   const RunningBridge& bridge(const std::string& name) const;
   void publish_ports(RunningBridge& b);
+  void await_ready(const RunningBridge& b) const;
   void install_flows(RunningBridge& b, const std::vector<flowtable::ParsedFlow>& flows,
                      bool replace_all);
   void plan_threads();

@@ -156,6 +156,11 @@ PortCounters AfXdpPort::counters() const noexcept {
   return c;
 }
 
+bool AfXdpPort::ready() const noexcept {
+  if (link_.load(std::memory_order_relaxed) != LinkState::up) return true;  // nothing to lose
+  return std::all_of(queues_.begin(), queues_.end(), [](const auto& q) { return q->primed(); });
+}
+
 std::uint32_t AfXdpPort::lent_packets() const noexcept {
   std::uint32_t n = 0;
   for (const auto& q : queues_)

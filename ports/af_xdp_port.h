@@ -73,6 +73,8 @@ class AfXdpPort final : public Port {
   [[nodiscard]] std::uint32_t mtu() const noexcept override {
     return mtu_.load(std::memory_order_relaxed);
   }
+  // True once every queue's fill ring has buffers (or the link is down).
+  [[nodiscard]] bool ready() const noexcept override;
   // Adds the kernel's per-socket drops (XDP_STATISTICS) to rx_dropped.
   [[nodiscard]] PortCounters counters() const noexcept override;
 

@@ -85,6 +85,13 @@ class Port {
   // Throws std::system_error for failures other than the device's absence.
   virtual void refresh() {}
 
+  // Control path: false while the port would lose frames its device hands
+  // it because its poll thread has not served it yet (AF_XDP: the fill
+  // rings, which only the poll thread fills from its pool, are still
+  // empty). The switch waits for this after publishing a port, so that a
+  // port is receiving by the time adding it is acknowledged.
+  [[nodiscard]] virtual bool ready() const noexcept { return true; }
+
   [[nodiscard]] virtual LinkState link_state() const noexcept = 0;
   [[nodiscard]] virtual std::uint32_t mtu() const noexcept = 0;
   // Summed over queues: each queue's cell has exactly one writer.

@@ -121,6 +121,7 @@ void XskQueue::refill() noexcept {
     }
     xsk_ring_prod__submit(&rings_->fill, got);
     in_fill_ += got;
+    if (!primed_.load(std::memory_order_relaxed)) primed_.store(true, std::memory_order_release);
     if (got < want) return;
   }
 }

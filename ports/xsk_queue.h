@@ -35,6 +35,7 @@
 // construction, destruction and statistics() from the control thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -82,6 +83,8 @@ class XskQueue final {
   [[nodiscard]] bool transmit(std::span<dataplane::Packet* const> packets,
                               PortCounterCell& counters) noexcept;
   [[nodiscard]] XskStatistics statistics() const noexcept;
+  // Any thread: the fill ring has had buffers since the first refill.
+  [[nodiscard]] bool primed() const noexcept { return primed_.load(std::memory_order_acquire); }
   // Pool packets the kernel holds now (fill ring, rx ring, tx in flight).
   // The poll thread's count: read it there, or while the thread is stopped.
   [[nodiscard]] std::uint32_t lent() const noexcept { return lent_count_; }
@@ -106,6 +109,7 @@ class XskQueue final {
   std::uint32_t lent_count_ = 0;
   std::uint32_t in_fill_ = 0;    // lent for rx: fill ring, kernel, rx ring
   std::uint32_t in_flight_ = 0;  // lent for tx until completed
+  std::atomic<bool> primed_{false};
 };
 
 }  // namespace sockswitch::ports

@@ -86,7 +86,9 @@ void expect_forwards_over_af_xdp(bool generic_only) {
     EXPECT_EQ(a.xdp_mode(), want);
     EXPECT_EQ(xdp_shown(net.v1->outer()), generic_only ? "xdpgeneric" : "xdp");
     EXPECT_EQ(a.lent_packets(), 0u) << "only the poll thread takes from its pool";
+    EXPECT_FALSE(a.ready()) << "its fill ring is empty until the poll thread's first pass";
     expect_forwards(net, a, b, pool);
+    EXPECT_TRUE(a.ready());
     EXPECT_GE(a.lent_packets(), 512u - 32u) << "a fill ring kept (nearly) full";
     // Both fill rings and whatever is still in flight are the kernel's.
     EXPECT_EQ(pool->available() + a.lent_packets() + b.lent_packets(), pool->size());
