@@ -104,10 +104,10 @@ class Switch final {
   void open_patch_pairs(std::vector<RunningBridge>& bridges);
   static RunningPort* wireguard_in_place(std::vector<RunningPort>& running, const PortConfig& want);
 
-  // Buffers per poll thread (2 KiB each, pinned as the AF_XDP UMEM): eight
-  // AF_XDP queues' full fill rings (512 each) and as many again in flight.
+  // Buffers per poll thread (2 KiB each, 34 MiB pinned as the AF_XDP UMEM):
+  // seven AF_XDP queues' full fill rings (2048 each) and the rest free.
   // More queues share what is left; fill rings never take the last eighth.
-  static constexpr std::uint32_t kPoolPackets = 8192;
+  static constexpr std::uint32_t kPoolPackets = 16384;
 
   Config config_;
   // One pool per poll thread, declared before the bridges: AF_XDP ports

@@ -53,7 +53,7 @@ std::string xdp_shown(const std::string& dev) {
 
 using Pool = std::shared_ptr<dataplane::PacketPool>;
 Pool make_pool() {
-  return std::make_shared<dataplane::PacketPool>(4096);
+  return std::make_shared<dataplane::PacketPool>(8192);
 }
 
 void expect_forwards(TwoNamespaces& net, Port& a, Port& b, Pool pool = make_pool()) {
@@ -89,7 +89,7 @@ void expect_forwards_over_af_xdp(bool generic_only) {
     EXPECT_FALSE(a.ready()) << "its fill ring is empty until the poll thread's first pass";
     expect_forwards(net, a, b, pool);
     EXPECT_TRUE(a.ready());
-    EXPECT_GE(a.lent_packets(), 512u - 32u) << "a fill ring kept (nearly) full";
+    EXPECT_GE(a.lent_packets(), 2048u - 32u) << "a fill ring kept (nearly) full";
     // Both fill rings and whatever is still in flight are the kernel's.
     EXPECT_EQ(pool->available() + a.lent_packets() + b.lent_packets(), pool->size());
   }
