@@ -107,12 +107,20 @@ void XskQueue::refill() noexcept {
   const std::size_t floor = pool_->size() / 8;
   std::array<Packet*, kStep> fresh;
   while (ring_size_ - in_fill_ >= kStep / 2 && pool_->available() > floor) {
+    // The kernel publishes how far it consumed the fill ring lazily, so
+    // slots it has emptied can still read as taken: ask the ring, never
+    // assume (submitting unreserved slots would hand it old buffers again).
+    const std::uint32_t room = xsk_prod_nb_free(&rings_->fill, kStep);
     const std::uint32_t want = static_cast<std::uint32_t>(
-        std::min<std::size_t>({kStep, ring_size_ - in_fill_, pool_->available() - floor}));
+        std::min<std::size_t>({kStep, room, ring_size_ - in_fill_, pool_->available() - floor}));
+    if (want == 0) return;
     const auto got = static_cast<std::uint32_t>(pool_->alloc_burst(std::span(fresh).first(want)));
     if (got == 0) return;  // the pool is dry: the next call tries again
     std::uint32_t idx = 0;
-    (void)xsk_ring_prod__reserve(&rings_->fill, got, &idx);  // the ring holds in_fill_ at most
+    if (xsk_ring_prod__reserve(&rings_->fill, got, &idx) != got) {  // room was checked: never
+      pool_->free_burst(std::span(fresh).first(got));
+      return;
+    }
     for (std::uint32_t i = 0; i < got; ++i) {
       lend(*fresh[i]);
       // The buffer's start: the kernel writes the frame XDP_PACKET_HEADROOM in.
@@ -203,13 +211,16 @@ bool XskQueue::kick_tx() noexcept {
 
 bool XskQueue::transmit(std::span<Packet* const> packets, PortCounterCell& cnt) noexcept {
   reap_completions();
-  // The completion ring has a slot for every packet in flight.
-  const std::size_t can = std::min<std::size_t>(packets.size(), ring_size_ - in_flight_);
+  // The completion ring has a slot for every packet in flight; the tx ring
+  // says itself how much room it has (the kernel publishes its progress
+  // lazily, see refill()).
+  const auto burst = static_cast<std::uint32_t>(packets.size());
+  std::size_t can = std::min<std::size_t>(packets.size(), ring_size_ - in_flight_);
+  can = std::min<std::size_t>(can, xsk_prod_nb_free(&rings_->tx, burst));
   auto fits = [](const Packet* p) { return p->length() != 0 && p->length() <= kChunkSize; };
-  const auto k =
-      static_cast<std::uint32_t>(std::count_if(packets.begin(), packets.begin() + can, fits));
+  auto k = static_cast<std::uint32_t>(std::count_if(packets.begin(), packets.begin() + can, fits));
   std::uint32_t idx = 0;
-  (void)xsk_ring_prod__reserve(&rings_->tx, k, &idx);  // the tx ring holds in_flight_ at most
+  if (k != 0 && xsk_ring_prod__reserve(&rings_->tx, k, &idx) != k) can = k = 0;  // never expected
 
   std::uint32_t slot = 0;
   std::uint64_t bytes = 0;
