@@ -185,10 +185,10 @@ std::size_t AfXdpPort::rx_burst(std::uint16_t queue, PacketPool& pool,
 
 void AfXdpPort::tx_burst(std::uint16_t queue, PacketPool& pool,
                          std::span<Packet* const> packets) noexcept {
-  if (link_.load(std::memory_order_relaxed) != LinkState::up || queues_.empty() ||
-      &pool != options_.pool.get()) {
+  const bool foreign = &pool != options_.pool.get();  // a wiring bug, as in rx_burst
+  if (foreign || link_.load(std::memory_order_relaxed) != LinkState::up || queues_.empty()) {
     auto& c = queue_counters(queue);
-    PortCounterCell::add(&pool != options_.pool.get() ? c.tx_errors : c.tx_dropped, packets.size());
+    PortCounterCell::add(foreign ? c.tx_errors : c.tx_dropped, packets.size());
     pool.free_burst(packets);
     return;
   }

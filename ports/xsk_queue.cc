@@ -76,9 +76,9 @@ XskQueue::~XskQueue() {
   // the kernel writes no more frames, and what it held is ours again.
   if (xsk_ != nullptr) xsk_socket__delete(xsk_);
   if (umem_ != nullptr) xsk_umem__delete(umem_);
-  if (lent_count_ == 0) return;
+  if (lent() == 0) return;
   std::vector<Packet*> back;
-  back.reserve(lent_count_);
+  back.reserve(lent());
   for (std::size_t i = 0; i < pool_->size(); ++i)
     if (lent_[i]) back.push_back(&pool_->packet_at_offset(i * pool_->stride()));
   try {
@@ -90,13 +90,11 @@ XskQueue::~XskQueue() {
 
 void XskQueue::lend(Packet& p) noexcept {
   lent_[pool_->index_of(p)] = true;
-  ++lent_count_;
 }
 
 Packet& XskQueue::take_back(std::uint64_t offset) noexcept {
   Packet& p = pool_->packet_at_offset(offset);
   lent_[pool_->index_of(p)] = false;
-  --lent_count_;
   return p;
 }
 

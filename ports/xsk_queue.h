@@ -87,7 +87,7 @@ class XskQueue final {
   [[nodiscard]] bool primed() const noexcept { return primed_.load(std::memory_order_acquire); }
   // Pool packets the kernel holds now (fill ring, rx ring, tx in flight).
   // The poll thread's count: read it there, or while the thread is stopped.
-  [[nodiscard]] std::uint32_t lent() const noexcept { return lent_count_; }
+  [[nodiscard]] std::uint32_t lent() const noexcept { return in_fill_ + in_flight_; }
 
  private:
   struct Rings;
@@ -106,9 +106,8 @@ class XskQueue final {
   xsk_umem* umem_ = nullptr;
   xsk_socket* xsk_ = nullptr;
   std::unique_ptr<bool[]> lent_;  // per pool index
-  std::uint32_t lent_count_ = 0;
-  std::uint32_t in_fill_ = 0;    // lent for rx: fill ring, kernel, rx ring
-  std::uint32_t in_flight_ = 0;  // lent for tx until completed
+  std::uint32_t in_fill_ = 0;     // lent for rx: fill ring, kernel, rx ring
+  std::uint32_t in_flight_ = 0;   // lent for tx until completed
   std::atomic<bool> primed_{false};
 };
 
