@@ -49,6 +49,7 @@ PacketPool::PacketPool(std::uint32_t count, std::uint32_t buffer_size, std::uint
     // Lowest buffers on top, so a lightly used pool touches the fewest pages.
     free_[count - 1 - i] = &p;
   }
+  set_lenders(0);
 }
 
 PacketPool::~PacketPool() {

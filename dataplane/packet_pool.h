@@ -111,6 +111,20 @@ class PacketPool final {
     return static_cast<std::size_t>(&p - packets_.get());
   }
 
+  // Receive rings (AF_XDP fill rings) lend packets to the kernel and keep
+  // them while their queue is idle. Each ring that lends from this pool
+  // registers (control thread, while it is built and closed), and keeps at
+  // most lend_share() packets lent: the lendable part of the pool (all but
+  // the eighth kept for transmit copies and other ports) split evenly, so
+  // that no queue is left with an empty ring because others filled theirs
+  // first (a queue without buffers drops every frame the kernel hashes onto it).
+  void add_lender() noexcept { set_lenders(lenders_ + 1); }
+  void remove_lender() noexcept { set_lenders(lenders_ - 1); }
+  [[nodiscard]] std::size_t lend_floor() const noexcept { return count_ / 8; }
+  [[nodiscard]] std::size_t lend_share() const noexcept {
+    return lend_share_.load(std::memory_order_relaxed);
+  }
+
   // Any thread: queues packets taken from this pool for the owner to free
   // at its next reclaim(). Lock-free; allocates the list node (control path).
   void hand_back(std::vector<Packet*> packets);
@@ -131,6 +145,10 @@ class PacketPool final {
  private:
   [[noreturn, gnu::cold]] static void misuse(const char* what) noexcept;
   std::size_t reclaim_slow() noexcept;
+  void set_lenders(std::size_t n) noexcept {
+    lenders_ = n;
+    lend_share_.store((count_ - lend_floor()) / (n == 0 ? 1 : n), std::memory_order_relaxed);
+  }
 
   struct Returned {  // one hand_back() call, on a singly linked stack
     std::vector<Packet*> packets;
@@ -149,6 +167,8 @@ class PacketPool final {
   std::size_t stride_ = 0;
   std::size_t area_bytes_ = 0;
   std::atomic<Returned*> returned_{nullptr};
+  std::size_t lenders_ = 0;                 // control thread
+  std::atomic<std::size_t> lend_share_{0};  // read by the poll thread
   std::uint32_t buffer_size_ = 0;
   std::uint32_t headroom_ = 0;
 };

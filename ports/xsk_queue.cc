@@ -68,10 +68,12 @@ XskQueue::XskQueue(const std::string& device, std::uint32_t queue, std::shared_p
     throw_errno("xsk_socket__create(" + device_ + " queue " + std::to_string(queue_) + ")", -r);
   }
   // The fill ring starts empty: the pool is the poll thread's, and the
-  // thread fills the ring at its first receive().
+  // thread fills the ring at its first receive(), up to its share.
+  pool_->add_lender();
 }
 
 XskQueue::~XskQueue() {
+  if (xsk_ != nullptr) pool_->remove_lender();
   // The socket first: it holds a reference on the UMEM. Once both are gone
   // the kernel writes no more frames, and what it held is ours again.
   if (xsk_ != nullptr) xsk_socket__delete(xsk_);
@@ -98,19 +100,26 @@ Packet& XskQueue::take_back(std::uint64_t offset) noexcept {
   return p;
 }
 
+std::uint32_t XskQueue::fill_target() const noexcept {
+  return static_cast<std::uint32_t>(std::min<std::size_t>(ring_size_, pool_->lend_share()));
+}
+
 void XskQueue::refill() noexcept {
   constexpr std::uint32_t kStep = 64;
-  // Fill rings never take the last eighth of the pool: a device with many
-  // queues must not starve other ports' receives and the flood copies.
-  const std::size_t floor = pool_->size() / 8;
+  // Fill rings never take the last eighth of the pool (a device with many
+  // queues must not starve other ports' receives and the flood copies), and
+  // each keeps to its share of the rest, so every queue of every port gets
+  // buffers whichever is polled first.
+  const std::size_t floor = pool_->lend_floor();
+  const std::uint32_t target = fill_target();
   std::array<Packet*, kStep> fresh;
-  while (ring_size_ - in_fill_ >= kStep / 2 && pool_->available() > floor) {
+  while (in_fill_ < target && pool_->available() > floor) {
     // The kernel publishes how far it consumed the fill ring lazily, so
     // slots it has emptied can still read as taken: ask the ring, never
     // assume (submitting unreserved slots would hand it old buffers again).
     const std::uint32_t room = xsk_prod_nb_free(&rings_->fill, kStep);
     const std::uint32_t want = static_cast<std::uint32_t>(
-        std::min<std::size_t>({kStep, room, ring_size_ - in_fill_, pool_->available() - floor}));
+        std::min<std::size_t>({kStep, room, target - in_fill_, pool_->available() - floor}));
     if (want == 0) return;
     const auto got = static_cast<std::uint32_t>(pool_->alloc_burst(std::span(fresh).first(want)));
     if (got == 0) return;  // the pool is dry: the next call tries again
@@ -144,7 +153,10 @@ XskStatistics XskQueue::statistics() const noexcept {
 }
 
 std::size_t XskQueue::receive(std::span<Packet*> out, PortCounterCell& cnt) noexcept {
-  if (ring_size_ - in_fill_ >= 32) refill();
+  // Top up in steps of 32 (or half a small share), not per frame.
+  if (const std::uint32_t target = fill_target();
+      in_fill_ < target && target - in_fill_ >= std::min<std::uint32_t>(32, (target + 1) / 2))
+    refill();
   std::uint32_t rx_idx = 0;
   const std::uint32_t ready =
       xsk_ring_cons__peek(&rings_->rx, static_cast<std::uint32_t>(out.size()), &rx_idx);

@@ -92,6 +92,7 @@ class XskQueue final {
  private:
   struct Rings;
 
+  [[nodiscard]] std::uint32_t fill_target() const noexcept;
   void refill() noexcept;
   void reap_completions() noexcept;
   [[nodiscard]] bool kick_tx() noexcept;
