@@ -387,6 +387,11 @@ std::string Switch::show() const {
                                                                         : "down";
       out += fmt::format("    port {} ({}): {} {}\n", flowtable::to_u32(p.config.ofport),
                          p.config.driver, p.config.name, link);
+      if (const std::string how = p.port ? p.port->offload_handling() : ""; !how.empty()) {
+        const ports::PortCounters c = p.port->counters();
+        out += fmt::format("      offloads: {} ({} checksums finished, {} segments cut)\n", how,
+                           c.rx_checksums_completed, c.rx_segments);
+      }
     }
   }
   out += fmt::format("control: {} requests refused\n", rejected_requests_);

@@ -8,7 +8,9 @@
 // caller's load/store).
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 namespace sockswitch::dataplane {
@@ -50,20 +52,50 @@ constexpr void store_be32(std::uint8_t* p, std::uint32_t v) noexcept {
 }
 
 // The one's-complement sum of `bytes` (odd length padded with zero), not
-// inverted; for building checksums from scratch (ARP/ND replies, tests).
+// inverted, added to `sum`; for building checksums from scratch (checksum
+// completion, ARP/ND replies, tests). The sum is taken over 32-bit words in
+// host order and swapped once at the end (RFC 1071: the one's-complement sum
+// does not depend on byte order), so a full frame costs about a cycle per
+// eight bytes rather than one per two.
 [[nodiscard]] inline std::uint32_t checksum_partial(std::span<const std::uint8_t> bytes,
                                                     std::uint32_t sum = 0) noexcept {
-  std::size_t i = 0;
-  for (; i + 1 < bytes.size(); i += 2)
-    sum += load_be16(&bytes[i]);
-  if (i < bytes.size()) sum += std::uint32_t{bytes[i]} << 8;
-  return sum;
+  std::uint64_t acc = 0;
+  const std::uint8_t* p = bytes.data();
+  std::size_t n = bytes.size();
+  for (; n >= 4; p += 4, n -= 4) {
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    acc += w;
+  }
+  if (n > 0) {
+    std::uint8_t tail[4] = {0, 0, 0, 0};
+    std::memcpy(tail, p, n);
+    std::uint32_t w;
+    std::memcpy(&w, tail, 4);
+    acc += w;
+  }
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  std::uint32_t folded = static_cast<std::uint32_t>(acc);
+  folded = (folded & 0xffff) + (folded >> 16);
+  folded = (folded & 0xffff) + (folded >> 16);
+  if constexpr (std::endian::native == std::endian::little)
+    folded = static_cast<std::uint16_t>(folded << 8 | folded >> 8);
+  return sum + folded;
 }
 
 [[nodiscard]] constexpr std::uint16_t checksum_finish(std::uint32_t sum) noexcept {
   while (sum >> 16)
     sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<std::uint16_t>(~sum);
+}
+
+// A finished TCP/UDP checksum as it is stored: a UDP sum of zero is sent as
+// all ones, since zero means "no checksum" there (the kernel does the same
+// for both, and for TCP the two are equal to a receiver).
+[[nodiscard]] constexpr std::uint16_t l4_checksum_field(std::uint32_t sum) noexcept {
+  const std::uint16_t c = checksum_finish(sum);
+  return c == 0 ? 0xffff : c;
 }
 
 }  // namespace sockswitch::dataplane

@@ -14,7 +14,10 @@
 #include <stdexcept>
 
 #include "dataplane/burst.h"
+#include "dataplane/checksum_completion.h"
+#include "dataplane/gso_segmenter.h"
 #include "ports/netdev_query.h"
+#include "ports/virtio_net_header.h"
 
 namespace sockswitch::ports {
 namespace {
@@ -25,6 +28,11 @@ using dataplane::PacketPool;
 constexpr std::uint32_t kMinFrameSize = 2048;
 constexpr std::uint32_t kMinBlockSize = 1u << 16;
 constexpr std::size_t kMaxRingBytes = std::size_t{16} << 20;
+// A slot for a whole GSO frame (64 KiB, the kernel's default GSO limit,
+// with the ring header, the address and the virtio-net header before it).
+// The ring is kernel memory allocated at setup: at most kGsoRingBytes of it.
+constexpr std::uint32_t kGsoSlotSize = 1u << 17;
+constexpr std::size_t kGsoRingBytes = std::size_t{8} << 20;
 
 bool is_l3_link(std::uint16_t type) {
   switch (type) {
@@ -49,6 +57,15 @@ void set_option(const Fd& s, int level, int option, const T& value, const char* 
     throw_errno(std::string("setsockopt(") + what + ", " + dev + ")");
 }
 
+// The 802.1Q tag the kernel moved into the ring header, as it sat in the frame.
+void put_vlan_tag(std::uint8_t* at, const tpacket2_hdr& h, std::uint32_t status) noexcept {
+  const std::uint16_t tpid =
+      (status & TP_STATUS_VLAN_TPID_VALID) != 0 ? h.tp_vlan_tpid : ETH_P_8021Q;
+  at[0] = static_cast<std::uint8_t>(tpid >> 8), at[1] = static_cast<std::uint8_t>(tpid);
+  at[2] = static_cast<std::uint8_t>(h.tp_vlan_tci >> 8);
+  at[3] = static_cast<std::uint8_t>(h.tp_vlan_tci);
+}
+
 bool device_gone(int err) noexcept {
   return err == ENXIO || err == ENODEV;
 }
@@ -71,16 +88,22 @@ void AfPacketPort::open() {
 
   Fd s = Fd::socket(AF_PACKET, SOCK_RAW, 0, "AF_PACKET");  // protocol 0: silent until bound
   set_option(s, SOL_PACKET, PACKET_VERSION, int{TPACKET_V2}, "PACKET_VERSION", name());
+  // Every frame with its virtio-net header: the checksum and segmentation
+  // work a local sender left to offload (before the ring: the kernel
+  // refuses it after).
+  set_option(s, SOL_PACKET, PACKET_VNET_HDR, int{1}, "PACKET_VNET_HDR", name());
 
-  // A slot holds the ring header, the sockaddr_ll and the largest frame the
-  // MTU allows (plus two VLAN tags), rounded to a power of two.
-  const std::uint32_t frame_size = std::max(
-      kMinFrameSize,
-      std::bit_ceil(static_cast<std::uint32_t>(info->mtu + 14 + 8 + TPACKET2_HDRLEN + 64)));
+  // A slot holds the ring header, the sockaddr_ll, the virtio-net header and
+  // the largest frame: a GSO frame on an Ethernet device, else what the MTU
+  // allows (plus two VLAN tags), rounded to a power of two.
+  const std::uint32_t mtu_frame = std::bit_ceil(static_cast<std::uint32_t>(
+      info->mtu + 14 + 8 + TPACKET2_HDRLEN + 64 + sizeof(VirtioNetHeader)));
+  const std::uint32_t frame_size = std::max({kMinFrameSize, mtu_frame, l3 ? 0 : kGsoSlotSize});
+  const std::size_t ring_bytes = l3 ? kMaxRingBytes : kGsoRingBytes;
   const std::uint32_t block_size = std::max(kMinBlockSize, frame_size);
   const std::uint32_t per_block = block_size / frame_size;
   std::uint32_t frames = std::min<std::uint32_t>(
-      options_.ring_frames, static_cast<std::uint32_t>(kMaxRingBytes / frame_size));
+      options_.ring_frames, static_cast<std::uint32_t>(ring_bytes / frame_size));
   frames = std::max(per_block, frames / per_block * per_block);
   tpacket_req req{};
   req.tp_block_size = block_size;
@@ -123,7 +146,16 @@ void AfPacketPort::open() {
 }
 
 void AfPacketPort::close() noexcept {
-  (void)counters();  // keep the kernel's drop count of the socket we close
+  (void)counters();                       // keep the kernel's drop count of the socket we close
+  if (segments_held_ > segments_next_) {  // cut but never handed out: the poll thread's again
+    try {
+      segments_pool_->hand_back({segments_.begin() + static_cast<std::ptrdiff_t>(segments_next_),
+                                 segments_.begin() + static_cast<std::ptrdiff_t>(segments_held_)});
+    } catch (const std::bad_alloc&) {
+      // Only the list node can fail; the packets stay out of the pool.
+    }
+  }
+  segments_next_ = segments_held_ = 0;
   link_.store(LinkState::down, std::memory_order_relaxed);
   ring_.reset();
   sock_.reset();
@@ -175,8 +207,18 @@ void AfPacketPort::mark_gone() noexcept {
 std::size_t AfPacketPort::rx_burst(std::uint16_t, PacketPool& pool,
                                    std::span<Packet*> out) noexcept {
   std::size_t n = l3_ ? l3_->take_replies(pool, out) : 0;
+  n += take_segments(out.subspan(n));
   if (link_.load(std::memory_order_relaxed) != LinkState::up || n == out.size()) return n;
   return n + receive(pool, out.subspan(n));
+}
+
+// Segments of a GSO frame that did not fit the last burst go first.
+std::size_t AfPacketPort::take_segments(std::span<Packet*> out) noexcept {
+  const std::size_t n = std::min(out.size(), segments_held_ - segments_next_);
+  std::copy_n(segments_.begin() + static_cast<std::ptrdiff_t>(segments_next_), n, out.begin());
+  segments_next_ += n;
+  if (segments_next_ == segments_held_) segments_next_ = segments_held_ = 0;
+  return n;
 }
 
 std::size_t AfPacketPort::receive(PacketPool& pool, std::span<Packet*> out) noexcept {
@@ -184,55 +226,86 @@ std::size_t AfPacketPort::receive(PacketPool& pool, std::span<Packet*> out) noex
   auto slot = [this](std::uint32_t i) {
     return reinterpret_cast<tpacket2_hdr*>(ring_.data() + std::size_t{i} * frame_size_);
   };
-  // How many slots the kernel has handed over, then packets for them at once.
-  std::size_t ready = 0;
-  while (ready < out.size() &&
-         (__atomic_load_n(&slot((rx_next_ + ready) % frame_count_)->tp_status, __ATOMIC_ACQUIRE) &
-          TP_STATUS_USER))
-    ++ready;
-  if (ready == 0) return 0;
-  const std::size_t got = pool.alloc_burst(out.first(ready));
-
   std::size_t n = 0;
-  std::uint64_t bytes = 0, dropped = 0, errors = 0;
-  for (std::size_t i = 0; i < ready; ++i) {
+  std::uint64_t received = 0, bytes = 0, dropped = 0, errors = 0, completed = 0, segmented = 0;
+  while (n < out.size() && segments_held_ == 0) {
     tpacket2_hdr* h = slot(rx_next_);
+    if ((__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) break;
     rx_next_ = (rx_next_ + 1) % frame_count_;
     const std::uint32_t status = h->tp_status;
-    if (i >= got) {  // pool empty
-      ++dropped;
-      __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    auto* frame = reinterpret_cast<std::uint8_t*>(h) + h->tp_mac;
+    VirtioNetHeader vnet;
+    std::memcpy(&vnet, frame - sizeof vnet, sizeof vnet);
+    std::uint32_t len = h->tp_snaplen;
+    const bool whole = h->tp_snaplen == h->tp_len;
+    const bool vlan = (status & TP_STATUS_VLAN_VALID) != 0 && !l3_ && len >= 12;
+    const auto gso = static_cast<std::uint8_t>(vnet.gso_type & ~VirtioNetHeader::kGsoEcn);
+    const bool needs_csum = (vnet.flags & VirtioNetHeader::kNeedsChecksum) != 0;
+    auto release = [h] { __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE); };
+    if (!whole || (l3_ && gso != VirtioNetHeader::kGsoNone)) {  // truncated; bare-IP GSO is not cut
+      ++errors;
+      release();
       continue;
     }
-    Packet* p = out[i];
-    const auto* frame = reinterpret_cast<const std::uint8_t*>(h) + h->tp_mac;
-    const std::uint32_t len = h->tp_snaplen;
-    const bool vlan = (status & TP_STATUS_VLAN_VALID) != 0 && !l3_ && len >= 12;
-    std::uint8_t* dst = h->tp_snaplen == h->tp_len ? p->append(len + (vlan ? 4 : 0)) : nullptr;
-    if (dst != nullptr && vlan) {
-      const std::uint16_t tpid =
-          (status & TP_STATUS_VLAN_TPID_VALID) != 0 ? h->tp_vlan_tpid : ETH_P_8021Q;
-      std::memcpy(dst, frame, 12);
-      dst[12] = static_cast<std::uint8_t>(tpid >> 8), dst[13] = static_cast<std::uint8_t>(tpid);
-      dst[14] = static_cast<std::uint8_t>(h->tp_vlan_tci >> 8);
-      dst[15] = static_cast<std::uint8_t>(h->tp_vlan_tci);
-      std::memcpy(dst + 16, frame + 12, len - 12);
-    } else if (dst != nullptr) {
-      std::memcpy(dst, frame, len);
+    if (vlan) {  // the tag the kernel took out goes back in place (the slot has room before)
+      std::memmove(frame - 4, frame, 12);
+      frame -= 4;
+      len += 4;
+      put_vlan_tag(frame + 12, *h, status);
     }
-    __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-    if (dst == nullptr || (l3_ && !l3_->to_bridge(*p))) {  // truncated, or not IP
+
+    if (gso != VirtioNetHeader::kGsoNone) {
+      const auto kind =
+          gso == VirtioNetHeader::kGsoUdpL4 ? dataplane::GsoKind::udp_l4 : dataplane::GsoKind::tcp;
+      const bool known = gso == VirtioNetHeader::kGsoUdpL4 || gso == VirtioNetHeader::kGsoTcpV4 ||
+                         gso == VirtioNetHeader::kGsoTcpV6;
+      const std::size_t cut =
+          known ? dataplane::segment_gso({frame, len}, kind, vnet.gso_size, pool, segments_) : 0;
+      release();
+      if (cut == 0) {
+        const bool dry = known && vnet.gso_size != 0 && pool.available() < len / vnet.gso_size + 1;
+        ++(dry ? dropped : errors);
+        continue;
+      }
+      segments_pool_ = &pool;
+      segments_held_ = cut;
+      received += cut;
+      segmented += cut;
+      completed += cut;
+      for (std::size_t i = 0; i < cut; ++i)
+        bytes += segments_[i]->length();
+      n += take_segments(out.subspan(n));
+      continue;
+    }
+
+    Packet* p = pool.alloc();
+    std::uint8_t* dst = p != nullptr ? p->append(len) : nullptr;
+    if (dst != nullptr) std::memcpy(dst, frame, len);
+    release();
+    if (p == nullptr) {
+      ++dropped;
+      continue;
+    }
+    // csum_start counts a tag the kernel took out as if it were in place.
+    const bool finished =
+        !needs_csum || (dst != nullptr && dataplane::complete_checksum_at(
+                                              {dst, len}, vnet.csum_start, vnet.csum_offset));
+    if (dst == nullptr || !finished || (l3_ && !l3_->to_bridge(*p))) {  // too long, or not IP
       ++errors;
       pool.free(p);
       continue;
     }
+    completed += needs_csum;
+    ++received;
     bytes += p->length();
     out[n++] = p;
   }
-  PortCounterCell::add(cnt.rx_packets, n);
+  PortCounterCell::add(cnt.rx_packets, received);
   PortCounterCell::add(cnt.rx_bytes, bytes);
   if (dropped) PortCounterCell::add(cnt.rx_dropped, dropped);
   if (errors) PortCounterCell::add(cnt.rx_errors, errors);
+  if (completed) PortCounterCell::add(cnt.rx_checksums_completed, completed);
+  if (segmented) PortCounterCell::add(cnt.rx_segments, segmented);
   return n;
 }
 
@@ -245,7 +318,10 @@ void AfPacketPort::tx_burst(std::uint16_t, PacketPool& pool,
     return;
   }
   std::array<mmsghdr, dataplane::kBurstSize> msgs;
-  std::array<iovec, dataplane::kBurstSize> iov;
+  // The socket has PACKET_VNET_HDR: every frame goes with a header, and ours
+  // say "complete, not segmented".
+  static const VirtioNetHeader kFinished{};
+  std::array<std::array<iovec, 2>, dataplane::kBurstSize> iov;
   std::array<sockaddr_ll, dataplane::kBurstSize> to;
   std::array<Packet*, dataplane::kBurstSize> sending;
   std::uint64_t sent = 0, bytes = 0, dropped = 0, errors = 0;
@@ -264,10 +340,11 @@ void AfPacketPort::tx_burst(std::uint16_t, PacketPool& pool,
         }
       }
       sending[k] = p;
-      iov[k] = {p->data(), p->length()};
+      iov[k][0] = {const_cast<VirtioNetHeader*>(&kFinished), sizeof kFinished};
+      iov[k][1] = {p->data(), p->length()};
       msgs[k] = {};
-      msgs[k].msg_hdr.msg_iov = &iov[k];
-      msgs[k].msg_hdr.msg_iovlen = 1;
+      msgs[k].msg_hdr.msg_iov = iov[k].data();
+      msgs[k].msg_hdr.msg_iovlen = 2;
       if (l3_) {  // bare IP: the protocol says which, for the device (WireGuard checks it)
         to[k] = {};
         to[k].sll_family = AF_PACKET;

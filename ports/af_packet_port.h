@@ -18,11 +18,14 @@
 //   per-message failures, which we need to count drops and notice a device
 //   that went away (ENXIO/ENODEV/ENETDOWN mark the port down).
 //
-// Offloads: frames arrive as the kernel has them. A sender in the same host
-// (veth) that uses TCP segmentation or checksum offload hands AF_PACKET
-// oversized or partially checksummed frames; oversized ones are dropped and
-// counted as rx_errors. Turn tx offloads off on such peers (`ethtool -K
-// PEER tx off`), as with Open vSwitch's userspace datapath.
+// Offloads: a sender in the same host (a container's veth, by default)
+// leaves checksums and segmentation to its device. The socket asks for the
+// virtio-net header (PACKET_VNET_HDR) with every frame: a partial checksum
+// is finished where the header says (exact, no guessing), and a GSO frame
+// (up to 64 KiB, so the ring's slots on an Ethernet device hold one) is cut
+// into MTU-sized frames with complete sums (dataplane/gso_segmenter.h).
+// Segments that do not fit a burst wait for the next. Nothing is asked of
+// the peer. Transmitted frames are complete, so their header says nothing.
 //
 // L3 mode: a device whose link type is not Ethernet (ARPHRD_NONE for tun and
 // WireGuard, raw-IP, PPP, IP tunnels) carries bare IP packets; the port then
@@ -36,6 +39,7 @@
 // poll-thread layer does not need them yet.)
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -68,6 +72,9 @@ class AfPacketPort final : public Port {
   [[nodiscard]] LinkState link_state() const noexcept override {
     return link_.load(std::memory_order_relaxed);
   }
+  [[nodiscard]] std::string offload_handling() const override {
+    return "virtio-net headers: partial checksums finished, GSO frames cut in software";
+  }
   [[nodiscard]] std::uint32_t mtu() const noexcept override {
     return mtu_.load(std::memory_order_relaxed);
   }
@@ -85,6 +92,7 @@ class AfPacketPort final : public Port {
   void mark_gone() noexcept;
   [[nodiscard]] std::size_t receive(dataplane::PacketPool& pool,
                                     std::span<dataplane::Packet*> out) noexcept;
+  [[nodiscard]] std::size_t take_segments(std::span<dataplane::Packet*> out) noexcept;
 
   AfPacketOptions options_;
   Fd sock_;
@@ -96,6 +104,10 @@ class AfPacketPort final : public Port {
   std::atomic<LinkState> link_{LinkState::down};
   std::atomic<std::uint32_t> mtu_{0};
   mutable std::atomic<std::uint64_t> kernel_drops_{0};
+  // The segments of the last GSO frame not yet handed out (poll thread).
+  std::array<dataplane::Packet*, 256> segments_{};
+  std::size_t segments_held_ = 0, segments_next_ = 0;
+  dataplane::PacketPool* segments_pool_ = nullptr;
 };
 
 }  // namespace sockswitch::ports

@@ -73,6 +73,15 @@ class AfXdpPort final : public Port {
   [[nodiscard]] LinkState link_state() const noexcept override {
     return link_.load(std::memory_order_relaxed);
   }
+  // AF_XDP carries no checksum metadata, and the XDP program on a veth makes
+  // the kernel turn its peer's segmentation offload off (veth_fix_features).
+  [[nodiscard]] std::string offload_handling() const override {
+    if (xdp_mode() == XdpMode::generic)
+      return "partial checksums finished in software; generic XDP cannot take GSO frames "
+             "(driver auto uses af_packet here)";
+    return "partial checksums found and finished in software; a veth peer sends no GSO "
+           "while the XDP program is attached";
+  }
   [[nodiscard]] std::uint32_t mtu() const noexcept override {
     return mtu_.load(std::memory_order_relaxed);
   }

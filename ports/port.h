@@ -35,6 +35,10 @@ enum class LinkState : std::uint8_t { down, up };
 struct PortCounters {
   std::uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0, rx_errors = 0;
   std::uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0, tx_errors = 0;
+  // Offloads the sender left to the device, done by the port (see
+  // dataplane/checksum_completion.h): checksums finished, and segments cut
+  // from GSO frames.
+  std::uint64_t rx_checksums_completed = 0, rx_segments = 0;
 };
 
 // One writer (the owning poll thread), many readers: plain relaxed stores.
@@ -45,11 +49,14 @@ class PortCounterCell final {
   }
   std::atomic<std::uint64_t> rx_packets{0}, rx_bytes{0}, rx_dropped{0}, rx_errors{0};
   std::atomic<std::uint64_t> tx_packets{0}, tx_bytes{0}, tx_dropped{0}, tx_errors{0};
+  std::atomic<std::uint64_t> rx_checksums_completed{0}, rx_segments{0};
 
   [[nodiscard]] PortCounters read() const noexcept {
     auto r = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-    return {r(rx_packets), r(rx_bytes), r(rx_dropped), r(rx_errors),
-            r(tx_packets), r(tx_bytes), r(tx_dropped), r(tx_errors)};
+    return {r(rx_packets), r(rx_bytes),   r(rx_dropped),
+            r(rx_errors),  r(tx_packets), r(tx_bytes),
+            r(tx_dropped), r(tx_errors),  r(rx_checksums_completed),
+            r(rx_segments)};
   }
 };
 
@@ -92,6 +99,11 @@ class Port {
   // port is receiving by the time adding it is acknowledged.
   [[nodiscard]] virtual bool ready() const noexcept { return true; }
 
+  // Control path, for `show`: what the port does about offloads its
+  // device's senders use (checksums left partial, GSO frames); empty when
+  // nothing reaches it unfinished.
+  [[nodiscard]] virtual std::string offload_handling() const { return {}; }
+
   [[nodiscard]] virtual LinkState link_state() const noexcept = 0;
   [[nodiscard]] virtual std::uint32_t mtu() const noexcept = 0;
   // Summed over queues: each queue's cell has exactly one writer.
@@ -103,6 +115,7 @@ class Port {
       sum.rx_dropped += c.rx_dropped, sum.rx_errors += c.rx_errors;
       sum.tx_packets += c.tx_packets, sum.tx_bytes += c.tx_bytes;
       sum.tx_dropped += c.tx_dropped, sum.tx_errors += c.tx_errors;
+      sum.rx_checksums_completed += c.rx_checksums_completed, sum.rx_segments += c.rx_segments;
     }
     return sum;
   }

@@ -38,7 +38,15 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
   if (spec.driver == "af_xdp") return make_af_xdp(spec);
   if (spec.driver == "auto" || spec.driver == "netdev") {
     try {
-      return make_af_xdp(spec);
+      auto port = make_af_xdp(spec);
+      // Only a native XDP program makes a veth's peer stop sending GSO
+      // frames; in generic mode those arrive whole, larger than a chunk,
+      // and AF_XDP cannot take them. AF_PACKET cuts them.
+      if (static_cast<const AfXdpPort&>(*port).xdp_mode() != XdpMode::generic) return port;
+      spdlog::warn(
+          "port {}: AF_XDP only in generic mode, which cannot take GSO frames; "
+          "using AF_PACKET",
+          spec.name);
     } catch (const std::exception& e) {
       spdlog::warn("port {}: AF_XDP unavailable ({}); using AF_PACKET", spec.name, e.what());
     }

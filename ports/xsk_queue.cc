@@ -16,6 +16,7 @@
 #include <xdp/xsk.h>
 #pragma GCC diagnostic pop
 
+#include "dataplane/checksum_completion.h"
 #include "ports/fd.h"
 
 namespace sockswitch::ports {
@@ -166,7 +167,7 @@ std::size_t XskQueue::receive(std::span<Packet*> out, PortCounterCell& cnt) noex
     return 0;
   }
   std::size_t n = 0;
-  std::uint64_t bytes = 0, errors = 0;
+  std::uint64_t bytes = 0, errors = 0, completed = 0;
   for (std::uint32_t i = 0; i < ready; ++i) {
     const xdp_desc* d = xsk_ring_cons__rx_desc(&rings_->rx, rx_idx + i);
     const std::uint64_t base = xsk_umem__extract_addr(d->addr);
@@ -177,6 +178,7 @@ std::size_t XskQueue::receive(std::span<Packet*> out, PortCounterCell& cnt) noex
       pool_->free(&p);
       continue;
     }
+    completed += dataplane::complete_if_partial({p.data(), d->len});
     bytes += d->len;
     out[n++] = &p;
   }
@@ -185,6 +187,7 @@ std::size_t XskQueue::receive(std::span<Packet*> out, PortCounterCell& cnt) noex
   PortCounterCell::add(cnt.rx_packets, n);
   PortCounterCell::add(cnt.rx_bytes, bytes);
   if (errors) PortCounterCell::add(cnt.rx_errors, errors);
+  if (completed) PortCounterCell::add(cnt.rx_checksums_completed, completed);
   return n;
 }
 

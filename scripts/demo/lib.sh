@@ -32,10 +32,6 @@ ns_add() {  # ns_add NAME: a namespace with lo up and IPv6 off (keeps ND noise o
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-no_offload() {  # no_offload NS DEV: AF_PACKET sees segments as the wire would
-  in_ns "$1" ethtool -K "$2" tx off rx off gso off gro off tso off >/dev/null 2>&1 || true
-}
-
 # bg LOGFILE CMD...: start CMD in the background, remember its pid in BG_PID.
 bg() {
   local out=$1; shift

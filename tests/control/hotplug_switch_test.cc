@@ -107,7 +107,6 @@ bool ping_once(const net::NetNamespace& ns, const std::string& addr) {
 void replug(const SwitchHost& host, const Container& c, const std::string& cidr) {
   net::run_checked({"ip", "-n", host.ns().name(), "link", "add", c.port, "type", "veth", "peer",
                     "name", "eth0", "address", mac_text(c.mac()), "netns", c.ns->name()});
-  c.ns->exec_checked({"ethtool", "-K", "eth0", "tx", "off"});
   net::configure_link(*c.ns, "eth0", {cidr});
   net::run_checked({"ip", "-n", host.ns().name(), "link", "set", c.port, "up"});
 }

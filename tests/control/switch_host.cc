@@ -18,7 +18,8 @@ SwitchHost::~SwitchHost() {
   containers_.clear();  // sockets and container namespaces before the host
 }
 
-Container& SwitchHost::plug(const std::string& port, const std::string& cidr, unsigned queues) {
+Container& SwitchHost::plug(const std::string& port, const std::string& cidr, unsigned queues,
+                            SenderOffloads offloads) {
   if (containers_.count(port)) throw std::logic_error("container " + port + " exists");
   Container c;
   c.port = port;
@@ -30,8 +31,7 @@ Container& SwitchHost::plug(const std::string& port, const std::string& cidr, un
       {"ip", "-n",    host_->name(), "link", "add",  port,   "numtxqueues", q, "numrxqueues",
        q,    "type",  "veth",        "peer", "name", "eth0", "numtxqueues", q, "numrxqueues",
        q,    "netns", c.ns->name()});
-  // AF_PACKET on the host end needs finished, MTU-sized frames.
-  c.ns->exec_checked({"ethtool", "-K", "eth0", "tx", "off"});
+  if (offloads == SenderOffloads::off) c.ns->exec_checked({"ethtool", "-K", "eth0", "tx", "off"});
   if (!cidr.empty()) c.ns->exec_checked({"ip", "addr", "add", cidr, "dev", "eth0"});
   c.ns->exec_checked({"ip", "link", "set", "eth0", "up"});
   net::run_checked({"ip", "-n", host_->name(), "link", "set", port, "up"});

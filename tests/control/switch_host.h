@@ -29,6 +29,10 @@ struct Container {
   [[nodiscard]] std::uint64_t mac() const { return wire->mac(); }
 };
 
+// `off`: only where the host end stands in for a NIC, which never hands
+// over unfinished frames (DPDK's net_af_packet vdev on a veth).
+enum class SenderOffloads { kernel_default, off };
+
 class SwitchHost final {
  public:
   SwitchHost();
@@ -36,9 +40,12 @@ class SwitchHost final {
 
   [[nodiscard]] const net::NetNamespace& ns() const noexcept { return *host_; }
   // A container behind the host device `port`, with `cidr` on its eth0
-  // (empty: no address), over a veth of `queues` rx and tx queues each way.
-  // `port` may be a name a switch already waits for.
-  Container& plug(const std::string& port, const std::string& cidr = "", unsigned queues = 1);
+  // (empty: no address), over a veth of `queues` rx and tx queues each way,
+  // with the kernel's default offloads (as LXC, Proxmox and `ip link` make
+  // them) unless `offloads` says otherwise. `port` may be a name a switch
+  // already waits for.
+  Container& plug(const std::string& port, const std::string& cidr = "", unsigned queues = 1,
+                  SenderOffloads offloads = SenderOffloads::kernel_default);
   // Removes the container and its veth.
   void unplug(const std::string& port);
   Container& operator[](const std::string& port);

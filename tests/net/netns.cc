@@ -134,9 +134,12 @@ void configure_link(const NetNamespace& ns, const std::string& dev,
 
 void VethPair::plug_into(const NetNamespace& ns, const std::vector<std::string>& cidrs) {
   run_checked({"ip", "link", "set", inner_, "netns", ns.name()});
-  ns.exec_checked({"ethtool", "-K", inner_, "tx", "off"});
   configure_link(ns, inner_, cidrs);
   run_checked({"ip", "link", "set", outer_, "up"});
+}
+
+void VethPair::sender_offloads_off(const NetNamespace& ns) const {
+  ns.exec_checked({"ethtool", "-K", inner_, "tx", "off"});
 }
 
 }  // namespace sockswitch::test::net

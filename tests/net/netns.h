@@ -57,9 +57,14 @@ class VethPair final {
   [[nodiscard]] const std::string& outer() const noexcept { return outer_; }
   [[nodiscard]] const std::string& inner() const noexcept { return inner_; }
   // Moves `inner` into `ns` with `cidr` (e.g. "10.99.0.1/24", or an IPv6 one,
-  // added without DAD), brings both ends up and turns the inner end's tx
-  // offloads off so that AF_PACKET on `outer` sees finished, MTU-sized frames.
+  // added without DAD) and brings both ends up. The inner end keeps the
+  // kernel's default offloads, as a container's veth has them: the sender
+  // leaves checksums and segmentation to the device.
   void plug_into(const NetNamespace& ns, const std::vector<std::string>& cidrs);
+  // Turns the inner end's tx offloads off (after plug_into): only for a
+  // port that stands in for a NIC, which never hands over unfinished frames
+  // (DPDK's net_af_packet vdev on a veth).
+  void sender_offloads_off(const NetNamespace& ns) const;
   // Deletes the pair now (hotplug tests); the destructor then does nothing.
   void remove();
 
