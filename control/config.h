@@ -29,6 +29,11 @@
 
 namespace sockswitch::control {
 
+// Where a port came from: the config file, or `ctl add-port` at run time
+// (a wg-quick hook, a container start). Ports added at run time survive a
+// reload until `ctl del-port`, as OVS's database keeps them.
+enum class PortOrigin : std::uint8_t { file, ctl };
+
 struct PortConfig {
   std::string name;
   std::string driver = "auto";  // auto | af_xdp | af_packet | tap | tun | internal | patch | pcap
@@ -47,6 +52,7 @@ struct PortConfig {
   std::string wg_config_text;
   std::shared_ptr<const wireguard::WgConfig> wg_parsed;
   flowtable::SourcePos pos;
+  PortOrigin origin = PortOrigin::file;  // not part of what the port is (==)
 
   friend bool operator==(const PortConfig& a, const PortConfig& b) {
     return a.name == b.name && a.driver == b.driver && a.ofport == b.ofport &&

@@ -2,7 +2,9 @@
 #include "control/control_commands.h"
 
 #include <array>
+#include <charconv>
 #include <cstdint>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -36,31 +38,63 @@ constexpr std::array<ControlCommand, 13> kCommands{{
     {"help", "help", "this list", 0, 0},
 }};
 
-PortConfig port_from_args(std::span<const std::string> args) {
-  PortConfig p;
+// A whole decimal number in [low, high], or an error naming the option.
+std::uint32_t number_option(const std::string& key, const std::string& value, std::uint32_t low,
+                            std::uint32_t high) {
+  std::uint32_t n = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || n < low ||
+      n > high)
+    throw std::invalid_argument(
+        fmt::format("{}={}: expected a whole number from {} to {}", key, value, low, high));
+  return n;
+}
+
+bool flag_option(const std::string& key, const std::string& value) {
+  if (value == "1" || value == "true") return true;
+  if (value == "0" || value == "false") return false;
+  throw std::invalid_argument(fmt::format("{}={}: expected 1, 0, true or false", key, value));
+}
+
+struct PortRequest {
+  PortConfig port;
+  std::set<std::string> given;  // the keys the request spelled out
+};
+
+PortRequest port_from_args(std::span<const std::string> args) {
+  PortRequest r;
+  PortConfig& p = r.port;
   p.name = args[0];
   for (const std::string& a : args.subspan(1)) {
     const auto eq = a.find('=');
     if (eq == std::string::npos) throw std::invalid_argument("expected key=value, got '" + a + "'");
     const std::string key = a.substr(0, eq), value = a.substr(eq + 1);
+    if (!r.given.insert(key).second)
+      throw std::invalid_argument("port option '" + key + "' given twice");
     if (key == "driver")
       p.driver = value;
     else if (key == "ofport")
-      p.ofport = flowtable::PortNo{static_cast<std::uint32_t>(std::stoul(value))};
+      p.ofport = flowtable::PortNo{number_option(key, value, 1, 0xfffe)};
     else if (key == "mac")
-      p.mac = value;
+      p.mac = ((void)flowtable::parse_mac(value), value);  // checked now, not when the port opens
     else if (key == "queues")
-      p.queues = static_cast<std::uint16_t>(std::stoul(value));
+      p.queues = static_cast<std::uint16_t>(number_option(key, value, 1, 1024));
     else if (key == "no_flood")
-      p.no_flood = value == "1" || value == "true";
+      p.no_flood = flag_option(key, value);
     else if (key == "create")
-      p.create = value == "1" || value == "true";
+      p.create = flag_option(key, value);
     else if (key == "wg_config")
       p.wg_config = value;  // read by the daemon: give an absolute path
     else
       throw std::invalid_argument("unknown port option '" + key + "'");
   }
-  return p;
+  return r;
+}
+
+std::string usage_of(const std::string& cmd) {
+  for (const ControlCommand& c : kCommands)
+    if (c.name == cmd) return std::string(c.usage);
+  return cmd;
 }
 
 std::string dispatch(Switch& sw, const std::string& cmd, std::vector<std::string> args,
@@ -77,12 +111,17 @@ std::string dispatch(Switch& sw, const std::string& cmd, std::vector<std::string
   }
   if (cmd == "del-flows") {
     const bool strict = std::erase(args, std::string("--strict")) > 0;
+    if (args.empty() || args.size() > 2) throw std::invalid_argument("usage: " + usage_of(cmd));
     return sw.del_flows(args[0], args.size() > 1 ? std::optional(args[1]) : std::nullopt, strict);
   }
-  if (cmd == "add-port") return sw.add_port(args[0], port_from_args(std::span(args).subspan(1)));
+  if (cmd == "add-port") {
+    PortRequest r = port_from_args(std::span(args).subspan(1));
+    return sw.add_port(args[0], std::move(r.port), r.given);
+  }
   if (cmd == "del-port") return sw.del_port(args[0], args[1]);
   if (cmd == "trace") {
     const bool json = std::erase(args, std::string("--json")) > 0;
+    if (args.size() != 2) throw std::invalid_argument("usage: " + usage_of(cmd));
     return sw.trace(args[0], args[1], json);
   }
   if (cmd == "wg-show") return sw.wg_show(args[0]);

@@ -1,6 +1,9 @@
 // control/daemon.cc: the control thread's event loop.
 #include "control/daemon.h"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,7 +13,10 @@
 #include <utility>
 
 #include <boost/asio.hpp>
+#include <cerrno>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -120,6 +126,14 @@ void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw) {
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
+  // SIGTERM during a slow start must still clean up: the signals wait,
+  // blocked, until the handlers exist (poll threads inherit the mask and
+  // never take them).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int sig : {SIGHUP, SIGTERM, SIGINT})
+    sigaddset(&stop_signals, sig);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   Config config;
   try {
@@ -131,6 +145,19 @@ int run_daemon(const DaemonOptions& options) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   if (options.control_socket) config.control_socket = *options.control_socket;
   const std::string socket_path = config.control_socket;
+  // One daemon per control socket: a second one must not take the first's
+  // socket and devices. The lock goes with the process, whatever ends it.
+  std::error_code dir_error;
+  std::filesystem::create_directories(std::filesystem::path(socket_path).parent_path(), dir_error);
+  const int lock_fd = ::open((socket_path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    spdlog::error("control socket {}: {}", socket_path,
+                  err == EWOULDBLOCK
+                      ? "another sockswitch daemon is running with this socket"
+                      : std::string("cannot lock ") + socket_path + ".lock: " + std::strerror(err));
+    return 1;
+  }
   raise_memlock_limit();
 
   std::unique_ptr<Switch> sw;
@@ -197,6 +224,7 @@ int run_daemon(const DaemonOptions& options) {
     });
   };
   wait_signal();
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);  // one that came early is handled now
 
   asio::steady_timer hotplug(io);
   arm_hotplug_timer(hotplug, *sw);

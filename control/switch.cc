@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "control/flow_trace.h"
+#include "dataplane/tx_batch.h"
 #include "flowtable/flow_printer.h"
 #include "flowtable/value_text.h"
 #include "ports/netdev_query.h"
@@ -29,7 +30,7 @@ using flowtable::FlowRule;
 
 bool netdev_backed(const PortConfig& p) {
   return p.driver == "auto" || p.driver == "af_packet" || p.driver == "af_xdp" ||
-         p.driver == "tap" || p.driver == "tun";
+         p.driver == "tap" || p.driver == "tun" || p.driver == "internal";
 }
 
 // The device state a port was opened against, so that the hotplug check
@@ -62,6 +63,27 @@ bool same_flow(const FlowRule& a, const FlowRule& b) {
          a.hard_timeout == b.hard_timeout;
 }
 
+// The settings named in `given` on which `want` differs from `have`, as
+// "key=have (asked: key=want)" pairs; empty when they agree.
+std::string port_differences(const PortConfig& have, const PortConfig& want,
+                             const std::set<std::string>& given) {
+  std::string out;
+  auto check = [&](const char* key, const std::string& h, const std::string& w) {
+    if (given.count(key) && h != w)
+      out += fmt::format("{}{}={} (asked: {}={})", out.empty() ? "" : ", ", key, h, key, w);
+  };
+  auto yes = [](bool b) { return std::string(b ? "1" : "0"); };
+  check("driver", have.driver, want.driver);
+  check("ofport", std::to_string(flowtable::to_u32(have.ofport)),
+        std::to_string(flowtable::to_u32(want.ofport)));
+  check("mac", have.mac.value_or(""), want.mac.value_or(""));
+  check("queues", std::to_string(have.queues), std::to_string(want.queues));
+  check("no_flood", yes(have.no_flood), yes(want.no_flood));
+  check("create", yes(have.create), yes(want.create));
+  check("wg_config", have.wg_config.value_or(""), want.wg_config.value_or(""));
+  return out;
+}
+
 std::string join_errors(const std::vector<flowtable::FlowError>& errors) {
   std::string s;
   for (const auto& e : errors)
@@ -77,8 +99,10 @@ Switch::Switch(Config config) : config_(std::move(config)) {
   for (BridgeConfig& bc : config_.bridges) {
     RunningBridge rb;
     rb.bridge = std::make_unique<dataplane::Bridge>(bc.name, index++, mac_config(bc));
-    for (const PortConfig& pc : bc.ports)
+    for (const PortConfig& pc : bc.ports) {
       rb.ports.push_back({pc, pc.driver == "patch" ? nullptr : open_port(pc, bc.name)});
+      rb.numbering.remember(pc.name, pc.ofport);
+    }
     rb.config = std::move(bc);
     bridges_.push_back(std::move(rb));
   }
@@ -152,10 +176,10 @@ void Switch::open_patch_pairs(std::vector<RunningBridge>& bridges) {
     throw std::invalid_argument("patch port '" + waiting.begin()->first + "' has no peer");
 }
 
-void Switch::publish_ports(RunningBridge& b) {
+void Switch::publish_ports(RunningBridge& b, const std::set<const ports::Port*>& except) {
   std::vector<dataplane::BridgePort> ports;
   for (const RunningPort& p : b.ports)
-    if (p.port)
+    if (p.port && !except.count(p.port.get()))
       ports.push_back(
           {p.config.ofport, p.port.get(), 0, 0, p.config.no_flood, p.port->queue_count()});
   b.bridge->set_ports(std::move(ports));
@@ -302,6 +326,7 @@ std::string Switch::wg_show(const std::string& port) const {
 }
 
 void Switch::reload(Config wanted) {
+  keep_runtime_ports(wanted);
   std::vector<std::string> have, want;
   for (const RunningBridge& b : bridges_)
     have.push_back(b.config.name);
@@ -361,12 +386,17 @@ void Switch::reload(Config wanted) {
     std::vector<RunningPort> next;
     std::vector<RunningPort> retired;
     for (RunningPort& p : b.ports) {
-      const bool keep = std::any_of(w.ports.begin(), w.ports.end(),
-                                    [&](const PortConfig& pc) { return pc == p.config; });
+      const auto match = std::find_if(w.ports.begin(), w.ports.end(),
+                                      [&](const PortConfig& pc) { return pc == p.config; });
+      const bool keep = match != w.ports.end();
+      if (keep) p.config.origin = match->origin;  // the file may now name a port ctl added
+      if (!keep) b.numbering.released(p.config.name, p.config.ofport, PortNumbering::Clock::now());
       (keep ? next : retired).push_back(std::move(p));
     }
-    for (RunningPort& p : staging[i].ports)
+    for (RunningPort& p : staging[i].ports) {
+      b.numbering.remember(p.config.name, p.config.ofport);
       next.push_back(std::move(p));
+    }
     b.ports = std::move(next);
     publish_ports(b);  // after this grace period no thread touches a retired port
     retired.clear();
@@ -385,8 +415,9 @@ std::string Switch::show() const {
       const char* link = !p.port                                        ? "missing"
                          : p.port->link_state() == ports::LinkState::up ? "up"
                                                                         : "down";
-      out += fmt::format("    port {} ({}): {} {}\n", flowtable::to_u32(p.config.ofport),
-                         p.config.driver, p.config.name, link);
+      out += fmt::format("    port {} ({}): {} {}{}\n", flowtable::to_u32(p.config.ofport),
+                         p.config.driver, p.config.name, link,
+                         p.config.origin == PortOrigin::ctl ? " (added by ctl)" : "");
       if (const std::string how = p.port ? p.port->offload_handling() : ""; !how.empty()) {
         const ports::PortCounters c = p.port->counters();
         out += fmt::format("      offloads: {} ({} checksums finished, {} segments cut)\n", how,
@@ -499,31 +530,57 @@ std::string Switch::replace_flows(const std::string& name, const std::string& te
   return fmt::format("{} now has {} flows\n", name, b.bridge->flows().current()->size());
 }
 
-std::string Switch::add_port(const std::string& name, PortConfig port) {
+std::string Switch::add_port(const std::string& name, PortConfig port,
+                             const std::set<std::string>& given) {
   RunningBridge& b = bridge(name);
+  port.origin = PortOrigin::ctl;
   for (const RunningBridge& other : bridges_)
-    for (const RunningPort& p : other.ports)
-      if (p.config.name == port.name)
+    for (const RunningPort& p : other.ports) {
+      if (p.config.name != port.name) continue;
+      if (&other != &b)
         throw std::invalid_argument("port '" + port.name + "' is already on bridge " +
                                     other.config.name);
+      const std::string differs = port_differences(p.config, port, given);
+      if (!differs.empty())
+        throw std::invalid_argument(fmt::format(
+            "port '{}' is already on {} with other settings: {}", port.name, name, differs));
+      return fmt::format("port {} is already on {} as {}; unchanged\n", port.name, name,
+                         flowtable::to_u32(p.config.ofport));
+    }
   if (port.driver == "patch") throw std::invalid_argument("patch ports come from the config file");
-  if (flowtable::to_u32(port.ofport) == 0) {
-    std::uint32_t n = 1;
-    while (b.config.port_map.name_of(flowtable::PortNo{n}))
-      ++n;
-    port.ofport = flowtable::PortNo{n};
-  }
+  if (b.ports.size() >= dataplane::TxBatch::kMaxPortsPerBridge)
+    throw std::invalid_argument(
+        fmt::format("bridge {} has {} ports, the most one bridge holds", name, b.ports.size()));
+  auto in_use = [&b](flowtable::PortNo n) {
+    return std::any_of(b.ports.begin(), b.ports.end(),
+                       [n](const RunningPort& p) { return p.config.ofport == n; });
+  };
   if (port.driver == "internal") port.ofport = flowtable::kPortLocal;
+  if (flowtable::to_u32(port.ofport) == 0)
+    port.ofport = b.numbering.assign(port.name, in_use, PortNumbering::Clock::now());
+  if (port.ofport != flowtable::kPortLocal &&
+      flowtable::to_u32(port.ofport) > flowtable::to_u32(flowtable::kPortMax))
+    throw std::invalid_argument(fmt::format("ofport {} is out of range (1 to {}, or LOCAL)",
+                                            flowtable::to_u32(port.ofport),
+                                            flowtable::to_u32(flowtable::kPortMax)));
+  if (in_use(port.ofport))
+    throw std::invalid_argument(
+        fmt::format("port number {} is already used on {}", flowtable::to_u32(port.ofport), name));
+
+  // Nothing below may leave a trace when it throws: the port is opened,
+  // then published with the others; a refusal takes it out again.
   if (port.ofport != flowtable::kPortLocal) b.config.port_map.add(port.name, port.ofport);
   try {
     b.ports.push_back({port, open_port(port, name)});
     observe_device(b.ports.back());
+    publish_ports(b);
   } catch (...) {
+    if (!b.ports.empty() && b.ports.back().config.name == port.name) b.ports.pop_back();
     b.config.port_map.remove(port.name);
     throw;
   }
+  b.numbering.remember(port.name, port.ofport);
   b.config.ports.push_back(port);
-  publish_ports(b);
   return fmt::format("port {} added to {} as {}\n", port.name, name,
                      flowtable::to_u32(port.ofport));
 }
@@ -538,9 +595,35 @@ std::string Switch::del_port(const std::string& name, const std::string& port) {
   RunningPort gone = std::move(*it);
   b.ports.erase(it);
   publish_ports(b);  // the grace period passes before `gone` is destroyed
+  b.numbering.released(port, gone.config.ofport, PortNumbering::Clock::now());
   b.config.port_map.remove(port);
   std::erase_if(b.config.ports, [&](const PortConfig& p) { return p.name == port; });
   return fmt::format("port {} removed from {}\n", port, name);
+}
+
+// Ports added with `ctl add-port` are not in the file; a reload keeps them
+// (on the bridges that stay) unless the file now names them, and refuses
+// when the file gives their number to another port.
+void Switch::keep_runtime_ports(Config& wanted) const {
+  for (const RunningBridge& b : bridges_)
+    for (const RunningPort& p : b.ports) {
+      if (p.config.origin != PortOrigin::ctl) continue;
+      auto w = std::find_if(wanted.bridges.begin(), wanted.bridges.end(),
+                            [&](const BridgeConfig& c) { return c.name == b.config.name; });
+      if (w == wanted.bridges.end()) continue;
+      const bool named = std::any_of(w->ports.begin(), w->ports.end(),
+                                     [&](const PortConfig& c) { return c.name == p.config.name; });
+      if (named) continue;
+      for (const PortConfig& c : w->ports)
+        if (c.ofport == p.config.ofport)
+          throw std::invalid_argument(
+              fmt::format("port {} of the file would take number {} from {} (added at run time); "
+                          "`ctl del-port {} {}` first, or give {} another ofport",
+                          c.name, flowtable::to_u32(c.ofport), p.config.name, b.config.name,
+                          p.config.name, c.name));
+      if (p.config.ofport != flowtable::kPortLocal) w->port_map.add(p.config.name, p.config.ofport);
+      w->ports.push_back(p.config);
+    }
 }
 
 std::string Switch::trace(const std::string& name, const std::string& packet, bool json) const {
@@ -553,22 +636,29 @@ std::size_t Switch::refresh_ports() {
   std::size_t changed = 0;
   std::string failures;
   for (RunningBridge& b : bridges_) {
-    std::vector<RunningPort*> stale;
+    std::set<const ports::Port*> stale;
+    std::vector<RunningPort*> reopen;
     for (RunningPort& p : b.ports) {
       if (!p.port || !netdev_backed(p.config)) continue;
       const DeviceState dev = device_state(p.config.name);
-      if (dev.ifindex == p.seen_ifindex && dev.running == p.seen_running) continue;
+      // A flap inside one sample leaves the device as it was seen, but the
+      // port may have marked itself down meanwhile (a failed transmit).
+      const bool port_up = p.port->link_state() == ports::LinkState::up;
+      if (dev.ifindex == p.seen_ifindex && dev.running == p.seen_running &&
+          (port_up || !dev.running))
+        continue;
       p.seen_ifindex = dev.ifindex;
       p.seen_running = dev.running;
-      stale.push_back(&p);
+      stale.insert(p.port.get());
+      reopen.push_back(&p);
     }
-    if (stale.empty()) continue;
-    // Take the bridge's ports out of the snapshot while drivers reopen: after
-    // the grace period no poll thread is inside them. A driver that cannot
-    // take its new device stays down (until the device changes again); the
-    // others must be published whatever it threw.
-    b.bridge->set_ports({});
-    for (RunningPort* p : stale) {
+    if (reopen.empty()) continue;
+    // Only the ports that changed leave the snapshot while their drivers
+    // reopen (after the grace period no poll thread is inside them): the
+    // rest of the bridge goes on forwarding. A driver that cannot take its
+    // new device stays down (until the device changes again).
+    publish_ports(b, stale);
+    for (RunningPort* p : reopen) {
       try {
         p->port->refresh();
       } catch (const std::exception& e) {
@@ -577,7 +667,7 @@ std::size_t Switch::refresh_ports() {
       }
     }
     publish_ports(b);
-    changed += stale.size();
+    changed += reopen.size();
   }
   if (!failures.empty()) throw std::runtime_error(failures);
   return changed;

@@ -19,10 +19,12 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "control/config.h"
+#include "control/port_numbering.h"
 #include "dataplane/bridge.h"
 #include "dataplane/poll_thread.h"
 #include "ports/port.h"
@@ -52,7 +54,12 @@ class Switch final {
                         bool strict);
   std::string replace_flows(const std::string& bridge, const std::string& text,
                             const std::string& source);
-  std::string add_port(const std::string& bridge, PortConfig port);
+  // Adds `port` (origin ctl). A port of that name already on the bridge is
+  // success without change when every setting named in `given` (the keys
+  // the request spelled out) matches, and an error naming the difference
+  // otherwise, so that a hook can run at every start.
+  std::string add_port(const std::string& bridge, PortConfig port,
+                       const std::set<std::string>& given);
   std::string del_port(const std::string& bridge, const std::string& name);
   [[nodiscard]] std::string trace(const std::string& bridge, const std::string& packet,
                                   bool json) const;
@@ -85,13 +92,15 @@ class Switch final {
   };
   struct RunningBridge {
     BridgeConfig config;
+    PortNumbering numbering;
     std::unique_ptr<dataplane::Bridge> bridge;
     std::vector<RunningPort> ports;
   };
 
   RunningBridge& bridge(const std::string& name);
   const RunningBridge& bridge(const std::string& name) const;
-  void publish_ports(RunningBridge& b);
+  // Publishes the bridge's open ports, less `except` (ports being reopened).
+  void publish_ports(RunningBridge& b, const std::set<const ports::Port*>& except = {});
   void await_ready(const RunningBridge& b) const;
   void install_flows(RunningBridge& b, const std::vector<flowtable::ParsedFlow>& flows,
                      bool replace_all);
@@ -102,6 +111,7 @@ class Switch final {
   std::unique_ptr<ports::Port> open_port(const PortConfig& p, const std::string& bridge);
   void observe_device(RunningPort& p);
   void open_patch_pairs(std::vector<RunningBridge>& bridges);
+  void keep_runtime_ports(Config& wanted) const;
   static RunningPort* wireguard_in_place(std::vector<RunningPort>& running, const PortConfig& want);
 
   // Buffers per poll thread (2 KiB each, 34 MiB pinned as the AF_XDP UMEM):

@@ -208,8 +208,13 @@ std::size_t AfPacketPort::rx_burst(std::uint16_t, PacketPool& pool,
                                    std::span<Packet*> out) noexcept {
   std::size_t n = l3_ ? l3_->take_replies(pool, out) : 0;
   n += take_segments(out.subspan(n));
-  if (link_.load(std::memory_order_relaxed) != LinkState::up || n == out.size()) return n;
-  return n + receive(pool, out.subspan(n));
+  if (!sock_ || n == out.size()) return n;
+  // Received whatever the link state says: carrier is reported late (up to
+  // a second after a veth comes up), and a frame that arrives proves it.
+  const std::size_t got = receive(pool, out.subspan(n));
+  if (got != 0 && link_.load(std::memory_order_relaxed) != LinkState::up && !gone_) [[unlikely]]
+    link_.store(LinkState::up, std::memory_order_relaxed);
+  return n + got;
 }
 
 // Segments of a GSO frame that did not fit the last burst go first.

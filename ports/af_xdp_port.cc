@@ -157,7 +157,6 @@ PortCounters AfXdpPort::counters() const noexcept {
 }
 
 bool AfXdpPort::ready() const noexcept {
-  if (link_.load(std::memory_order_relaxed) != LinkState::up) return true;  // nothing to lose
   return std::all_of(queues_.begin(), queues_.end(), [](const auto& q) { return q->primed(); });
 }
 
@@ -175,12 +174,18 @@ void AfXdpPort::mark_gone() noexcept {
 
 std::size_t AfXdpPort::rx_burst(std::uint16_t queue, PacketPool& pool,
                                 std::span<Packet*> out) noexcept {
-  if (link_.load(std::memory_order_relaxed) != LinkState::up || queue >= queues_.size()) return 0;
+  if (queue >= queues_.size()) return 0;
   if (&pool != options_.pool.get()) [[unlikely]] {
     PortCounterCell::add(queue_counters(queue).rx_errors, 1);  // a wiring bug: say so
     return 0;
   }
-  return queues_[queue]->receive(out, queue_counters(queue));
+  // Received whatever the link state says: the kernel reports carrier with
+  // a delay (up to a second after a veth comes up), and a frame that
+  // arrives proves the link is up.
+  const std::size_t n = queues_[queue]->receive(out, queue_counters(queue));
+  if (n != 0 && link_.load(std::memory_order_relaxed) != LinkState::up && !gone_) [[unlikely]]
+    link_.store(LinkState::up, std::memory_order_relaxed);
+  return n;
 }
 
 void AfXdpPort::tx_burst(std::uint16_t queue, PacketPool& pool,

@@ -10,7 +10,9 @@ One topology, three network namespaces this script makes (and always removes):
 
 The DUT's ports carry the seed VPS names (warp0, veth102, nm-server), so the
 seed flow file configs/vps-socket.flows loads unchanged on sockswitch and OVS.
-Every veth end has its offloads off. The sink drops the generator's UDP at tc
+Every veth keeps the kernel's default offloads (checksums and segmentation
+left to the device, as in a container), unless --offloads off turns them off
+on both ends (the second column). The sink drops the generator's UDP at tc
 ingress (flower, if the kernel has it), after the veth has counted it.
 
 DUTs, one after the other in the same run: sockswitch with each engine
@@ -90,8 +92,10 @@ from duts import Dut, LinuxBridge, LinuxBridgePair, Ovs, OvsPatch, Sockswitch  #
 from duts_l3 import LinuxBridgeL3, LinuxRouter, OvsL3, SockswitchTun  # noqa: E402
 from measure import Bench, summarize  # noqa: E402
 from report import chart, machine_info, markdown, markdown_wireguard  # noqa: E402
+from tcp_case import markdown_tcp, run_tcp_case  # noqa: E402
 from wg_case import run_wireguard_case  # noqa: E402
 from wg_topology import SIZE_1400  # noqa: E402
+import topology  # noqa: E402
 from topology import setup_topology, teardown_topology, write_flow_files  # noqa: E402
 
 
@@ -139,6 +143,11 @@ def main() -> int:
     ap.add_argument("--out")
     ap.add_argument("--gbench", nargs="*", default=[])
     ap.add_argument("--duts", help="comma-separated subset (names as in the table)")
+    ap.add_argument("--tcp-only", action="store_true",
+                    help="only one TCP stream per l2 DUT (tcp_case.py), --tcp-seconds long")
+    ap.add_argument("--tcp-seconds", type=float, default=5)
+    ap.add_argument("--offloads", choices=("default", "off"), default="default",
+                    help="default: veths as users have them; off: every offload off on both ends")
     ap.add_argument("--case", choices=("switching", "wireguard", "all"), default="switching",
                     help="switching: l2, vps, gen1000, patch and l3 (default); wireguard: the "
                          "WireGuard comparison of issue 8 alone; all: both")
@@ -152,6 +161,7 @@ def main() -> int:
             print(f"e2e: {build / tool} missing: build first", file=sys.stderr)
             return 2
     runs = args.runs or (1 if args.quick else 3)
+    topology.OFFLOADS["mode"] = args.offloads
     stamp = f"{datetime.date.today().isoformat()}-{socket.gethostname().split('.')[0]}"
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -171,6 +181,7 @@ def main() -> int:
     results: dict = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full", "case": args.case, "runs_per_figure": runs,
+        "offloads": args.offloads,
         "machine": machine_info(), "reference": REFERENCE,
         "method": {
             "step_seconds": bench.step_s, "max_steps_64B": bench.steps, "loss_limit": LOSS_LIMIT,
@@ -185,6 +196,11 @@ def main() -> int:
     rc = 0
     try:
         results["topology"] = setup_topology()
+        if args.tcp_only:
+            results["tcp"] = run_tcp_case(bench, duts, flows, runs, args.tcp_seconds)
+            out.write_text(json.dumps(results, indent=1))
+            print(markdown_tcp(results["tcp"], "linux-bridge"))
+            return 0 if all("error" not in d for d in results["tcp"].values()) else 1
         log("generator ceiling (direct veth, no DUT)")
         p64 = [bench.blast(64, 0, bench.step_s, None, ceiling=True) for _ in range(runs)]
         p1500 = [bench.blast(1518, 0, bench.step_s, None, ceiling=True) for _ in range(runs)]

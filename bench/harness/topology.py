@@ -13,11 +13,18 @@ from common import (CEIL_GEN_IP, CEIL_GEN_MAC, CEIL_SINK_IP, CEIL_SINK_MAC, FLOW
 # --- topology -------------------------------------------------------------------
 
 
+# "default": every veth as `ip link add` (and LXC, Proxmox) makes it, offloads
+# on, which is what users have; "off": tx/rx checksumming, GSO, GRO and TSO
+# off on both ends, the second column (--offloads off).
+OFFLOADS = {"mode": "default"}
+
+
 def veth(a: str, ns_a: str, b: str, ns_b: str) -> None:
     run(["ip", "-n", ns_a, "link", "add", a, "type", "veth", "peer", "name", b, "netns", ns_b])
     for ns, dev in ((ns_a, a), (ns_b, b)):
-        run(nsexec(ns, ["ethtool", "-K", dev, "tx", "off", "rx", "off", "gso", "off", "gro", "off",
-                        "tso", "off"]), check=False)
+        if OFFLOADS["mode"] == "off":
+            run(nsexec(ns, ["ethtool", "-K", dev, "tx", "off", "rx", "off", "gso", "off", "gro",
+                            "off", "tso", "off"]), check=False)
         run(["ip", "-n", ns, "link", "set", dev, "up"])
 
 

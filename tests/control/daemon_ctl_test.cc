@@ -176,5 +176,31 @@ TEST(DaemonCtl, AddPortBeforeItsDeviceExistsThenHotplugAndDelPort) {
   EXPECT_EQ(v.daemon.ctl({"del-port", "socket", "veth9"}).exit_code, 1);
 }
 
+// A second daemon on the same control socket would unlink the first's
+// socket and attach to the same devices: it must exit and say why, and the
+// first goes on answering.
+TEST(DaemonCtl, ASecondDaemonOnTheSameSocketExitsAndTheFirstKeepsAnswering) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  const net::CommandResult second = net::run_command(
+      {"ip", "netns", "exec", v.host.ns().name(), SOCKSWITCH_BINARY, "run", "--config",
+       v.dir.path("vps.toml"), "--control-socket", v.daemon.socket_path()},
+      10s);
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_TRUE(contains(second.output, "another sockswitch daemon is running")) << second.output;
+  EXPECT_TRUE(contains(v.daemon.ctl_ok({"show"}), "bridge socket: 6 flows"));
+}
+
+// The seed's wg-quick PostUp on a port the file already lists: success, no change.
+TEST(DaemonCtl, PostUpAddPortOfAPortTheFileListsSucceeds) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  EXPECT_EQ(v.daemon.ctl_ok({"add-port", "socket", "warp0"}),
+            "port warp0 is already on socket as 2; unchanged\n");
+  const net::CommandResult other = v.daemon.ctl({"add-port", "socket", "warp0", "driver=tap"});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_TRUE(contains(other.output, "driver=auto (asked: driver=tap)")) << other.output;
+}
+
 }  // namespace
 }  // namespace sockswitch::test

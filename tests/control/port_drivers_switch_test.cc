@@ -23,9 +23,9 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cstdio>
 #include <memory>
-#include <regex>
 #include <string>
 
 #include "control/config.h"
@@ -99,9 +99,21 @@ std::uint64_t rx_bytes(const std::string& dump, const std::string& port) {
 // "N <what>" on the offloads line under `port` in `show` text; 0 when absent.
 std::uint64_t offload_count(const std::string& show, const std::string& port,
                             const std::string& what) {
-  const std::regex line(": " + port + " [^\n]*\n +offloads: [^\n]*[ (](\\d+) " + what);
-  std::smatch m;
-  return std::regex_search(show, m, line) ? std::stoull(m[1].str()) : 0;
+  const std::size_t at = show.find(": " + port + " ");
+  if (at == std::string::npos) return 0;
+  const std::size_t next = show.find('\n', at);
+  const std::string offloads = "offloads:";
+  if (next == std::string::npos ||
+      show.compare(show.find_first_not_of(' ', next + 1), offloads.size(), offloads) != 0)
+    return 0;
+  const std::size_t end = show.find('\n', next + 1);
+  const std::size_t counts = show.rfind('(', end);  // "(N checksums finished, M segments cut)"
+  const std::size_t label = show.find(" " + what, counts);
+  if (label == std::string::npos || label > end) return 0;
+  std::size_t digits = label;
+  while (digits > 0 && std::isdigit(static_cast<unsigned char>(show[digits - 1])))
+    --digits;
+  return digits == label ? 0 : std::stoull(show.substr(digits, label - digits));
 }
 
 class PortDriversSwitch : public ::testing::TestWithParam<Case> {};
