@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -100,7 +101,7 @@ Switch::Switch(Config config) : config_(std::move(config)) {
     RunningBridge rb;
     rb.bridge = std::make_unique<dataplane::Bridge>(bc.name, index++, mac_config(bc));
     for (const PortConfig& pc : bc.ports) {
-      rb.ports.push_back({pc, pc.driver == "patch" ? nullptr : open_port(pc, bc.name)});
+      rb.ports.push_back(open_at_start(pc, bc.name));
       rb.numbering.remember(pc.name, pc.ofport);
     }
     rb.config = std::move(bc);
@@ -121,6 +122,38 @@ Switch::Switch(Config config) : config_(std::move(config)) {
 
 Switch::~Switch() {
   stop_threads();
+}
+
+Switch::RunningPort Switch::open_at_start(const PortConfig& pc, const std::string& bridge) {
+  RunningPort rp{pc, nullptr};
+  if (pc.driver == "patch") return rp;  // paired with its peer afterwards
+  try {
+    rp.port = open_port(pc, bridge);
+  } catch (const std::system_error& e) {
+    rp.open_error = e.what();
+    rp.retry_at = std::chrono::steady_clock::now() + rp.backoff;
+    spdlog::warn("port {}: cannot open ({}); the bridge starts without it and retries", pc.name,
+                 e.what());
+  }
+  return rp;
+}
+
+// True when the port opened now.
+bool Switch::retry_open(RunningPort& p, const std::string& bridge) {
+  const auto now = std::chrono::steady_clock::now();
+  if (p.port || p.open_error.empty() || now < p.retry_at) return false;
+  try {
+    p.port = open_port(p.config, bridge);
+  } catch (const std::exception& e) {
+    p.open_error = e.what();
+    p.backoff = std::min(p.backoff * 2, std::chrono::seconds(60));
+    p.retry_at = now + p.backoff;
+    return false;
+  }
+  spdlog::info("port {}: opened on retry", p.config.name);
+  p.open_error.clear();
+  observe_device(p);
+  return true;
 }
 
 void Switch::observe_device(RunningPort& p) {
@@ -412,12 +445,13 @@ std::string Switch::show() const {
   for (const RunningBridge& b : bridges_) {
     out += fmt::format("bridge {}: {} flows\n", b.config.name, b.bridge->flows().current()->size());
     for (const RunningPort& p : b.ports) {
-      const char* link = !p.port                                        ? "missing"
+      const char* link = !p.port ? (p.open_error.empty() ? "missing" : "down")
                          : p.port->link_state() == ports::LinkState::up ? "up"
                                                                         : "down";
-      out += fmt::format("    port {} ({}): {} {}{}\n", flowtable::to_u32(p.config.ofport),
-                         p.config.driver, p.config.name, link,
-                         p.config.origin == PortOrigin::ctl ? " (added by ctl)" : "");
+      out += fmt::format(
+          "    port {} ({}): {} {}{}{}\n", flowtable::to_u32(p.config.ofport), p.config.driver,
+          p.config.name, link, p.config.origin == PortOrigin::ctl ? " (added by ctl)" : "",
+          p.open_error.empty() ? "" : fmt::format(" (cannot open: {}; retrying)", p.open_error));
       if (const std::string how = p.port ? p.port->offload_handling() : ""; !how.empty()) {
         const ports::PortCounters c = p.port->counters();
         out += fmt::format("      offloads: {} ({} checksums finished, {} segments cut)\n", how,
@@ -636,6 +670,13 @@ std::size_t Switch::refresh_ports() {
   std::size_t changed = 0;
   std::string failures;
   for (RunningBridge& b : bridges_) {
+    std::size_t opened = 0;
+    for (RunningPort& p : b.ports)
+      opened += retry_open(p, b.config.name);
+    if (opened != 0) {
+      publish_ports(b);
+      changed += opened;
+    }
     std::set<const ports::Port*> stale;
     std::vector<RunningPort*> reopen;
     for (RunningPort& p : b.ports) {

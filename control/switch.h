@@ -67,7 +67,8 @@ class Switch final {
   [[nodiscard]] std::string wg_show(const std::string& port) const;
 
   // Brings ports up or down with their devices (call every second or on a
-  // netlink event). Returns how many ports changed. A port whose driver
+  // netlink event), and retries ports that could not open at start.
+  // Returns how many ports changed. A port whose driver
   // cannot take its device stays down while every other port goes on
   // forwarding; the reasons are thrown afterwards (std::runtime_error).
   std::size_t refresh_ports();
@@ -89,6 +90,12 @@ class Switch final {
     std::unique_ptr<ports::Port> port;
     std::optional<int> seen_ifindex;  // last device state the hotplug check saw
     bool seen_running = false;
+    // A port that could not open at start (a device busy or of the wrong
+    // kind, a program in the way): down with the reason, and tried again by
+    // refresh_ports() with back-off while every other port forwards.
+    std::string open_error;
+    std::chrono::steady_clock::time_point retry_at{};
+    std::chrono::seconds backoff{1};
   };
   struct RunningBridge {
     BridgeConfig config;
@@ -112,6 +119,10 @@ class Switch final {
   void observe_device(RunningPort& p);
   void open_patch_pairs(std::vector<RunningBridge>& bridges);
   void keep_runtime_ports(Config& wanted) const;
+  // Opens a port of the file at start; a failure of the device (not of the
+  // settings, which stay fatal) leaves it closed with open_error set.
+  RunningPort open_at_start(const PortConfig& pc, const std::string& bridge);
+  bool retry_open(RunningPort& p, const std::string& bridge);
   static RunningPort* wireguard_in_place(std::vector<RunningPort>& running, const PortConfig& want);
 
   // Buffers per poll thread (2 KiB each, 34 MiB pinned as the AF_XDP UMEM):

@@ -47,6 +47,20 @@ std::uint16_t rx_channels(const std::string& device) {
   return static_cast<std::uint16_t>(std::clamp<std::uint32_t>(n, 1, Port::kMaxQueues));
 }
 
+// Whether frames may arrive with checksums their sender left to offload:
+// only from senders on this host (veth, tap and other virtual devices,
+// which have no bus). A NIC's frames come off a wire, finished.
+bool has_local_senders(const std::string& device) {
+  Fd s = Fd::socket(AF_INET, SOCK_DGRAM, 0, "AF_INET for SIOCETHTOOL");
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, device.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(&info);
+  if (::ioctl(s.get(), SIOCETHTOOL, &ifr) != 0) return true;  // unknown: check every frame
+  return info.bus_info[0] == '\0';
+}
+
 }  // namespace
 
 AfXdpPort::AfXdpPort(const std::string& device, AfXdpOptions options)
@@ -86,11 +100,13 @@ void AfXdpPort::open() {
                             "af_xdp " + name() + ": asked for " + std::to_string(count) +
                                 " queues, the device has " + std::to_string(channels));
 
+  const bool local_senders = has_local_senders(name());
   auto program = std::make_unique<XskRedirectProgram>(name(), info->ifindex, kMaxQueues,
                                                       options_.generic_only);
   std::vector<std::unique_ptr<XskQueue>> queues;
   for (std::uint16_t q = 0; q < count; ++q) {
     queues.push_back(std::make_unique<XskQueue>(name(), q, options_.pool, options_.ring_size));
+    queues.back()->complete_checksums(local_senders);
     program->insert(q, queues.back()->fd());
   }
 

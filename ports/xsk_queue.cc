@@ -178,7 +178,7 @@ std::size_t XskQueue::receive(std::span<Packet*> out, PortCounterCell& cnt) noex
       pool_->free(&p);
       continue;
     }
-    completed += dataplane::complete_if_partial({p.data(), d->len});
+    if (complete_checksums_) completed += dataplane::complete_if_partial({p.data(), d->len});
     bytes += d->len;
     out[n++] = &p;
   }

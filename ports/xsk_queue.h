@@ -83,6 +83,10 @@ class XskQueue final {
   [[nodiscard]] bool transmit(std::span<dataplane::Packet* const> packets,
                               PortCounterCell& counters) noexcept;
   [[nodiscard]] XskStatistics statistics() const noexcept;
+  // Control path, before the first receive: whether received frames are
+  // checked for checksums their sender left to offload (a device with
+  // senders on this host; see dataplane/checksum_completion.h).
+  void complete_checksums(bool on) noexcept { complete_checksums_ = on; }
   // Any thread: the fill ring has had buffers since the first refill.
   [[nodiscard]] bool primed() const noexcept { return primed_.load(std::memory_order_acquire); }
   // Pool packets the kernel holds now (fill ring, rx ring, tx in flight).
@@ -110,6 +114,7 @@ class XskQueue final {
   std::uint32_t in_fill_ = 0;     // lent for rx: fill ring, kernel, rx ring
   std::uint32_t in_flight_ = 0;   // lent for tx until completed
   std::atomic<bool> primed_{false};
+  bool complete_checksums_ = true;
 };
 
 }  // namespace sockswitch::ports
