@@ -104,7 +104,11 @@ class Bench:
                     timeout=secs + 10)
                 cpu1, m1 = dut.cpu_ticks(), machine_ticks()
                 if r.returncode == 0:
-                    end = json.loads(r.stdout)["end"]["sum_received"]
+                    report = json.loads(r.stdout)
+                    if "sum_received" not in report.get("end", {}):
+                        raise RuntimeError("iperf3 transferred nothing (no connection): "
+                                           + str(report.get("error", ""))[:200])
+                    end = report["end"]["sum_received"]
                     gbit = end["bytes"] * 8 / 1e9
                     return {"gbps": end["bits_per_second"] / 1e9, "gbit": gbit,
                             "dut_cpu_s": (cpu1 - cpu0) / CLK_TCK,
