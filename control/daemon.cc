@@ -183,7 +183,9 @@ int run_daemon(const DaemonOptions& options) {
   const auto reload = [&]() -> std::string {
     Config wanted = load_config(options.config_path);  // ConfigError: reported, nothing changes
     wanted.control_socket = socket_path;
+    const std::string level = wanted.log_level;
     sw->reload(std::move(wanted));
+    spdlog::set_level(spdlog::level::from_str(level));
     spdlog::info("reloaded {}", options.config_path);
     return "reloaded " + options.config_path + "\n";
   };

@@ -1,12 +1,14 @@
 // control/switch.cc: building, reconfiguring and inspecting the running switch.
 #include "control/switch.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <map>
 #include <set>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -83,6 +85,28 @@ std::string port_differences(const PortConfig& have, const PortConfig& want,
   check("create", yes(have.create), yes(want.create));
   check("wg_config", have.wg_config.value_or(""), want.wg_config.value_or(""));
   return out;
+}
+
+// A hash over what same_flow() compares.
+std::size_t flow_hash(const FlowRule& r) {
+  std::uint64_t h = 0x9e3779b97f4a7c15ull;
+  auto mix = [&h](std::uint64_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+  mix(r.table);
+  mix(r.priority);
+  mix(r.cookie);
+  mix(std::uint64_t{r.idle_timeout} << 16 | r.hard_timeout);
+  for (std::size_t i = 0; i < r.match.mask.w.size(); ++i) {
+    mix(r.match.mask.w[i]);
+    mix(r.match.value.w[i] & r.match.mask.w[i]);
+  }
+  for (const flowtable::Action& a : r.actions) {
+    mix(static_cast<std::uint64_t>(a.kind) << 32 | static_cast<std::uint64_t>(a.field) << 16 |
+        a.table);
+    mix(flowtable::to_u32(a.port) | std::uint64_t{a.max_len} << 32);
+    mix(a.value.hi);
+    mix(a.value.lo);
+  }
+  return static_cast<std::size_t>(h);
 }
 
 std::string join_errors(const std::vector<flowtable::FlowError>& errors) {
@@ -240,14 +264,22 @@ void Switch::install_flows(RunningBridge& b, const std::vector<flowtable::Parsed
                            bool replace_all) {
   std::vector<FlowMod> mods;
   if (replace_all) {
-    // Only the difference: flows that stay keep their counters.
-    const auto version = b.bridge->flows().current();
+    // Only the difference: flows that stay keep their counters. Linear: the
+    // wanted flows by hash, each running rule looked up once (a reload of
+    // 100 000 flows onto 100 000 must not stall the control thread).
+    std::unordered_multimap<std::size_t, std::size_t> wanted;
+    wanted.reserve(flows.size());
+    for (std::size_t i = 0; i < flows.size(); ++i)
+      wanted.emplace(flow_hash(flows[i].rule), i);
     std::vector<bool> kept(flows.size(), false);
+    const auto version = b.bridge->flows().current();
     for (unsigned t = 0; t < flowtable::kTableCount; ++t) {
       for (const flowtable::ClassifierRule* r : version->table(std::uint8_t(t)).rules()) {
         bool keep = false;
-        for (std::size_t i = 0; i < flows.size() && !keep; ++i)
-          if (!kept[i] && same_flow(r->flow, flows[i].rule)) keep = kept[i] = true;
+        auto [at, end] = wanted.equal_range(flow_hash(r->flow));
+        for (; at != end && !keep; ++at)
+          if (!kept[at->second] && same_flow(r->flow, flows[at->second].rule))
+            keep = kept[at->second] = true;
         if (!keep) mods.push_back({FlowModCommand::del_strict, r->flow});
       }
     }
@@ -365,8 +397,10 @@ void Switch::reload(Config wanted) {
     have.push_back(b.config.name);
   for (const BridgeConfig& b : wanted.bridges)
     want.push_back(b.name);
-  const bool same_layout =
-      have == want && wanted.poll_threads.size() == config_.poll_threads.size();
+  bool same_threads = wanted.poll_threads.size() == config_.poll_threads.size();
+  for (std::size_t i = 0; same_threads && i < wanted.poll_threads.size(); ++i)
+    same_threads = wanted.poll_threads[i].bridges == config_.poll_threads[i].bridges;
+  const bool same_layout = have == want && same_threads;
   if (!same_layout) {
     // Bridges or threads changed: rebuild (new ports open before the old go).
     Switch fresh(std::move(wanted));
@@ -385,14 +419,25 @@ void Switch::reload(Config wanted) {
   // changes nothing. A wireguard port whose file changed is reconfigured in
   // place instead (its UDP port and UAPI socket cannot be held twice), after
   // every open succeeded.
+  auto running_as = [&](std::size_t i, const PortConfig& pc) {
+    const auto& old = bridges_[i].ports;
+    return std::any_of(old.begin(), old.end(),
+                       [&](const RunningPort& p) { return p.config == pc; });
+  };
+  // A patch pair is one ring: when one side changes, both are new.
+  std::set<std::string> replace;
+  for (std::size_t i = 0; i < bridges_.size(); ++i)
+    for (const PortConfig& pc : wanted.bridges[i].ports)
+      if (pc.driver == "patch" && pc.peer && !running_as(i, pc)) {
+        replace.insert(pc.name);
+        replace.insert(*pc.peer);
+      }
   std::vector<std::vector<RunningPort>> opened(bridges_.size());
   std::vector<std::pair<RunningPort*, const PortConfig*>> retuned;
   for (std::size_t i = 0; i < bridges_.size(); ++i) {
     for (const PortConfig& pc : wanted.bridges[i].ports) {
       auto& old = bridges_[i].ports;
-      const bool unchanged =
-          std::any_of(old.begin(), old.end(), [&](const RunningPort& p) { return p.config == pc; });
-      if (unchanged) continue;
+      if (running_as(i, pc) && !replace.count(pc.name)) continue;
       if (RunningPort* same = wireguard_in_place(old, pc)) {
         retuned.emplace_back(same, &pc);
         continue;
@@ -401,10 +446,14 @@ void Switch::reload(Config wanted) {
           {pc, pc.driver == "patch" ? nullptr : open_port(pc, bridges_[i].config.name)});
     }
   }
-  for (auto& [running, pc] : retuned) {
-    static_cast<ports::WireGuardPort&>(*running->port).reconfigure(*pc->wg_parsed);
-    running->config = *pc;  // now equal: kept below like an unchanged port
-  }
+  // Settings that can still be refused are checked before anything changes.
+  for (std::size_t i = 0; i < bridges_.size(); ++i)
+    (void)dataplane::MacLearningTable(mac_config(wanted.bridges[i]));
+  for (std::size_t i = 0; i < threads_.size() && i < wanted.poll_threads.size(); ++i)
+    if (wanted.poll_threads[i].cpu &&
+        *wanted.poll_threads[i].cpu >= ::sysconf(_SC_NPROCESSORS_CONF))
+      throw std::invalid_argument(
+          fmt::format("poll thread {}: no CPU {}", i, *wanted.poll_threads[i].cpu));
   std::vector<RunningBridge> staging;  // only to pair new patch ports
   for (auto& o : opened) {
     RunningBridge rb;
@@ -412,6 +461,14 @@ void Switch::reload(Config wanted) {
     staging.push_back(std::move(rb));
   }
   open_patch_pairs(staging);
+  // Nothing below refuses: what changes in place changes now.
+  for (auto& [running, pc] : retuned) {
+    static_cast<ports::WireGuardPort&>(*running->port).reconfigure(*pc->wg_parsed);
+    running->config = *pc;  // now equal: kept below like an unchanged port
+  }
+  for (std::size_t i = 0; i < threads_.size() && i < wanted.poll_threads.size(); ++i)
+    if (wanted.poll_threads[i].cpu != config_.poll_threads[i].cpu)
+      threads_[i]->pin(wanted.poll_threads[i].cpu);
 
   for (std::size_t i = 0; i < bridges_.size(); ++i) {
     RunningBridge& b = bridges_[i];
@@ -421,7 +478,7 @@ void Switch::reload(Config wanted) {
     for (RunningPort& p : b.ports) {
       const auto match = std::find_if(w.ports.begin(), w.ports.end(),
                                       [&](const PortConfig& pc) { return pc == p.config; });
-      const bool keep = match != w.ports.end();
+      const bool keep = match != w.ports.end() && !replace.count(p.config.name);
       if (keep) p.config.origin = match->origin;  // the file may now name a port ctl added
       if (!keep) b.numbering.released(p.config.name, p.config.ofport, PortNumbering::Clock::now());
       (keep ? next : retired).push_back(std::move(p));
@@ -434,6 +491,9 @@ void Switch::reload(Config wanted) {
     publish_ports(b);  // after this grace period no thread touches a retired port
     retired.clear();
     install_flows(b, w.flows, true);
+    if (w.mac_aging_seconds != b.config.mac_aging_seconds ||
+        w.mac_table_size != b.config.mac_table_size)
+      b.bridge->set_mac_config(mac_config(w));
     b.config = std::move(w);
   }
   wanted.bridges.clear();
@@ -443,7 +503,9 @@ void Switch::reload(Config wanted) {
 std::string Switch::show() const {
   std::string out;
   for (const RunningBridge& b : bridges_) {
-    out += fmt::format("bridge {}: {} flows\n", b.config.name, b.bridge->flows().current()->size());
+    out += fmt::format("bridge {}: {} flows; MAC table of {} entries, aging {} s\n", b.config.name,
+                       b.bridge->flows().current()->size(), b.bridge->mac_table().capacity(),
+                       b.bridge->mac_table().aging().count());
     for (const RunningPort& p : b.ports) {
       const char* link = !p.port ? (p.open_error.empty() ? "missing" : "down")
                          : p.port->link_state() == ports::LinkState::up ? "up"

@@ -8,11 +8,11 @@
 namespace sockswitch::dataplane {
 
 Bridge::Bridge(std::string name, std::uint8_t index, const MacLearningConfig& mac)
-    : name_(std::move(name)), index_(index), mac_(mac) {
+    : name_(std::move(name)), index_(index), mac_(std::make_unique<MacLearningTable>(mac)) {
   auto first = std::make_unique<BridgeSnapshot>();
   first->flows = flows_.current();
   first->bridge_index = index_;
-  first->mac = &mac_;
+  first->mac = mac_.get();
   publish(std::move(first));
 }
 
@@ -46,6 +46,14 @@ void Bridge::apply_flows(std::span<const flowtable::FlowMod> mods) {
   auto next = std::make_unique<BridgeSnapshot>(*current_);
   next->flows = flows_.current();
   publish(std::move(next));
+}
+
+void Bridge::set_mac_config(const MacLearningConfig& mac) {
+  auto table = std::make_unique<MacLearningTable>(mac);  // throws before anything changes
+  auto next = std::make_unique<BridgeSnapshot>(*current_);
+  next->mac = table.get();
+  publish(std::move(next));
+  mac_ = std::move(table);  // no poll thread holds the old one after the grace period
 }
 
 void Bridge::publish(std::unique_ptr<BridgeSnapshot> next) {

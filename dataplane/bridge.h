@@ -75,17 +75,21 @@ class Bridge final {
   // grace period. Throws (and changes nothing) on invalid input.
   void set_ports(std::vector<BridgePort> ports);
   void apply_flows(std::span<const flowtable::FlowMod> mods);
+  // A MAC table of the new size and aging replaces the old one (whose
+  // entries are forgotten: NORMAL floods until it learns again); the old is
+  // freed after the grace period.
+  void set_mac_config(const MacLearningConfig& mac);
 
   [[nodiscard]] const flowtable::FlowTable& flows() const noexcept { return flows_; }
   [[nodiscard]] std::span<const BridgePort> ports() const noexcept { return current_->ports; }
-  [[nodiscard]] MacLearningTable& mac_table() noexcept { return mac_; }
+  [[nodiscard]] MacLearningTable& mac_table() noexcept { return *mac_; }
 
  private:
   void publish(std::unique_ptr<BridgeSnapshot> next);
 
   std::string name_;
   std::uint8_t index_;
-  MacLearningTable mac_;
+  std::unique_ptr<MacLearningTable> mac_;
   flowtable::FlowTable flows_;
   std::unique_ptr<BridgeSnapshot> current_;
   RcuPointer<BridgeSnapshot> published_{nullptr};

@@ -36,13 +36,21 @@ PollThread::~PollThread() {
 void PollThread::start() {
   stop_.store(false);
   thread_ = std::thread([this] { run(); });
-  if (config_.cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(*config_.cpu, &set);
-    if (int e = pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set))
-      throw std::system_error(e, std::generic_category(), "pthread_setaffinity_np");
+  if (config_.cpu) pin(config_.cpu);
+}
+
+void PollThread::pin(std::optional<int> cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu) {
+    CPU_SET(*cpu, &set);
+  } else {
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      CPU_SET(c, &set);
   }
+  if (int e = pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set))
+    throw std::system_error(e, std::generic_category(), "pthread_setaffinity_np");
+  config_.cpu = cpu;
 }
 
 void PollThread::stop() noexcept {

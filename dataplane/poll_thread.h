@@ -55,6 +55,9 @@ class PollThread final {
 
   void start();
   void stop() noexcept;  // joins
+  // Control thread, while running: pins the thread to `cpu`, or lets it run
+  // on every CPU. Throws std::system_error when the kernel refuses.
+  void pin(std::optional<int> cpu);
   // Wakes the thread if it sleeps (e.g. after ports changed).
   void kick() noexcept;
 
