@@ -119,6 +119,11 @@ void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw) {
     } catch (const std::exception& e) {
       spdlog::error("hotplug: {}", e.what());
     }
+    try {
+      (void)sw.expire_flows();  // idle_timeout and hard_timeout, checked once a second
+    } catch (const std::exception& e) {
+      spdlog::error("flow expiry: {}", e.what());
+    }
     arm_hotplug_timer(timer, sw);
   });
 }

@@ -136,8 +136,8 @@ Switch::Switch(Config config) : config_(std::move(config)) {
   for (RunningBridge& b : bridges_) {
     for (RunningPort& p : b.ports)
       observe_device(p);
-    publish_ports(b);
-    install_flows(b, b.config.flows, true);
+    b.bridge->update(bridge_ports(b), flow_mods(b, b.config.flows, true));
+    after_publish(b);
   }
   start_threads();
   for (const RunningBridge& b : bridges_)
@@ -233,13 +233,22 @@ void Switch::open_patch_pairs(std::vector<RunningBridge>& bridges) {
     throw std::invalid_argument("patch port '" + waiting.begin()->first + "' has no peer");
 }
 
-void Switch::publish_ports(RunningBridge& b, const std::set<const ports::Port*>& except) {
+std::vector<dataplane::BridgePort> Switch::bridge_ports(
+    const RunningBridge& b, const std::set<const ports::Port*>& except) const {
   std::vector<dataplane::BridgePort> ports;
   for (const RunningPort& p : b.ports)
     if (p.port && !except.count(p.port.get()))
       ports.push_back(
           {p.config.ofport, p.port.get(), 0, 0, p.config.no_flood, p.port->queue_count()});
-  b.bridge->set_ports(std::move(ports));
+  return ports;
+}
+
+void Switch::publish_ports(RunningBridge& b, const std::set<const ports::Port*>& except) {
+  b.bridge->set_ports(bridge_ports(b, except));
+  after_publish(b);
+}
+
+void Switch::after_publish(const RunningBridge& b) {
   for (auto& t : threads_)
     t->kick();  // they rebuild their wake-up sets
   if (!threads_.empty()) await_ready(b);
@@ -262,6 +271,13 @@ void Switch::await_ready(const RunningBridge& b) const {
 
 void Switch::install_flows(RunningBridge& b, const std::vector<flowtable::ParsedFlow>& flows,
                            bool replace_all) {
+  const std::vector<FlowMod> mods = flow_mods(b, flows, replace_all);
+  if (!mods.empty()) b.bridge->apply_flows(mods);
+}
+
+std::vector<FlowMod> Switch::flow_mods(const RunningBridge& b,
+                                       const std::vector<flowtable::ParsedFlow>& flows,
+                                       bool replace_all) const {
   std::vector<FlowMod> mods;
   if (replace_all) {
     // Only the difference: flows that stay keep their counters. Linear: the
@@ -289,7 +305,7 @@ void Switch::install_flows(RunningBridge& b, const std::vector<flowtable::Parsed
     for (const auto& f : flows)
       mods.push_back({FlowModCommand::add, f.rule});
   }
-  if (!mods.empty()) b.bridge->apply_flows(mods);
+  return mods;
 }
 
 // Which thread serves which bridge, decided before any port opens: an
@@ -488,9 +504,11 @@ void Switch::reload(Config wanted) {
       next.push_back(std::move(p));
     }
     b.ports = std::move(next);
-    publish_ports(b);  // after this grace period no thread touches a retired port
+    // Ports and flows in one snapshot; after its grace period no thread
+    // touches a retired port.
+    b.bridge->update(bridge_ports(b), flow_mods(b, w.flows, true));
+    after_publish(b);
     retired.clear();
-    install_flows(b, w.flows, true);
     if (w.mac_aging_seconds != b.config.mac_aging_seconds ||
         w.mac_table_size != b.config.mac_table_size)
       b.bridge->set_mac_config(mac_config(w));
@@ -521,7 +539,8 @@ std::string Switch::show() const {
       }
     }
   }
-  out += fmt::format("control: {} requests refused\n", rejected_requests_);
+  out += fmt::format("control: {} requests refused, {} flows expired\n", rejected_requests_,
+                     flows_expired_);
   for (const auto& t : threads_) {
     const dataplane::ThreadStats& s = t->stats();
     const double packets = static_cast<double>(s.packets.get());
@@ -546,10 +565,11 @@ std::uint64_t Switch::dropped(dataplane::Drop d) const {
   return n;
 }
 
-std::string Switch::dump_flows(const std::string& name) const {
-  const RunningBridge& b = bridge(name);
+std::string Switch::dump_flows(const std::string& name) {
+  RunningBridge& b = bridge(name);
   const auto version = b.bridge->flows().current();
   const auto now = std::chrono::steady_clock::now();
+  b.bridge->note_flow_use(now);  // idle_age as of now
   std::string out;
   for (unsigned t = 0; t < flowtable::kTableCount; ++t) {
     for (const flowtable::ClassifierRule* r : version->table(std::uint8_t(t)).rules()) {
@@ -559,6 +579,12 @@ std::string Switch::dump_flows(const std::string& name) const {
       std::string timeouts;
       if (r->flow.idle_timeout) timeouts += fmt::format("idle_timeout={}, ", r->flow.idle_timeout);
       if (r->flow.hard_timeout) timeouts += fmt::format("hard_timeout={}, ", r->flow.hard_timeout);
+      // As ovs-ofctl prints it: whole seconds since the flow last matched
+      // (hard_age only after a modify, which restarts no timer here).
+      if (stats)
+        timeouts += fmt::format(
+            "idle_age={}, ",
+            std::chrono::duration_cast<std::chrono::seconds>(now - stats->last_used).count());
       out += fmt::format(
           " cookie={:#x}, duration={:.3f}s, table={}, n_packets={}, n_bytes={}, {}{} actions={}\n",
           r->flow.cookie, age, t, stats ? stats->packets : 0, stats ? stats->bytes : 0, timeouts,
@@ -567,6 +593,38 @@ std::string Switch::dump_flows(const std::string& name) const {
     }
   }
   return out;
+}
+
+std::size_t Switch::expire_flows() {
+  const auto now = std::chrono::steady_clock::now();
+  std::size_t expired = 0;
+  for (RunningBridge& b : bridges_) {
+    b.bridge->note_flow_use(now);
+    const auto version = b.bridge->flows().current();
+    std::vector<FlowMod> gone;
+    for (unsigned t = 0; t < flowtable::kTableCount; ++t) {
+      for (const flowtable::ClassifierRule* r : version->table(std::uint8_t(t)).rules()) {
+        const FlowRule& f = r->flow;
+        if (f.idle_timeout == 0 && f.hard_timeout == 0) continue;
+        const auto stats = b.bridge->flows().stats(r->id);
+        if (!stats) continue;
+        const bool hard =
+            f.hard_timeout != 0 && now - stats->installed >= std::chrono::seconds(f.hard_timeout);
+        const bool idle =
+            f.idle_timeout != 0 && now - stats->last_used >= std::chrono::seconds(f.idle_timeout);
+        if (!hard && !idle) continue;
+        gone.push_back({FlowModCommand::del_strict, f});
+        spdlog::info("bridge {}: flow removed ({} timeout): table={}, {} actions={}", b.config.name,
+                     hard ? "hard" : "idle", f.table, flowtable::format_match(f, b.config.port_map),
+                     flowtable::format_actions(f.actions, b.config.port_map));
+      }
+    }
+    if (gone.empty()) continue;
+    b.bridge->apply_flows(gone);
+    expired += gone.size();
+  }
+  flows_expired_ += expired;
+  return expired;
 }
 
 std::string Switch::dump_ports(const std::string& name) const {

@@ -44,7 +44,7 @@ class Switch final {
 
   // --- ctl commands: each returns the text to show ---------------------
   [[nodiscard]] std::string show() const;
-  [[nodiscard]] std::string dump_flows(const std::string& bridge) const;
+  [[nodiscard]] std::string dump_flows(const std::string& bridge);
   [[nodiscard]] std::string dump_ports(const std::string& bridge) const;
   // How many rx queues of `port` the bridge's poll thread polls.
   [[nodiscard]] std::uint16_t rx_queues(const std::string& bridge, const std::string& port) const;
@@ -72,6 +72,12 @@ class Switch final {
   // cannot take its device stays down while every other port goes on
   // forwarding; the reasons are thrown afterwards (std::runtime_error).
   std::size_t refresh_ports();
+
+  // Removes the flows whose idle_timeout (no packet for that long) or
+  // hard_timeout (installed that long ago) ran out, as OVS does, through
+  // the ordinary versioned publish; logs each and counts them for `show`.
+  // Call at least once a second. Returns how many went.
+  std::size_t expire_flows();
 
   [[nodiscard]] const Config& config() const noexcept { return config_; }
 
@@ -111,6 +117,14 @@ class Switch final {
   void await_ready(const RunningBridge& b) const;
   void install_flows(RunningBridge& b, const std::vector<flowtable::ParsedFlow>& flows,
                      bool replace_all);
+  // The flow mods that make the table hold `flows` (replace_all: only
+  // the difference, so flows that stay keep their counters).
+  [[nodiscard]] std::vector<flowtable::FlowMod> flow_mods(
+      const RunningBridge& b, const std::vector<flowtable::ParsedFlow>& flows,
+      bool replace_all) const;
+  [[nodiscard]] std::vector<dataplane::BridgePort> bridge_ports(
+      const RunningBridge& b, const std::set<const ports::Port*>& except = {}) const;
+  void after_publish(const RunningBridge& b);
   void plan_threads();
   [[nodiscard]] std::shared_ptr<dataplane::PacketPool> pool_of(const std::string& bridge) const;
   void start_threads();
@@ -138,6 +152,7 @@ class Switch final {
   std::vector<RunningBridge> bridges_;
   std::vector<std::unique_ptr<dataplane::PollThread>> threads_;
   std::uint64_t rejected_requests_ = 0;
+  std::uint64_t flows_expired_ = 0;
 };
 
 }  // namespace sockswitch::control

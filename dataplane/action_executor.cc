@@ -82,6 +82,11 @@ void ActionExecutor::lookup_and_execute(PacketRun& r, std::uint8_t table, int de
     r.reason = Drop::resubmit_depth;
     return;
   }
+  if (++r.lookups > kMaxResubmitsPerPacket) {
+    r.dead = true;
+    r.reason = Drop::resubmit_total;
+    return;
+  }
   flowtable::FlowMask consulted;
   const flowtable::ClassifierRule* rule = r.bridge->flows->lookup(table, *r.key, consulted);
   if (rule == nullptr) {

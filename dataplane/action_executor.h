@@ -30,6 +30,10 @@
 namespace sockswitch::dataplane {
 
 inline constexpr int kMaxResubmitDepth = 64;
+// And in total: a table where each of 30 tables resubmits twice to the next
+// would cost 2^30 lookups for one packet within the depth bound. OVS bounds
+// both the same way.
+inline constexpr std::uint32_t kMaxResubmitsPerPacket = 4096;
 
 class ActionExecutor final {
  public:
@@ -64,6 +68,7 @@ class ActionExecutor final {
     std::chrono::seconds now;
     std::int16_t in_slot;
     std::int16_t pending = kNoPortIndex;
+    std::uint32_t lookups = 0;        // resubmits and goto_tables so far
     Drop reason = Drop::action_drop;  // why it dies if nothing sends it
     bool dead = false;                // a rewrite failed: stop here
   };

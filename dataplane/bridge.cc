@@ -22,6 +22,10 @@ Bridge::~Bridge() {
 }
 
 void Bridge::set_ports(std::vector<BridgePort> ports) {
+  update(std::move(ports), {});
+}
+
+void Bridge::update(std::vector<BridgePort> ports, std::span<const flowtable::FlowMod> mods) {
   std::uint32_t highest = 0;
   for (std::size_t i = 0; i < ports.size(); ++i) {
     if (ports[i].port == nullptr) throw std::invalid_argument("bridge port without a driver");
@@ -38,6 +42,10 @@ void Bridge::set_ports(std::vector<BridgePort> ports) {
     slot = static_cast<std::int16_t>(i);
   }
   next->ports = std::move(ports);
+  if (!mods.empty()) {
+    flows_.apply(mods);  // throws before changing anything on a bad batch
+    next->flows = flows_.current();
+  }
   publish(std::move(next));
 }
 

@@ -14,6 +14,7 @@
 // assigned to one poll thread; see PollThread), so it needs no lock.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -74,6 +75,9 @@ class Bridge final {
   // Control thread. Each publishes a new snapshot and returns after the
   // grace period. Throws (and changes nothing) on invalid input.
   void set_ports(std::vector<BridgePort> ports);
+  // Ports and flow changes in one snapshot: no packet sees new ports with
+  // old flows (whose output:N may name a port that went) or the reverse.
+  void update(std::vector<BridgePort> ports, std::span<const flowtable::FlowMod> mods);
   void apply_flows(std::span<const flowtable::FlowMod> mods);
   // A MAC table of the new size and aging replaces the old one (whose
   // entries are forgotten: NORMAL floods until it learns again); the old is
@@ -81,6 +85,8 @@ class Bridge final {
   void set_mac_config(const MacLearningConfig& mac);
 
   [[nodiscard]] const flowtable::FlowTable& flows() const noexcept { return flows_; }
+  // Control thread: see FlowTable::note_use.
+  void note_flow_use(std::chrono::steady_clock::time_point now) noexcept { flows_.note_use(now); }
   [[nodiscard]] std::span<const BridgePort> ports() const noexcept { return current_->ports; }
   [[nodiscard]] MacLearningTable& mac_table() noexcept { return *mac_; }
 

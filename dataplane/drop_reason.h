@@ -18,6 +18,7 @@ enum class Drop : std::uint8_t {
   no_buffer,       // the pool had no buffer for a copy (multiple outputs)
   bad_edit,        // a header rewrite did not fit the packet (too short, no headroom)
   resubmit_depth,  // resubmit/goto_table chain longer than the bound
+  resubmit_total,  // more table lookups for one packet than the bound
   kCount
 };
 
@@ -36,6 +37,7 @@ inline constexpr std::array<DropInfo, static_cast<std::size_t>(Drop::kCount)> kD
     {"drop.no_buffer", "no free buffer for a copy to another output"},
     {"drop.bad_edit", "a header rewrite did not fit the packet"},
     {"drop.resubmit_depth", "resubmit/goto_table chain too deep"},
+    {"drop.resubmit_total", "more resubmits for one packet than the bound (4096)"},
 }};
 
 }  // namespace sockswitch::dataplane

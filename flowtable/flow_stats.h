@@ -14,6 +14,9 @@ struct FlowStats {
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;
   std::chrono::steady_clock::time_point installed{};
+  // When the control side last saw the packet count grow (FlowTable::
+  // note_use, at least once a second; never read from the packet path).
+  std::chrono::steady_clock::time_point last_used{};
 };
 
 // What a poll thread saw for one rule since it last reported.

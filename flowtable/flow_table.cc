@@ -149,7 +149,7 @@ void FlowTable::apply(std::span<const FlowMod> batch) {
   for (RuleId id : removed)
     stats_.erase(id);
   for (const auto& [id, counters] : added)
-    stats_.insert_or_assign(id, Counted{FlowStats{0, 0, now}, counters});
+    stats_.insert_or_assign(id, Counted{FlowStats{0, 0, now, now}, counters, 0});
   next_id_ = next_id;
   next_seq_ = next_seq;
   current_.store(std::move(next), std::memory_order_release);
@@ -162,6 +162,15 @@ std::optional<FlowStats> FlowTable::stats(RuleId id) const {
   s.packets += it->second.counters->packets();
   s.bytes += it->second.counters->bytes();
   return s;
+}
+
+void FlowTable::note_use(std::chrono::steady_clock::time_point now) noexcept {
+  for (auto& [id, c] : stats_) {
+    const std::uint64_t packets = c.base.packets + c.counters->packets();
+    if (packets == c.seen_packets) continue;
+    c.seen_packets = packets;
+    c.base.last_used = now;
+  }
 }
 
 void FlowTable::add_stats(std::span<const FlowStatsDelta> deltas) noexcept {

@@ -32,6 +32,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -85,6 +86,10 @@ class FlowTable final {
 
   // Counters of a rule in the current version, or nullopt for an unknown id.
   [[nodiscard]] std::optional<FlowStats> stats(RuleId id) const;
+  // Control side, at least once a second: rules whose packet count grew
+  // since the last call were used at `now` (FlowStats::last_used, what
+  // idle_timeout and idle_age go by).
+  void note_use(std::chrono::steady_clock::time_point now) noexcept;
   // Folds per-thread deltas in; deltas for rules deleted since are dropped.
   void add_stats(std::span<const FlowStatsDelta> deltas) noexcept;
 
@@ -95,6 +100,7 @@ class FlowTable final {
   struct Counted {
     FlowStats base;
     std::shared_ptr<FlowCounters> counters;
+    std::uint64_t seen_packets = 0;  // the count note_use() last saw
   };
   std::unordered_map<RuleId, Counted> stats_;
   std::uint32_t next_id_ = 1;

@@ -18,14 +18,15 @@ inline long long flow_packets(const std::string& dump, const std::string& flow) 
   return -1;
 }
 
-// The dump without durations, which change between two identical tables.
-// (No std::regex: g++ 12 warns inside it under -fsanitize.)
+// The dump without durations and idle ages, which change between two
+// identical tables. (No std::regex: g++ 12 warns inside it under -fsanitize.)
 inline std::string without_durations(std::string dump) {
-  for (std::size_t at = dump.find("duration="); at != std::string::npos;
-       at = dump.find("duration=", at)) {
-    const std::size_t end = dump.find("s, ", at);
-    if (end == std::string::npos) break;
-    dump.erase(at, end + 3 - at);
+  for (const std::string key : {"duration=", "idle_age="}) {
+    for (std::size_t at = dump.find(key); at != std::string::npos; at = dump.find(key, at)) {
+      const std::size_t end = dump.find(", ", at);
+      if (end == std::string::npos) break;
+      dump.erase(at, end + 2 - at);
+    }
   }
   return dump;
 }

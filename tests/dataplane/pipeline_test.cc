@@ -292,6 +292,33 @@ TEST(Pipeline, ResubmitAndMultipleOutputs) {
   EXPECT_EQ(sw.received("b").size(), 1u);
 }
 
+// 30 tables, each resubmitting twice to the next: 2^30 lookups for one
+// packet within the depth bound. The total bound stops it at 4096 lookups,
+// with its own drop reason, and the next packet is served as usual. (The
+// outputs made before the bound are not recalled: the executor acts as it
+// goes, where OVS translates first and then drops everything.)
+TEST(Pipeline, ResubmitsPerPacketAreBoundedInTotal) {
+  SwitchHarness sw({"in", "out"});
+  std::string flows;
+  for (int t = 0; t < 30; ++t)
+    flows += "table=" + std::to_string(t) + ",priority=1,udp,actions=resubmit(," +
+             std::to_string(t + 1) + "),resubmit(," + std::to_string(t + 1) + ")\n";
+  flows += "table=30,priority=1,actions=output:out\n";
+  flows += "table=0,priority=5,tcp,actions=output:out\n";
+  sw.install(flows);
+  sw.send("in", udp_frame(0x020000000002, 0x020000000001, 53));
+  sw.run();
+  EXPECT_EQ(sw.stats().dropped(Drop::resubmit_total), 1u);
+  EXPECT_EQ(sw.stats().dropped(Drop::resubmit_depth), 0u);
+  EXPECT_LE(sw.received("out").size(), 4096u / 4 + 1) << "a copy per reached leaf, not 2^30";
+
+  const auto tcp = tcp_frame(0x020000000002, 0x020000000001, 0x0a000001, 0x0a000002, 1, 443);
+  sw.send("in", tcp);
+  sw.run();
+  const auto out = sw.received("out");
+  EXPECT_EQ(std::count(out.begin(), out.end(), tcp), 1) << "the next packet goes its way";
+}
+
 TEST(Pipeline, MalformedFramesAreCountedNeverCrash) {
   SwitchHarness sw({"in", "out"});
   sw.install(
