@@ -10,6 +10,8 @@
 
 #include "control/port_arguments.h"
 #include "flowtable/flow_counters.h"
+#include "ports/wireguard/blake2s.h"
+#include "ports/wireguard/key.h"
 
 namespace sockswitch::control {
 namespace {
@@ -147,15 +149,24 @@ void read_wg_config(Checker& c, const toml::table& t, PortConfig& p) {
     if (key == nullptr) c.issue(t, fmt::format("wireguard port '{}' needs 'wg_config'", p.name));
     return;
   }
+  std::string text;
   try {
-    p.wg_config_text = read_text_file(*p.wg_config);
+    text = read_text_file(*p.wg_config);
   } catch (const std::exception& e) {
     c.issue(*key, e.what());
     return;
   }
+  // The text holds the private key: it lives only in this scope.
+  struct Wiped {
+    std::string& s;
+    ~Wiped() { wireguard::wipe(s.data(), s.size()); }
+  } wiped{text};
+  const auto bytes = std::as_bytes(std::span(text));
+  (void)wireguard::blake2s_hash(
+      {{reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}}, p.wg_config_digest);
   try {
-    p.wg_parsed = std::make_shared<const wireguard::WgConfig>(
-        wireguard::parse_wg_config(p.wg_config_text, *p.wg_config));
+    p.wg_parsed =
+        std::make_shared<const wireguard::WgConfig>(wireguard::parse_wg_config(text, *p.wg_config));
   } catch (const wireguard::WgConfigError& e) {
     c.issue({e.pos().file, e.pos().line, e.pos().column},
             e.message() + (e.token().empty() ? "" : " (at '" + e.token() + "')"));

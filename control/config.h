@@ -14,6 +14,7 @@
 // wanted one and touches only what changed.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -47,9 +48,11 @@ struct PortConfig {
   std::optional<std::string> rx_pcap, tx_pcap;  // pcap
   std::optional<std::string> dpdk_devargs;      // dpdk: vdev or PCI device
   // wireguard: the wg-quick file (resolved against the config's directory),
-  // its text (a changed file is a changed port) and what it parsed to.
+  // a BLAKE2s digest of its text (a changed file is a changed port; the
+  // text itself, keys and all, is wiped once parsed) and what it parsed to
+  // (the keys in the wiped key type).
   std::optional<std::string> wg_config;
-  std::string wg_config_text;
+  std::array<std::uint8_t, 32> wg_config_digest{};
   std::shared_ptr<const wireguard::WgConfig> wg_parsed;
   flowtable::SourcePos pos;
   PortOrigin origin = PortOrigin::file;  // not part of what the port is (==)
@@ -59,7 +62,7 @@ struct PortConfig {
            a.no_flood == b.no_flood && a.queues == b.queues && a.mac == b.mac &&
            a.create == b.create && a.peer == b.peer && a.rx_pcap == b.rx_pcap &&
            a.tx_pcap == b.tx_pcap && a.dpdk_devargs == b.dpdk_devargs &&
-           a.wg_config == b.wg_config && a.wg_config_text == b.wg_config_text;
+           a.wg_config == b.wg_config && a.wg_config_digest == b.wg_config_digest;
   }
 };
 

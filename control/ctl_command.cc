@@ -2,12 +2,14 @@
 #include "control/ctl_command.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ostream>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -17,10 +19,17 @@
 namespace sockswitch::control {
 namespace {
 
+// Long enough for a reload of large flow tables (100 000 flows: about a
+// second), short enough that a hook never hangs a boot on a stuck daemon.
+constexpr int kReplySeconds = 60;
+
 // Sends the line and reads until the daemon closes; throws naming the step.
 std::string round_trip(const std::string& path, const std::string& line) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  const timeval limit{kReplySeconds, 0};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  (void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
@@ -36,10 +45,12 @@ std::string round_trip(const std::string& path, const std::string& line) {
   }
   std::size_t sent = 0;
   while (sent < line.size()) {
-    const ssize_t n = ::write(fd, line.data() + sent, line.size() - sent);
+    // MSG_NOSIGNAL: a daemon that closed the socket is an error, not SIGPIPE.
+    const ssize_t n = ::send(fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) {
+      const int e = errno;
       ::close(fd);
-      throw std::runtime_error(path + ": write failed");
+      throw std::runtime_error(path + ": cannot send the request: " + std::strerror(e));
     }
     sent += static_cast<std::size_t>(n);
   }
@@ -47,6 +58,10 @@ std::string round_trip(const std::string& path, const std::string& line) {
   char buf[65536];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      ::close(fd);
+      throw std::runtime_error(path + ": no answer within " + std::to_string(kReplySeconds) + " s");
+    }
     if (n <= 0) break;
     reply.append(buf, static_cast<std::size_t>(n));
     if (!reply.empty() && reply.back() == '\n') break;

@@ -94,6 +94,20 @@ class Parser {
     throw WgConfigError(ConfigPos{std::string(file_), line_no_, static_cast<int>(at.offset) + 1},
                         std::string(at.text), std::move(message));
   }
+  // Where the text might be (part of) a secret: a key pasted alone on a line
+  // reads as a key name, a bad PrivateKey as a value. Such text is shown
+  // only when it is a plain word (every key name is letters only); errors,
+  // logs and ctl replies never carry 8 characters of a key.
+  [[noreturn]] void fail_unshown(const Token& at, std::string message,
+                                 bool may_show_word = true) const {
+    const bool word = may_show_word && !at.text.empty() && at.text.size() <= 24 &&
+                      std::all_of(at.text.begin(), at.text.end(), [](char c) {
+                        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+                      });
+    if (word) fail(at, std::move(message));
+    throw WgConfigError(ConfigPos{std::string(file_), line_no_, static_cast<int>(at.offset) + 1},
+                        "", std::move(message) + " (text not shown: it may hold a key)");
+  }
 
   void line(std::string_view raw) {
     Token t{raw, 0};
@@ -103,19 +117,19 @@ class Parser {
     if (t.text.empty()) return;
     if (t.text.front() == '[') return section_header(t);
     const std::size_t eq = t.text.find('=');
-    if (eq == std::string_view::npos) fail(t, "expected 'Key = Value' or a [Section]");
+    if (eq == std::string_view::npos) fail_unshown(t, "expected 'Key = Value' or a [Section]");
     const Token key = trim(Token{t.text.substr(0, eq), t.offset});
     const Token value = trim(Token{t.text.substr(eq + 1), t.offset + eq + 1});
-    if (key.text.empty()) fail(t, "missing key before '='");
+    if (key.text.empty()) fail_unshown(t, "missing key before '='");
     if (section_ == Section::none)
-      fail(key, "key outside of a section; expected [Interface] or [Peer] first");
+      fail_unshown(key, "key outside of a section; expected [Interface] or [Peer] first");
     const std::string name = lower(key.text);
     const bool accumulates = name == "allowedips" || name == "address" || name == "dns" ||
                              name == "preup" || name == "postup" || name == "predown" ||
                              name == "postdown";
     if (!accumulates && !seen_keys_.insert(name).second)
-      fail(key, "key given twice in this section");
-    if (value.text.empty() && name != "allowedips") fail(key, "missing value");
+      fail_unshown(key, "key given twice in this section");
+    if (value.text.empty() && name != "allowedips") fail_unshown(key, "missing value");
     if (section_ == Section::interface)
       interface_key(name, key, value);
     else
@@ -123,7 +137,7 @@ class Parser {
   }
 
   void section_header(const Token& t) {
-    if (t.text.back() != ']') fail(t, "section header must end with ']'");
+    if (t.text.back() != ']') fail_unshown(t, "section header must end with ']'");
     const Token name = trim(Token{t.text.substr(1, t.text.size() - 2), t.offset + 1});
     finish_peer();
     seen_keys_.clear();
@@ -137,7 +151,7 @@ class Parser {
       peer_.line = line_no_;
       peer_has_key_ = false;
     } else {
-      fail(name, "unknown section; expected [Interface] or [Peer]");
+      fail_unshown(name, "unknown section; expected [Interface] or [Peer]");
     }
   }
 
@@ -152,7 +166,7 @@ class Parser {
 
   SecretKey secret(const Token& value) const {
     const auto k = key_from_base64(value.text);
-    if (!k) fail(value, "invalid key; expected 44 characters of base64");
+    if (!k) fail_unshown(value, "invalid key; expected 44 characters of base64", false);
     SecretKey s(*k);
     KeyBytes copy = *k;
     wipe(copy.data(), copy.size());
@@ -207,7 +221,7 @@ class Parser {
       else
         fail(value, "invalid SaveConfig; expected true or false");
     } else {
-      fail(key, "unknown key in [Interface]");
+      fail_unshown(key, "unknown key in [Interface]");
     }
   }
 
@@ -263,7 +277,7 @@ class Parser {
         peer_.persistent_keepalive = *s;
       }
     } else {
-      fail(key, "unknown key in [Peer]");
+      fail_unshown(key, "unknown key in [Peer]");
     }
   }
 

@@ -158,7 +158,8 @@ std::string error_of(const std::string& text) {
 TEST(WgConfig, ErrorsNameLineColumnAndToken) {
   const std::string peer = std::string("[Peer]\nPublicKey = ") + kPub1 + "\n";
   EXPECT_EQ(error_of("[Interface]\n\n# c\n\n\n\nPrivateKey = abc\n"),
-            "warp0.conf:7:14: error: invalid key; expected 44 characters of base64 (at 'abc')");
+            "warp0.conf:7:14: error: invalid key; expected 44 characters of base64 (text not "
+            "shown: it may hold a key)");
   EXPECT_EQ(error_of("[Interface]\nListenPort = 65536\n"),
             "warp0.conf:2:14: error: invalid port; expected 0..65535 (at '65536')");
   EXPECT_EQ(error_of("[Interface]\nListenPort = 1\nListenPort = 2\n"),
@@ -202,8 +203,34 @@ TEST(WgConfig, ErrorsNameLineColumnAndToken) {
   EXPECT_EQ(error_of("[Interface]\nSaveConfig = yes\n"),
             "warp0.conf:2:14: error: invalid SaveConfig; expected true or false (at 'yes')");
   EXPECT_EQ(error_of(peer + "PresharedKey = " + std::string(kPsk).substr(1) + "\n"),
-            "warp0.conf:3:16: error: invalid key; expected 44 characters of base64 (at '" +
-                std::string(kPsk).substr(1) + "')");
+            "warp0.conf:3:16: error: invalid key; expected 44 characters of base64 (text not "
+            "shown: it may hold a key)");
+}
+
+// No error may carry 8 characters of a secret, wherever the key lands: a
+// key one character short or long, pasted alone on a line (it reads as a
+// key name), or after a missing '='.
+TEST(WgConfig, NoErrorShowsAPieceOfASecretKey) {
+  const std::string priv(kPriv), psk(kPsk);
+  const std::string peer = std::string("[Peer]\nPublicKey = ") + kPub1 + "\n";
+  const std::vector<std::string> texts{
+      "[Interface]\nPrivateKey = " + priv.substr(1) + "\n",
+      "[Interface]\nPrivateKey = " + priv + "A\n",
+      "[Interface]\n" + priv + "\n",
+      "[Interface]\nPrivateKey " + priv + "\n",
+      priv + "\n",
+      "[" + priv + "]\n",
+      "[Interface]\n = " + priv + "\n",
+      peer + "PresharedKey = " + psk.substr(0, 40) + "\n",
+      peer + psk + "\n",
+  };
+  for (const std::string& text : texts) {
+    const std::string e = error_of(text);
+    ASSERT_FALSE(e.empty()) << text;
+    for (const std::string& key : {priv, psk})
+      for (std::size_t i = 0; i + 8 <= key.size(); ++i)
+        EXPECT_EQ(e.find(key.substr(i, 8)), std::string::npos) << e;
+  }
 }
 
 TEST(WgConfig, ErrorCarriesFieldsAndABadFileYieldsNothing) {
