@@ -8,6 +8,8 @@
 
 #include <array>
 #include <cstddef>
+#include <string_view>
+#include <utility>
 
 namespace sockswitch::ports {
 namespace {
@@ -52,8 +54,8 @@ XskRedirectProgram::XskRedirectProgram(const std::string& device, int ifindex,
   map_.reset(map);
 
   const auto insns = redirect_program(map_.get());
-  int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "sockswitch_xsk", "GPL", insns.data(), insns.size(),
-                           nullptr);
+  int prog =
+      bpf_prog_load(BPF_PROG_TYPE_XDP, kProgramName, "GPL", insns.data(), insns.size(), nullptr);
   if (prog < 0) {  // load again with the verifier's log, for the message
     std::array<char, 4096> log{};
     bpf_prog_load_opts load_opts{};
@@ -61,7 +63,7 @@ XskRedirectProgram::XskRedirectProgram(const std::string& device, int ifindex,
     load_opts.log_level = 1;
     load_opts.log_size = static_cast<std::uint32_t>(log.size() - 1);
     load_opts.log_buf = log.data();
-    (void)bpf_prog_load(BPF_PROG_TYPE_XDP, "sockswitch_xsk", "GPL", insns.data(), insns.size(),
+    (void)bpf_prog_load(BPF_PROG_TYPE_XDP, kProgramName, "GPL", insns.data(), insns.size(),
                         &load_opts);
     throw_bpf(prog, "bpf_prog_load(XDP, " + device_ + "): verifier says: " + log.data());
   }
@@ -75,30 +77,62 @@ XskRedirectProgram::XskRedirectProgram(const std::string& device, int ifindex,
 
   int r = -EOPNOTSUPP;
   if (!generic_only) {
-    attach_flags_ = XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
-    r = bpf_xdp_attach(ifindex_, prog_.get(), attach_flags_, nullptr);
+    r = attach(XDP_FLAGS_DRV_MODE);
     mode_ = XdpMode::native;
+    if ((r == -EBUSY || r == -EEXIST) && remove_stale_program()) r = attach(XDP_FLAGS_DRV_MODE);
   }
   // A device that already has a program refuses both modes (EBUSY/EEXIST):
   // don't retry in generic mode then, the answer is the same.
   if (r < 0 && r != -EBUSY && r != -EEXIST) {
-    attach_flags_ = XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
-    r = bpf_xdp_attach(ifindex_, prog_.get(), attach_flags_, nullptr);
+    r = attach(XDP_FLAGS_SKB_MODE);
     mode_ = XdpMode::generic;
+    if ((r == -EBUSY || r == -EEXIST) && remove_stale_program()) r = attach(XDP_FLAGS_SKB_MODE);
   }
   if (r < 0)
-    throw_bpf(r, "bpf_xdp_attach(" + device_ +
+    throw_bpf(r, "bpf_link_create(XDP, " + device_ +
                      (r == -EBUSY || r == -EEXIST ? "): another XDP program is attached" : ")"));
+  link_.reset(r);
 }
 
-XskRedirectProgram::~XskRedirectProgram() {
-  // Only ours: the kernel compares the attached program with old_prog_fd.
-  // ENODEV (device gone, program detached with it) needs nothing.
-  bpf_xdp_attach_opts opts{};
+// The link's descriptor is the attachment: closing it (here, or the
+// kernel at any exit, kill -9 included) detaches the program.
+XskRedirectProgram::~XskRedirectProgram() = default;
+
+int XskRedirectProgram::attach(std::uint32_t mode_flag) {
+  bpf_link_create_opts opts{};
   opts.sz = sizeof opts;
-  opts.old_prog_fd = prog_.get();
-  const std::uint32_t mode_flags = attach_flags_ & (XDP_FLAGS_DRV_MODE | XDP_FLAGS_SKB_MODE);
-  (void)bpf_xdp_detach(ifindex_, mode_flags | XDP_FLAGS_REPLACE, &opts);
+  opts.flags = mode_flag;
+  return bpf_link_create(prog_.get(), ifindex_, BPF_XDP, &opts);
+}
+
+// Versions before BPF links attached through netlink, where the program
+// outlives a crashed process. Such a program of ours (by name) is
+// detached, with the kernel checking it is still the one we saw; a
+// program held by a live link (another process's) cannot be detached this
+// way, and anyone else's is left alone.
+bool XskRedirectProgram::remove_stale_program() {
+  bpf_xdp_query_opts q{};
+  q.sz = sizeof q;
+  if (bpf_xdp_query(ifindex_, 0, &q) != 0) return false;
+  bool removed = false;
+  for (const auto& [id, mode] : {std::pair{q.drv_prog_id, XDP_FLAGS_DRV_MODE},
+                                 std::pair{q.skb_prog_id, XDP_FLAGS_SKB_MODE}}) {
+    if (id == 0) continue;
+    const int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) continue;
+    Fd prog(fd);
+    bpf_prog_info info{};
+    std::uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(prog.get(), &info, &len) != 0 ||
+        std::string_view(info.name) != kProgramName)
+      continue;
+    bpf_xdp_attach_opts opts{};
+    opts.sz = sizeof opts;
+    opts.old_prog_fd = prog.get();
+    removed |=
+        bpf_xdp_detach(ifindex_, static_cast<std::uint32_t>(mode) | XDP_FLAGS_REPLACE, &opts) == 0;
+  }
+  return removed;
 }
 
 void XskRedirectProgram::insert(std::uint32_t queue, int xsk_fd) {

@@ -17,16 +17,18 @@
 // stack instead of being dropped.
 //
 // The object owns the XSKMAP, the program and its attachment to one
-// ifindex. Attachment tries native (driver) mode first, where the driver
-// supports XDP, and falls back to generic (SKB) mode; it never replaces a
-// program someone else attached (XDP_FLAGS_UPDATE_IF_NOEXIST), so a device
-// already running XDP makes the constructor throw and the factory falls
-// back to AF_PACKET. Detaching is conditional too (XDP_FLAGS_REPLACE with
-// our program as the expected one): if someone replaced ours meanwhile,
-// theirs stays.
+// ifindex: a BPF link, so the program goes when this object does or the
+// process dies in any way (kill -9, abort, OOM): nothing is left on the
+// device to make the next start find it busy. Attachment tries native
+// (driver) mode first, where the driver supports XDP, and falls back to
+// generic (SKB) mode; it never replaces a program someone else attached
+// (a link cannot), so a device already running XDP makes the constructor
+// throw and the factory falls back to AF_PACKET. The one exception is a
+// program of ours left by a version that attached through netlink (found by
+// its name, detached only if it is still the one seen).
 //
 // Nothing is pinned: /sys/fs/bpf is not always mounted, and `ip netns exec`
-// hides it. The program lives as long as this object (or the device).
+// hides it.
 #pragma once
 
 #include <cstdint>
@@ -54,13 +56,19 @@ class XskRedirectProgram final {
   [[nodiscard]] XdpMode mode() const noexcept { return mode_; }
   [[nodiscard]] std::uint32_t program_id() const noexcept { return prog_id_; }
 
+  static constexpr const char* kProgramName = "sockswitch_xsk";
+
  private:
+  // The link's fd, or -errno.
+  [[nodiscard]] int attach(std::uint32_t mode_flag);
+  [[nodiscard]] bool remove_stale_program();
+
   std::string device_;
   int ifindex_ = 0;
   Fd map_;
   Fd prog_;
   std::uint32_t prog_id_ = 0;
-  std::uint32_t attach_flags_ = 0;
+  Fd link_;
   XdpMode mode_ = XdpMode::native;
 };
 

@@ -23,6 +23,10 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <memory>
 #include <thread>
 
@@ -204,6 +208,44 @@ TEST(AfXdpPort, EveryRingGetsItsShareOfThePool) {
   }
   EXPECT_GT(n, 0u);
   pool->free_burst(std::span(out).first(n));
+}
+
+// A crash leaves nothing behind: the program is attached through a BPF
+// link, which the kernel closes with the process however it dies, so the
+// next start finds the device free and attaches natively again (a program
+// left on the device made `auto` fall back to AF_PACKET and an explicit
+// af_xdp port stop the daemon from starting).
+TEST(AfXdpPort, AKilledProcessLeavesNoProgramBehind) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  TwoNamespaces net(98);
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    try {
+      const Pool pool = make_pool();
+      AfXdpPort a(net.v1->outer(), {.pool = pool});
+      const char mode = a.xdp_mode() == XdpMode::native ? 'n' : 'g';
+      if (::write(ready[1], &mode, 1) == 1) ::pause();
+    } catch (...) {
+    }
+    ::_exit(1);
+  }
+  ::close(ready[1]);
+  char mode = 0;
+  const bool attached = ::read(ready[0], &mode, 1) == 1;
+  ::close(ready[0]);
+  EXPECT_TRUE(attached);
+  EXPECT_EQ(mode, 'n');
+  EXPECT_EQ(xdp_shown(net.v1->outer()), "xdp");
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_TRUE(test::net::wait_until([&] { return xdp_shown(net.v1->outer()).empty(); }, 2s))
+      << "the program outlived the killed process";
+  AfXdpPort again(net.v1->outer(), {.pool = make_pool()});
+  EXPECT_EQ(again.xdp_mode(), XdpMode::native);
 }
 
 // In place: a frame received on one port leaves by another from the very
