@@ -20,11 +20,13 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
 #include "control/config.h"
 #include "control/control_commands.h"
+#include "control/link_events.h"
 #include "control/switch.h"
 
 namespace sockswitch::control {
@@ -110,15 +112,30 @@ void accept_loop(Local::acceptor& acceptor, Switch& sw,
   });
 }
 
+void refresh_ports(Switch& sw) {
+  try {
+    if (const std::size_t n = sw.refresh_ports()) spdlog::info("hotplug: {} ports refreshed", n);
+  } catch (const std::exception& e) {
+    spdlog::error("hotplug: {}", e.what());
+  }
+}
+
+// Link notifications run the hotplug check at once; the once-a-second
+// timer stays for retries with back-off and flow expiry.
+void watch_links(asio::posix::stream_descriptor& fd, LinkEvents& events, Switch& sw) {
+  fd.async_wait(asio::posix::stream_descriptor::wait_read,
+                [&fd, &events, &sw](boost::system::error_code ec) {
+                  if (ec) return;
+                  if (events.drain() > 0) refresh_ports(sw);
+                  watch_links(fd, events, sw);
+                });
+}
+
 void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw) {
   timer.expires_after(std::chrono::seconds(1));
   timer.async_wait([&timer, &sw](boost::system::error_code ec) {
     if (ec) return;
-    try {
-      if (const std::size_t n = sw.refresh_ports()) spdlog::info("hotplug: {} ports refreshed", n);
-    } catch (const std::exception& e) {
-      spdlog::error("hotplug: {}", e.what());
-    }
+    refresh_ports(sw);
     try {
       (void)sw.expire_flows();  // idle_timeout and hard_timeout, checked once a second
     } catch (const std::exception& e) {
@@ -235,6 +252,15 @@ int run_daemon(const DaemonOptions& options) {
 
   asio::steady_timer hotplug(io);
   arm_hotplug_timer(hotplug, *sw);
+  std::unique_ptr<LinkEvents> link_events;
+  std::optional<asio::posix::stream_descriptor> link_fd;
+  try {
+    link_events = std::make_unique<LinkEvents>();
+    link_fd.emplace(io, ::dup(link_events->fd()));  // asio closes its own copy
+    watch_links(*link_fd, *link_events, *sw);
+  } catch (const std::exception& e) {
+    spdlog::warn("no link notifications ({}); devices are checked once a second", e.what());
+  }
 
   spdlog::info("ready; control socket {}", socket_path);
   notify_systemd("READY=1");

@@ -1,0 +1,33 @@
+// control/link_events.h: the kernel's link notifications, so hotplug acts when a device changes.
+//
+// A container restart deletes its veth and makes a new one; a link goes
+// down and up. Polling devices once a second misses a flap inside the
+// second and delays every change by up to a second. An rtnetlink socket
+// subscribed to RTMGRP_LINK is told of every new, changed and deleted
+// link in the network namespace it was opened in; the daemon waits on it
+// (Boost.Asio) and runs the switch's hotplug check when it fires. The
+// messages themselves are only a wake-up: the check reads the devices.
+#pragma once
+
+#include <cstddef>
+
+#include "ports/fd.h"
+
+namespace sockswitch::control {
+
+class LinkEvents final {
+ public:
+  // Throws std::system_error when the socket cannot be opened or bound.
+  LinkEvents();
+
+  [[nodiscard]] int fd() const noexcept { return sock_.get(); }
+  // Reads every pending message without blocking; returns how many were
+  // link changes (RTM_NEWLINK, RTM_DELLINK). An overrun (ENOBUFS: more
+  // changes than the socket buffer held) counts as one: look at everything.
+  std::size_t drain() noexcept;
+
+ private:
+  ports::Fd sock_;
+};
+
+}  // namespace sockswitch::control
