@@ -10,6 +10,7 @@
 
 #include "control/port_arguments.h"
 #include "flowtable/flow_counters.h"
+#include "flowtable/value_text.h"
 #include "ports/wireguard/blake2s.h"
 #include "ports/wireguard/key.h"
 
@@ -173,6 +174,14 @@ void read_wg_config(Checker& c, const toml::table& t, PortConfig& p) {
   }
 }
 
+}  // namespace
+
+bool driver_takes_mac(std::string_view driver) {
+  return driver == "auto" || driver == "af_packet" || driver == "tun" || driver == "wireguard";
+}
+
+namespace {
+
 PortConfig read_port(Checker& c, const toml::table& t) {
   PortConfig p;
   p.pos = c.pos(t);
@@ -195,6 +204,19 @@ PortConfig read_port(Checker& c, const toml::table& t) {
   if (auto b = c.boolean(t, "no_flood")) p.no_flood = *b;
   if (auto q = c.integer(t, "queues", 1, 16)) p.queues = static_cast<std::uint16_t>(*q);
   p.mac = c.string(t, "mac");
+  if (p.mac) {
+    try {
+      (void)flowtable::parse_mac(*p.mac);
+    } catch (const std::exception& e) {
+      c.issue(*t.get("mac"), e.what());
+    }
+    if (!driver_takes_mac(p.driver))
+      c.issue(*t.get("mac"),
+              fmt::format("'mac' is for ports that make up their Ethernet side (tun, wireguard, "
+                          "auto/af_packet on a bare-IP device); a {} port uses its device's own "
+                          "address",
+                          p.driver));
+  }
   if (auto b = c.boolean(t, "create")) p.create = *b;
   p.peer = c.string(t, "peer");
   p.rx_pcap = c.string(t, "rx_pcap");

@@ -66,6 +66,11 @@ struct PortConfig {
   }
 };
 
+// Whether a port of `driver` may have a `mac`: only the ports that make up
+// their Ethernet side (tun, wireguard, auto/af_packet on a bare-IP device);
+// the others use their device's own address, so a mac would be ignored.
+[[nodiscard]] bool driver_takes_mac(std::string_view driver);
+
 struct BridgeConfig {
   std::string name;
   std::vector<PortConfig> ports;

@@ -702,6 +702,11 @@ std::string Switch::add_port(const std::string& name, PortConfig port,
                          flowtable::to_u32(p.config.ofport));
     }
   if (port.driver == "patch") throw std::invalid_argument("patch ports come from the config file");
+  if (port.mac && !driver_takes_mac(port.driver))
+    throw std::invalid_argument(fmt::format(
+        "mac is for tun, wireguard and auto/af_packet on a bare-IP device; a {} port uses its "
+        "device's own address",
+        port.driver));
   if (b.ports.size() >= dataplane::TxBatch::kMaxPortsPerBridge)
     throw std::invalid_argument(
         fmt::format("bridge {} has {} ports, the most one bridge holds", name, b.ports.size()));

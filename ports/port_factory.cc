@@ -20,7 +20,13 @@ namespace {
 std::unique_ptr<Port> make_af_packet(const PortSpec& spec) {
   if (spec.queues != 1)
     throw std::invalid_argument("port " + spec.name + ": af_packet supports one queue");
-  return std::make_unique<AfPacketPort>(spec.name, AfPacketOptions{.l3_mac = spec.mac});
+  auto port = std::make_unique<AfPacketPort>(spec.name, AfPacketOptions{.l3_mac = spec.mac});
+  // An Ethernet device has its own address: a mac would be accepted and ignored.
+  if (spec.mac && port->ifindex() != 0 && !port->is_l3())
+    throw std::invalid_argument("port " + spec.name +
+                                ": mac is only for bare-IP devices (tun, WireGuard); this one is "
+                                "Ethernet and has its own address");
+  return port;
 }
 
 std::unique_ptr<Port> make_af_xdp(const PortSpec& spec) {
@@ -37,6 +43,11 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
   if (spec.driver == "af_packet") return make_af_packet(spec);
   if (spec.driver == "af_xdp") return make_af_xdp(spec);
   if (spec.driver == "auto" || spec.driver == "netdev") {
+    if (spec.mac) {  // only bare-IP devices take one, and those are AF_PACKET's
+      PortSpec one = spec;
+      one.queues = 1;
+      return make_af_packet(one);
+    }
     try {
       auto port = make_af_xdp(spec);
       // Only a native XDP program makes a veth's peer stop sending GSO

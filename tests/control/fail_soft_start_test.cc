@@ -6,8 +6,8 @@
 // name in use). Start: the in-process Switch must start anyway. Verify:
 // `show` has tapx down with the reason, A and B ping each other through
 // the switch meanwhile; once the veth is gone, the hotplug check's retry
-// opens tapx (within its back-off) and the reason disappears. A config
-// error (a bad setting, not a device) still stops the start.
+// opens tapx (within its back-off) and the reason disappears. A bad
+// setting (not a device) is refused by the config, with its place.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -61,13 +61,24 @@ TEST(FailSoftStart, APortThatCannotOpenIsDownWithItsReasonAndOpensWhenItCan) {
   EXPECT_NE(show().find(": tapx "), std::string::npos) << show();
 }
 
-TEST(FailSoftStart, ABadSettingStillStopsTheStart) {
-  SOCKSWITCH_REQUIRE_NETNS();
-  SwitchHost host;
-  // tapx with a MAC: a tap takes its device's own address, a setting the driver refuses.
-  const control::Config bad =
-      control::parse_config(std::string(kConfig) + "mac = \"02:00:00:00:00:01\"\n", "<fail-soft>");
-  EXPECT_THROW(SwitchThread(host.ns(), bad), std::invalid_argument);
+// A bad setting is the config's to refuse, with its place, before anything
+// opens: it never becomes a port that is down and retried.
+TEST(FailSoftStart, ABadSettingStillStopsTheStartWithItsPlace) {
+  // A tap takes its device's own address: a mac would be accepted and ignored.
+  try {
+    (void)control::parse_config(std::string(kConfig) + "mac = \"02:00:00:00:00:01\"\n",
+                                "fail-soft.toml");
+    FAIL() << "a tap with a mac was accepted";
+  } catch (const control::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("fail-soft.toml:11:7: error: "), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("a tap port uses its device's own address"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW((void)control::parse_config(std::string(kConfig) + "mac = \"02:00:00:00:00\"\n",
+                                           "fail-soft.toml"),
+               control::ConfigError);
 }
 
 }  // namespace
