@@ -34,30 +34,31 @@ void lift_memlock_limit() noexcept {
   (void)::setrlimit(RLIMIT_MEMLOCK, &unlimited);
 }
 
-// Rx channels as the driver reports them; 1 when it has no channel API.
-std::uint16_t rx_channels(const std::string& device) {
+// One ETHTOOL_G* request on `device`; false when the driver lacks it.
+bool ethtool_get(const std::string& device, void* request) {
   Fd s = Fd::socket(AF_INET, SOCK_DGRAM, 0, "AF_INET for SIOCETHTOOL");
-  ethtool_channels ch{};
-  ch.cmd = ETHTOOL_GCHANNELS;
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, device.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_data = reinterpret_cast<char*>(&ch);
-  if (::ioctl(s.get(), SIOCETHTOOL, &ifr) != 0) return 1;
+  ifr.ifr_data = static_cast<char*>(request);
+  return ::ioctl(s.get(), SIOCETHTOOL, &ifr) == 0;
+}
+
+// Rx channels as the driver reports them; 1 when it has no channel API.
+std::uint16_t rx_channels(const std::string& device) {
+  ethtool_channels ch{};
+  ch.cmd = ETHTOOL_GCHANNELS;
+  if (!ethtool_get(device, &ch)) return 1;
   const std::uint32_t n = ch.combined_count + ch.rx_count;
-  return static_cast<std::uint16_t>(std::clamp<std::uint32_t>(n, 1, Port::kMaxQueues));
+  return static_cast<std::uint16_t>(std::clamp<std::uint32_t>(n, 1, 0xffff));
 }
 
 // Whether frames may arrive with checksums their sender left to offload:
 // only from senders on this host (veth, tap and other virtual devices,
 // which have no bus). A NIC's frames come off a wire, finished.
 bool has_local_senders(const std::string& device) {
-  Fd s = Fd::socket(AF_INET, SOCK_DGRAM, 0, "AF_INET for SIOCETHTOOL");
   ethtool_drvinfo info{};
   info.cmd = ETHTOOL_GDRVINFO;
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, device.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_data = reinterpret_cast<char*>(&info);
-  if (::ioctl(s.get(), SIOCETHTOOL, &ifr) != 0) return true;  // unknown: check every frame
+  if (!ethtool_get(device, &info)) return true;  // unknown: check every frame
   return info.bus_info[0] == '\0';
 }
 
@@ -93,12 +94,23 @@ void AfXdpPort::open() {
                                 " does not fit a " + std::to_string(XskQueue::kChunkSize) +
                                 "-byte frame");
 
+  // Every rx queue must have a socket: the program passes frames of a
+  // queue without one to the host stack, around the switch.
   const std::uint16_t channels = rx_channels(name());
   const std::uint16_t count = options_.queues != 0 ? options_.queues : channels;
   if (count > channels)
     throw std::system_error(EINVAL, std::generic_category(),
                             "af_xdp " + name() + ": asked for " + std::to_string(count) +
                                 " queues, the device has " + std::to_string(channels));
+  if (count < channels || channels > kMaxQueues)
+    throw std::system_error(
+        EOPNOTSUPP, std::generic_category(),
+        "af_xdp " + name() + ": the device has " + std::to_string(channels) + " rx queues" +
+            (channels > kMaxQueues
+                 ? ", more than the " + std::to_string(kMaxQueues) + " one port covers"
+                 : ", " + std::to_string(count) + " asked for") +
+            "; frames on the others would bypass the switch (`ethtool -L " + name() +
+            " combined N` to change them)");
 
   const bool local_senders = has_local_senders(name());
   auto program = std::make_unique<XskRedirectProgram>(name(), info->ifindex, kMaxQueues,

@@ -14,10 +14,12 @@
 // rx/tx errors counted, a pool that is not it. Kernel zero-copy (XDP_ZEROCOPY)
 // is not asked for: veth and tun refuse it.
 //
-// Queues: by default every rx channel the device reports (ETHTOOL_GCHANNELS;
-// 1 when the driver has no channel API), at most Port::kMaxQueues. An
-// explicit count is checked against the device: asking for a queue the
-// device lacks is an error, not a silent port that never receives.
+// Queues: every rx channel the device reports (ETHTOOL_GCHANNELS; 1 when
+// the driver has no channel API), at most Port::kMaxQueues. An explicit
+// count is checked against the device: asking for a queue the device lacks,
+// or for fewer than it has, or a device with more than kMaxQueues, is an
+// error (`auto` then takes AF_PACKET), never a port that misses frames or
+// lets some pass to the host stack around the switch.
 //
 // Failure: anything that keeps AF_XDP from attaching (no XDP support,
 // another XDP program on the device, no memory for the UMEM) throws

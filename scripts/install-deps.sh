@@ -10,7 +10,7 @@ packages=(
   libdpdk-dev libbpf-dev libxdp-dev libboost-dev libboost-system-dev
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev liburcu-dev
   libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev
-  iproute2 iputils-ping netcat-openbsd iperf3 tcpdump ethtool
+  iproute2 iputils-ping netcat-openbsd iperf3 tcpdump ethtool procps bash
   wireguard-go wireguard-tools socat
   openvswitch-switch gnuplot-nox python3
 )

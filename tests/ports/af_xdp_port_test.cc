@@ -294,6 +294,34 @@ TEST(AfXdpPort, QueuesTheDeviceLacksAreAnErrorAndLeaveNoProgram) {
   EXPECT_EQ(xdp_shown(v.outer()), "");
 }
 
+// A queue without a socket would pass its frames to the host stack, around
+// the switch: fewer queues than the device has, or more than one port
+// covers, are refused, and `auto` takes AF_PACKET (which sees every queue).
+TEST(AfXdpPort, EveryRxQueueIsCoveredOrThePortIsRefused) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  for (const unsigned queues : {4u, 20u}) {
+    const std::string outer = test::net::unique_link_name('q'),
+                      inner = test::net::unique_link_name('q');
+    const std::string n = std::to_string(queues);
+    test::net::run_checked({"ip", "link", "add", outer, "numtxqueues", n, "numrxqueues", n, "type",
+                            "veth", "peer", "name", inner, "numtxqueues", n, "numrxqueues", n});
+    test::net::run_checked({"ip", "link", "set", outer, "up"});
+    if (queues == 4)
+      EXPECT_THROW(AfXdpPort(outer, {.pool = make_pool(), .queues = 2}), std::system_error);
+    else
+      EXPECT_THROW(AfXdpPort(outer, {.pool = make_pool()}), std::system_error);
+    EXPECT_EQ(xdp_shown(outer), "") << queues << " queues";
+    PortSpec spec;
+    spec.name = outer;
+    spec.driver = "auto";
+    spec.pool = make_pool();
+    spec.queues = queues == 4 ? 2 : 1;
+    const auto port = make_port(spec);
+    EXPECT_NE(dynamic_cast<AfPacketPort*>(port.get()), nullptr) << queues << " queues";
+    (void)test::net::run_command({"ip", "link", "del", outer}, 5s);
+  }
+}
+
 TEST(AfXdpPort, HotplugDownAndBack) {
   SOCKSWITCH_REQUIRE_NETNS();
   TwoNamespaces net(98);
