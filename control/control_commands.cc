@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::size_t kAny = SIZE_MAX;
 
-constexpr std::array<ControlCommand, 13> kCommands{{
+constexpr std::array<ControlCommand, 14> kCommands{{
     {"show", "show", "bridges, ports, link states and poll-thread statistics", 0, 0},
     {"dump-flows", "dump-flows BRIDGE", "flows with counters and durations (ovs-ofctl style)", 1,
      1},
@@ -25,6 +25,8 @@ constexpr std::array<ControlCommand, 13> kCommands{{
     {"add-flows", "add-flows BRIDGE FILE", "add every flow of an add-flows file", 2, 2},
     {"del-flows", "del-flows BRIDGE [FLOW] [--strict]", "delete matching flows (all without FLOW)",
      1, 3},
+    {"mod-flows", "mod-flows BRIDGE FLOW [--strict]",
+     "set the actions of matching flows (cookie=V/M selects); their counters stay", 2, 3},
     {"replace-flows", "replace-flows BRIDGE FILE",
      "make the table equal to FILE in one change; unchanged flows keep their counters", 2, 2},
     {"add-port",
@@ -113,6 +115,11 @@ std::string dispatch(Switch& sw, const std::string& cmd, std::vector<std::string
     const bool strict = std::erase(args, std::string("--strict")) > 0;
     if (args.empty() || args.size() > 2) throw std::invalid_argument("usage: " + usage_of(cmd));
     return sw.del_flows(args[0], args.size() > 1 ? std::optional(args[1]) : std::nullopt, strict);
+  }
+  if (cmd == "mod-flows") {
+    const bool strict = std::erase(args, std::string("--strict")) > 0;
+    if (args.size() != 2) throw std::invalid_argument("usage: " + usage_of(cmd));
+    return sw.mod_flows(args[0], args[1], strict);
   }
   if (cmd == "add-port") {
     PortRequest r = port_from_args(std::span(args).subspan(1));

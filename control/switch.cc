@@ -675,6 +675,29 @@ std::string Switch::del_flows(const std::string& name, const std::optional<std::
                      name);
 }
 
+std::string Switch::mod_flows(const std::string& name, const std::string& flow, bool strict) {
+  RunningBridge& b = bridge(name);
+  if (flow.find("actions=") == std::string::npos && flow.find("actions:") == std::string::npos)
+    throw std::invalid_argument("mod-flows: '" + flow + "' has no actions= to set");
+  FlowMod mod{strict ? FlowModCommand::modify_strict : FlowModCommand::modify,
+              flowtable::parse_flow(flow, b.config.port_map, flowtable::FlowSyntax::match)};
+  const auto before = b.bridge->flows().current();
+  b.bridge->apply_flows(std::vector<FlowMod>{mod});
+  // A modified rule keeps its id (and counters) with new actions.
+  std::unordered_map<flowtable::RuleId, const FlowRule*> was;
+  for (unsigned t = 0; t < flowtable::kTableCount; ++t)
+    for (const flowtable::ClassifierRule* r : before->table(std::uint8_t(t)).rules())
+      was.emplace(r->id, &r->flow);
+  std::size_t changed = 0;
+  const auto after = b.bridge->flows().current();
+  for (unsigned t = 0; t < flowtable::kTableCount; ++t)
+    for (const flowtable::ClassifierRule* r : after->table(std::uint8_t(t)).rules()) {
+      const auto it = was.find(r->id);
+      changed += it != was.end() && it->second->actions != r->flow.actions;
+    }
+  return fmt::format("{} flows modified on {}\n", changed, name);
+}
+
 std::string Switch::replace_flows(const std::string& name, const std::string& text,
                                   const std::string& source) {
   RunningBridge& b = bridge(name);

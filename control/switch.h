@@ -50,6 +50,11 @@ class Switch final {
   [[nodiscard]] std::uint16_t rx_queues(const std::string& bridge, const std::string& port) const;
   std::string add_flows(const std::string& bridge, const std::string& text,
                         const std::string& source);
+  // ovs-ofctl mod-flows: the flows FLOW selects (with `strict`, priority and
+  // match exactly; cookie=V/M narrows either) get FLOW's actions, and keep
+  // their counters and timers. A FLOW without actions= is refused. Matching
+  // nothing changes nothing (OpenFlow 1.1+; OpenFlow 1.0 would add it).
+  std::string mod_flows(const std::string& bridge, const std::string& flow, bool strict);
   std::string del_flows(const std::string& bridge, const std::optional<std::string>& flow,
                         bool strict);
   std::string replace_flows(const std::string& bridge, const std::string& text,

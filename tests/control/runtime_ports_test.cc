@@ -134,5 +134,25 @@ TEST(RuntimePorts, MalformedArgumentsAreRefusedAndCounted) {
   c.ok({"del-flows", "br", "--strict", "priority=10"});
 }
 
+// ovs-ofctl's mod-flows: new actions for the flows selected, cookie/mask
+// narrowing, --strict for one exact flow, counters kept; no actions refused.
+TEST(RuntimePorts, ModFlowsSetsTheActionsOfTheFlowsItSelects) {
+  Ctl c;
+  c.ok({"add-flow", "br", "priority=100,cookie=0x10,udp,tp_dst=53,actions=drop"});
+  c.ok({"add-flow", "br", "priority=100,cookie=0x20,udp,tp_dst=54,actions=drop"});
+  EXPECT_EQ(c.ok({"mod-flows", "br", "cookie=0x10/0xff,udp,actions=normal"}),
+            "1 flows modified on br\n");
+  std::string dump = c.sw.dump_flows("br");
+  EXPECT_TRUE(contains(dump, "udp,tp_dst=53 actions=NORMAL")) << dump;
+  EXPECT_TRUE(contains(dump, "udp,tp_dst=54 actions=drop")) << dump;
+  EXPECT_EQ(c.ok({"mod-flows", "br", "--strict", "priority=100,udp,tp_dst=54,actions=output:p1"}),
+            "1 flows modified on br\n");
+  EXPECT_EQ(c.ok({"mod-flows", "br", "--strict", "priority=99,udp,tp_dst=54,actions=output:p2"}),
+            "0 flows modified on br\n");
+  dump = c.sw.dump_flows("br");
+  EXPECT_TRUE(contains(dump, "udp,tp_dst=54 actions=output:p1")) << dump;
+  EXPECT_TRUE(contains(c.refused({"mod-flows", "br", "udp"}), "no actions= to set"));
+}
+
 }  // namespace
 }  // namespace sockswitch::test
