@@ -503,6 +503,15 @@ void Switch::reload(Config wanted) {
       b.numbering.remember(p.config.name, p.config.ofport);
       next.push_back(std::move(p));
     }
+    // In the file's order, as a fresh start has them (show, flood order).
+    auto place = [&w](const RunningPort& p) {
+      return std::find_if(w.ports.begin(), w.ports.end(),
+                          [&](const PortConfig& pc) { return pc.name == p.config.name; }) -
+             w.ports.begin();
+    };
+    std::stable_sort(next.begin(), next.end(), [&](const RunningPort& x, const RunningPort& y) {
+      return place(x) < place(y);
+    });
     b.ports = std::move(next);
     // Ports and flows in one snapshot; after its grace period no thread
     // touches a retired port.
