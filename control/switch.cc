@@ -541,6 +541,10 @@ std::string Switch::show() const {
           "    port {} ({}): {} {}{}{}\n", flowtable::to_u32(p.config.ofport), p.config.driver,
           p.config.name, link, p.config.origin == PortOrigin::ctl ? " (added by ctl)" : "",
           p.open_error.empty() ? "" : fmt::format(" (cannot open: {}; retrying)", p.open_error));
+      if (p.port && p.config.driver == "wireguard")
+        if (const std::size_t n =
+                static_cast<const ports::WireGuardPort&>(*p.port).pending_endpoints())
+          out += fmt::format("      {} peer endpoints do not resolve yet; retrying\n", n);
       if (const std::string how = p.port ? p.port->offload_handling() : ""; !how.empty()) {
         const ports::PortCounters c = p.port->counters();
         out += fmt::format("      offloads: {} ({} checksums finished, {} segments cut)\n", how,
@@ -828,8 +832,11 @@ std::size_t Switch::refresh_ports() {
   std::string failures;
   for (RunningBridge& b : bridges_) {
     std::size_t opened = 0;
-    for (RunningPort& p : b.ports)
+    for (RunningPort& p : b.ports) {
       opened += retry_open(p, b.config.name);
+      if (p.port && p.config.driver == "wireguard")
+        changed += static_cast<ports::WireGuardPort&>(*p.port).resolve_pending_endpoints();
+    }
     if (opened != 0) {
       publish_ports(b);
       changed += opened;

@@ -105,6 +105,7 @@ WireGuardPort::WireGuardPort(const std::string& name, const wireguard::WgConfig&
       WireGuardThreadHooks{.on_queue = [this] { process_handshakes(); },
                            .on_tick = [this] { tick(); }},
       uapi_.get());
+  note_pending(config);
 }
 
 WireGuardPort::~WireGuardPort() = default;
@@ -313,6 +314,45 @@ std::string WireGuardPort::answer_uapi(std::string_view request) {
 void WireGuardPort::reconfigure(const wireguard::WgConfig& config) {
   const wireguard::DeviceChange change = wireguard::to_device_change(config);
   thread_->run([&] { apply_here(change); });
+  note_pending(config);
+}
+
+void WireGuardPort::note_pending(const wireguard::WgConfig& config) {
+  pending_.clear();
+  for (const wireguard::PeerConfig& p : config.peers)
+    if (!p.endpoint_host.empty()) {
+      spdlog::warn("wireguard port {}: peer {} endpoint {} does not resolve yet; retrying", name(),
+                   wireguard::to_base64(p.public_key), p.endpoint_host);
+      pending_.push_back({p.public_key, p.endpoint_host, std::chrono::steady_clock::now(),
+                          std::chrono::seconds(1)});
+    }
+}
+
+std::size_t WireGuardPort::resolve_pending_endpoints() {
+  const auto now = std::chrono::steady_clock::now();
+  std::size_t resolved = 0;
+  std::erase_if(pending_, [&](PendingEndpoint& p) {
+    if (now < p.retry_at) return false;
+    std::string why;
+    const auto e = wireguard::Endpoint::resolve(p.host, why);
+    if (!e) {
+      p.backoff = std::min(p.backoff * 2, std::chrono::seconds(60));
+      p.retry_at = now + p.backoff;
+      return false;
+    }
+    wireguard::DeviceChange change;
+    wireguard::PeerChange pc;
+    pc.public_key = p.peer;
+    pc.update_only = true;  // a peer removed meanwhile stays removed
+    pc.endpoint = *e;
+    change.peers.push_back(std::move(pc));
+    thread_->run([&] { apply_here(change); });
+    spdlog::info("wireguard port {}: peer {} endpoint {} resolved to {}", name(),
+                 wireguard::to_base64(p.peer), p.host, e->to_string());
+    ++resolved;
+    return true;
+  });
+  return resolved;
 }
 
 wireguard::DeviceSnapshot WireGuardPort::snapshot() {

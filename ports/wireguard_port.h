@@ -92,6 +92,12 @@ class WireGuardPort final : public Port {
   // Throws std::invalid_argument and then changes nothing, also when the
   // file asks for another ListenPort than the one bound.
   void reconfigure(const wireguard::WgConfig& config);
+  // Control thread, about once a second: peers whose Endpoint host did not
+  // resolve when the file was read are looked up again (back-off from 1 to
+  // 60 s); one that resolves gets its endpoint. Returns how many did.
+  std::size_t resolve_pending_endpoints();
+  // Peers still waiting for their endpoint's name to resolve.
+  [[nodiscard]] std::size_t pending_endpoints() const noexcept { return pending_.size(); }
   // The UAPI get snapshot (listen port and fwmark filled in from the socket).
   [[nodiscard]] wireguard::DeviceSnapshot snapshot();
   // `wg show`-style text: interface, then each peer with endpoint, allowed
@@ -142,6 +148,14 @@ class WireGuardPort final : public Port {
 
   std::unique_ptr<WireGuardUapiServer> uapi_;
   std::unique_ptr<WireGuardHandshakeThread> thread_;  // last: stops first
+  struct PendingEndpoint {
+    wireguard::PublicKey peer{};
+    std::string host;  // "name:port" as the file has it
+    std::chrono::steady_clock::time_point retry_at{};
+    std::chrono::seconds backoff{1};
+  };
+  std::vector<PendingEndpoint> pending_;  // control thread
+  void note_pending(const wireguard::WgConfig& config);
 };
 
 }  // namespace sockswitch::ports

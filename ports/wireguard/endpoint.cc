@@ -80,6 +80,13 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text) noexcept {
 }
 
 std::optional<Endpoint> Endpoint::resolve(std::string_view text, std::string& error) {
+  bool lookup_failed = false;
+  return resolve(text, error, lookup_failed);
+}
+
+std::optional<Endpoint> Endpoint::resolve(std::string_view text, std::string& error,
+                                          bool& lookup_failed) {
+  lookup_failed = false;
   if (auto numeric = parse(text)) return numeric;
   const auto hp = split_host_port(text);
   if (!hp || hp->host.empty()) {
@@ -100,6 +107,7 @@ std::optional<Endpoint> Endpoint::resolve(std::string_view text, std::string& er
   const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
   if (rc != 0) {
     error = "cannot resolve endpoint host: " + std::string(gai_strerror(rc));
+    lookup_failed = true;
     return std::nullopt;
   }
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(found, &freeaddrinfo);
@@ -111,6 +119,7 @@ std::optional<Endpoint> Endpoint::resolve(std::string_view text, std::string& er
     }
   }
   error = "endpoint host has no IPv4 or IPv6 address";
+  lookup_failed = true;
   return std::nullopt;
 }
 

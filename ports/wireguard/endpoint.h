@@ -32,6 +32,11 @@ struct Endpoint {
   // Resolves "host:port" or "[host]:port" (a name or a numeric address);
   // on failure returns nullopt and sets `error` to a sentence saying why.
   [[nodiscard]] static std::optional<Endpoint> resolve(std::string_view text, std::string& error);
+  // The same; `lookup_failed` says whether the text was a good host:port
+  // whose name did not resolve (now: no DNS yet at boot, say), as opposed
+  // to text that can never be an endpoint.
+  [[nodiscard]] static std::optional<Endpoint> resolve(std::string_view text, std::string& error,
+                                                       bool& lookup_failed);
 
   // sockaddr_in or sockaddr_in6 into `out`; returns its length.
   socklen_t to_sockaddr(sockaddr_storage& out) const noexcept;

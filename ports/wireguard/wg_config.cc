@@ -255,9 +255,14 @@ class Parser {
       peer_.preshared_key = secret(value);
     } else if (name == "endpoint") {
       std::string why;
-      auto e = Endpoint::resolve(value.text, why);
-      if (!e) fail(value, "invalid endpoint: " + why);
-      peer_.endpoint = *e;
+      bool lookup_failed = false;
+      auto e = Endpoint::resolve(value.text, why, lookup_failed);
+      if (!e && lookup_failed)
+        peer_.endpoint_host = std::string(value.text);  // resolved again by the port
+      else if (!e)
+        fail(value, "invalid endpoint: " + why);
+      else
+        peer_.endpoint = *e;
     } else if (name == "allowedips") {
       if (value.text.empty()) return;  // "AllowedIPs =" is an empty set, as in wg
       for (const Token& item : split_list(value)) {

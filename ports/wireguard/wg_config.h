@@ -58,6 +58,10 @@ struct PeerConfig {
   PublicKey public_key{};
   std::optional<SecretKey> preshared_key;
   std::optional<Endpoint> endpoint;
+  // An Endpoint whose host name did not resolve while the file was read
+  // (no DNS yet at boot): the peer starts without an endpoint, and the port
+  // resolves this again until it does. Empty otherwise.
+  std::string endpoint_host;
   std::vector<IpPrefix> allowed_ips;                  // masked, in file order, duplicates dropped
   std::optional<std::uint16_t> persistent_keepalive;  // seconds; "off" is 0
   int line = 0;                                       // of the [Peer] header

@@ -262,5 +262,35 @@ TEST(WireGuardPort, WgSetThroughTheUapiSocketChangesPeersAndRefusesAMove) {
   EXPECT_EQ(port->show().find("peer: "), std::string::npos) << port->show();
 }
 
+// WARP configs name their endpoint by host name. With no DNS yet at boot
+// the port must start anyway: the peer waits without an endpoint and the
+// name is looked up again until it resolves. (The namespace has no route
+// anywhere: the lookup fails at once and sends nothing.)
+TEST(WireGuardPort, AnEndpointThatDoesNotResolveYetIsRetriedNotFatal) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;  // for wg genkey
+  NetNamespace ns;
+  const std::string conf = "[Interface]\nPrivateKey = " + test::net::make_wg_keys().private_key +
+                           "\n[Peer]\nPublicKey = " + test::net::make_wg_keys().public_key +
+                           "\nAllowedIPs = 0.0.0.0/0\nEndpoint = engage.warp.invalid:2408\n";
+  wireguard::WgConfig config =
+      test::net::in_namespace(ns, [&] { return wireguard::parse_wg_config(conf, "<warp>"); });
+  ASSERT_EQ(config.peers.size(), 1u);
+  EXPECT_FALSE(config.peers[0].endpoint);
+  EXPECT_EQ(config.peers[0].endpoint_host, "engage.warp.invalid:2408");
+  // What the network answers later: a name the hosts file resolves.
+  config.peers[0].endpoint_host = "localhost:2408";
+  const std::string name = test::net::unique_link_name('g');
+  auto port =
+      test::net::in_namespace(ns, [&] { return std::make_unique<WireGuardPort>(name, config); });
+  EXPECT_EQ(port->pending_endpoints(), 1u);
+  EXPECT_EQ(port->resolve_pending_endpoints(), 1u);
+  EXPECT_EQ(port->pending_endpoints(), 0u);
+  const wireguard::DeviceSnapshot snap = port->snapshot();
+  ASSERT_EQ(snap.peers.size(), 1u);
+  ASSERT_TRUE(snap.peers[0].endpoint);
+  EXPECT_EQ(snap.peers[0].endpoint->port, 2408);
+}
+
 }  // namespace
 }  // namespace sockswitch::ports
