@@ -84,10 +84,16 @@ constexpr void store_be32(std::uint8_t* p, std::uint32_t v) noexcept {
   return sum + folded;
 }
 
-[[nodiscard]] constexpr std::uint16_t checksum_finish(std::uint32_t sum) noexcept {
+// The one's-complement sum folded to 16 bits, not inverted (what a sender
+// that leaves the checksum to offload stores: the pseudo-header sum).
+[[nodiscard]] constexpr std::uint16_t checksum_fold(std::uint32_t sum) noexcept {
   while (sum >> 16)
     sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum);
+  return static_cast<std::uint16_t>(sum);
+}
+
+[[nodiscard]] constexpr std::uint16_t checksum_finish(std::uint32_t sum) noexcept {
+  return static_cast<std::uint16_t>(~checksum_fold(sum));
 }
 
 // A finished TCP/UDP checksum as it is stored: a UDP sum of zero is sent as

@@ -5,15 +5,6 @@
 #include "dataplane/l4_segment.h"
 
 namespace sockswitch::dataplane {
-namespace {
-
-[[nodiscard]] std::uint16_t fold(std::uint32_t sum) noexcept {
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(sum);
-}
-
-}  // namespace
 
 bool complete_checksum_at(std::span<std::uint8_t> frame, std::uint32_t start,
                           std::uint32_t offset) noexcept {
@@ -25,7 +16,7 @@ bool complete_checksum_at(std::span<std::uint8_t> frame, std::uint32_t start,
 bool complete_if_partial(std::span<std::uint8_t> frame) noexcept {
   L4Segment seg;
   if (!locate_l4(frame, seg)) return false;
-  if (load_be16(&frame[seg.checksum_at]) != fold(seg.pseudo_sum)) return false;
+  if (load_be16(&frame[seg.checksum_at]) != checksum_fold(seg.pseudo_sum)) return false;
   store_be16(&frame[seg.checksum_at], 0);
   const std::uint32_t sum =
       checksum_partial(frame.subspan(seg.begin, seg.end - seg.begin), seg.pseudo_sum);

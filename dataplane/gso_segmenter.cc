@@ -12,14 +12,6 @@ namespace {
 
 constexpr std::uint8_t kTcpFin = 0x01, kTcpPsh = 0x08, kTcpCwr = 0x80;
 
-// The pseudo-header sum of the frame's addresses and protocol, without the
-// length (which differs per segment).
-std::uint32_t address_sum(std::span<const std::uint8_t> f, const L4Segment& seg) noexcept {
-  const std::uint32_t proto = seg.udp ? 17 : 6;
-  return proto + (seg.ipv6 ? checksum_partial(f.subspan(seg.l3 + 8, 32))
-                           : checksum_partial(f.subspan(seg.l3 + 12, 8)));
-}
-
 }  // namespace
 
 std::size_t segment_gso(std::span<const std::uint8_t> frame, GsoKind kind,
@@ -39,7 +31,8 @@ std::size_t segment_gso(std::span<const std::uint8_t> frame, GsoKind kind,
           pool.buffer_size() - pool.headroom())
     return 0;
 
-  const std::uint32_t addresses = address_sum(frame, seg);
+  // The pseudo-header sum less the length, which differs per segment.
+  const std::uint32_t addresses = seg.pseudo_sum - static_cast<std::uint32_t>(seg.end - seg.begin);
   const std::uint32_t first_seq = seg.udp ? 0 : load_be32(&frame[seg.begin + 4]);
   const std::uint16_t first_id = seg.ipv6 ? 0 : load_be16(&frame[seg.l3 + 4]);
   const std::uint8_t flags = seg.udp ? 0 : frame[seg.begin + 13];
