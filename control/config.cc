@@ -286,6 +286,26 @@ void read_flows(Checker& c, const toml::table& t, BridgeConfig& b) {
   }
 }
 
+DatabaseBridgeFlows read_database_flows(Checker& c, const toml::table& t, const BridgeConfig& b) {
+  DatabaseBridgeFlows f;
+  f.bridge = b.name;
+  f.pos = b.pos;
+  if (auto file = c.string(t, "flows")) {
+    f.flows_file = resolve_path(c.file(), *file);
+    try {
+      f.flows_file_text = read_text_file(*f.flows_file);
+    } catch (const std::exception& e) {
+      c.issue(*t.get("flows"), e.what());
+    }
+  }
+  for (const auto& [line, node] : c.strings(t, "flow")) {
+    SourcePos where = c.pos(*node);
+    where.column += 1;  // past the opening quote
+    f.lines.emplace_back(line, where);
+  }
+  return f;
+}
+
 void check_patches(Checker& c, const Config& cfg) {
   std::map<std::string, std::pair<const PortConfig*, const BridgeConfig*>> patches;
   for (const BridgeConfig& b : cfg.bridges)
@@ -378,8 +398,16 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   }
   Config cfg;
   cfg.file = file_name;
-  c.only_keys(root, {"control_socket", "log_level", "poll_thread", "bridge"}, "the top level");
+  c.only_keys(root, {"control_socket", "log_level", "poll_thread", "bridge", "ovsdb"},
+              "the top level");
   if (auto s = c.string(root, "control_socket")) cfg.control_socket = *s;
+  if (auto s = c.string(root, "ovsdb")) {
+    if (s->starts_with("unix:") || s->starts_with("tcp:"))
+      cfg.ovsdb = *s;
+    else
+      c.issue(*root.get("ovsdb"),
+              fmt::format("ovsdb '{}': give unix:PATH or tcp:ADDRESS:PORT", *s));
+  }
   if (auto l = c.string(root, "log_level")) {
     static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
     if (levels.count(*l))
@@ -398,6 +426,12 @@ Config parse_config(std::string_view text, const std::string& file_name) {
     else
       c.issue(*t, "a bridge needs a 'name'");
     if (cfg.bridge(b.name)) c.issue(*t, fmt::format("bridge '{}' defined twice", b.name));
+    if (cfg.ovsdb && !t->contains("port")) {
+      // The database gives this bridge its ports: keep its flows for then.
+      c.only_keys(*t, {"name", "flows", "flow"}, "[[bridge]] of the database (no ports)");
+      cfg.database_flows.push_back(read_database_flows(c, *t, b));
+      continue;
+    }
     if (auto a = c.integer(*t, "mac_aging", 1, 1'000'000)) b.mac_aging_seconds = std::uint32_t(*a);
     if (auto s = c.integer(*t, "mac_table_size", 16, 1 << 22)) b.mac_table_size = std::uint32_t(*s);
     for (const toml::table* pt : c.tables(*t, "port")) {
@@ -420,6 +454,20 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   read_threads(c, root, cfg);
   if (!c.issues().empty()) throw ConfigError(c.issues());
   return cfg;
+}
+
+flowtable::FlowFile parse_database_flows(const DatabaseBridgeFlows& f, flowtable::PortMap& ports) {
+  flowtable::FlowFile out;
+  if (f.flows_file) out = flowtable::parse_flow_file(f.flows_file_text, *f.flows_file, ports);
+  for (const auto& [line, where] : f.lines) {
+    try {
+      out.flows.push_back(
+          {flowtable::parse_flow(line, ports, flowtable::FlowSyntax::add, where), where, line});
+    } catch (const flowtable::FlowError& e) {
+      out.errors.push_back(e);
+    }
+  }
+  return out;
 }
 
 Config load_config(const std::string& path) {

@@ -30,10 +30,12 @@
 
 namespace sockswitch::control {
 
-// Where a port came from: the config file, or `ctl add-port` at run time
-// (a wg-quick hook, a container start). Ports added at run time survive a
-// reload until `ctl del-port`, as OVS's database keeps them.
-enum class PortOrigin : std::uint8_t { file, ctl };
+// Where a port came from: the config file, `ctl add-port` at run time (a
+// wg-quick hook, a container start), or the Open vSwitch database. Ports
+// added at run time survive a reload until `ctl del-port`, as OVS's
+// database keeps them. A database port that cannot open does not refuse
+// the rest of the database's change: it stays down with its reason.
+enum class PortOrigin : std::uint8_t { file, ctl, database };
 
 struct PortConfig {
   std::string name;
@@ -80,6 +82,25 @@ struct BridgeConfig {
   std::uint32_t mac_table_size = 8192;
   flowtable::PortMap port_map;  // names -> OpenFlow numbers, for flows and ctl
   flowtable::SourcePos pos;
+  // A bridge of the Open vSwitch database (its ports and settings come
+  // from there; `ctl add-port` is refused).
+  bool from_database = false;
+  // What the flows were derived from besides their lines: a database
+  // bridge's fail mode and controllers. When it changes, the table is
+  // flushed and set again, as OVS does.
+  std::string flows_basis;
+};
+
+// The flows the file gives a database bridge (a [[bridge]] with a name and
+// flows but no ports, when `ovsdb` is set). Flows name ports, and the
+// database says which ports there are, so they are parsed against each
+// database snapshot (parse_database_flows).
+struct DatabaseBridgeFlows {
+  std::string bridge;
+  std::optional<std::string> flows_file;  // resolved path
+  std::string flows_file_text;
+  std::vector<std::pair<std::string, flowtable::SourcePos>> lines;  // inline `flow` strings
+  flowtable::SourcePos pos;
 };
 
 struct PollThreadSpec {
@@ -93,6 +114,10 @@ struct Config {
   std::string log_level = "info";
   std::vector<PollThreadSpec> poll_threads;  // empty: one thread for every bridge
   std::vector<BridgeConfig> bridges;
+  // The Open vSwitch database to take bridges from ("unix:PATH" or
+  // "tcp:127.0.0.1:PORT"), and the flows the file gives its bridges.
+  std::optional<std::string> ovsdb;
+  std::vector<DatabaseBridgeFlows> database_flows;
 
   [[nodiscard]] const BridgeConfig* bridge(std::string_view name) const;
 };
@@ -110,6 +135,11 @@ class ConfigError : public std::runtime_error {
  private:
   std::vector<ConfigIssue> issues_;
 };
+
+// The flows `f` gives its database bridge, with ports named as `ports`
+// says; FlowFile::errors lists the lines that do not parse.
+[[nodiscard]] flowtable::FlowFile parse_database_flows(const DatabaseBridgeFlows& f,
+                                                       flowtable::PortMap& ports);
 
 // Reads and validates; throws ConfigError listing every problem found.
 [[nodiscard]] Config load_config(const std::string& path);

@@ -27,6 +27,7 @@
 #include "control/config.h"
 #include "control/control_commands.h"
 #include "control/link_events.h"
+#include "control/ovsdb/database_source.h"
 #include "control/switch.h"
 
 namespace sockswitch::control {
@@ -131,17 +132,18 @@ void watch_links(asio::posix::stream_descriptor& fd, LinkEvents& events, Switch&
                 });
 }
 
-void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw) {
+void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw, ovsdb::DatabaseSource* db) {
   timer.expires_after(std::chrono::seconds(1));
-  timer.async_wait([&timer, &sw](boost::system::error_code ec) {
+  timer.async_wait([&timer, &sw, db](boost::system::error_code ec) {
     if (ec) return;
     refresh_ports(sw);
+    if (db) db->tick();  // ports that came up or went down, statistics
     try {
       (void)sw.expire_flows();  // idle_timeout and hard_timeout, checked once a second
     } catch (const std::exception& e) {
       spdlog::error("flow expiry: {}", e.what());
     }
-    arm_hotplug_timer(timer, sw);
+    arm_hotplug_timer(timer, sw, db);
   });
 }
 
@@ -166,6 +168,7 @@ int run_daemon(const DaemonOptions& options) {
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   if (options.control_socket) config.control_socket = *options.control_socket;
+  if (options.ovsdb) config.ovsdb = *options.ovsdb;
   const std::string socket_path = config.control_socket;
   // One daemon per control socket: a second one must not take the first's
   // socket and devices. The lock goes with the process, whatever ends it.
@@ -202,11 +205,22 @@ int run_daemon(const DaemonOptions& options) {
     spdlog::info("{}", line);
 
   asio::io_context io;
+  std::unique_ptr<ovsdb::DatabaseSource> database;
+  if (config.ovsdb) {
+    database = std::make_unique<ovsdb::DatabaseSource>(io, *config.ovsdb, *sw, config);
+    database->start();
+  }
   const auto reload = [&]() -> std::string {
     Config wanted = load_config(options.config_path);  // ConfigError: reported, nothing changes
     wanted.control_socket = socket_path;
+    if (options.ovsdb) wanted.ovsdb = *options.ovsdb;
+    if (wanted.ovsdb != config.ovsdb)
+      throw std::invalid_argument("the ovsdb remote changes only with a restart");
     const std::string level = wanted.log_level;
-    sw->reload(std::move(wanted));
+    if (database)
+      database->reload_file(std::move(wanted));
+    else
+      sw->reload(std::move(wanted));
     spdlog::set_level(spdlog::level::from_str(level));
     spdlog::info("reloaded {}", options.config_path);
     return "reloaded " + options.config_path + "\n";
@@ -251,7 +265,7 @@ int run_daemon(const DaemonOptions& options) {
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);  // one that came early is handled now
 
   asio::steady_timer hotplug(io);
-  arm_hotplug_timer(hotplug, *sw);
+  arm_hotplug_timer(hotplug, *sw, database.get());
   std::unique_ptr<LinkEvents> link_events;
   std::optional<asio::posix::stream_descriptor> link_fd;
   try {
@@ -265,6 +279,7 @@ int run_daemon(const DaemonOptions& options) {
   spdlog::info("ready; control socket {}", socket_path);
   notify_systemd("READY=1");
   io.run();
+  database.reset();
   acceptor.close();
   ::unlink(socket_path.c_str());
   sw.reset();

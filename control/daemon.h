@@ -15,6 +15,7 @@ namespace sockswitch::control {
 struct DaemonOptions {
   std::string config_path;
   std::optional<std::string> control_socket;  // overrides the config's
+  std::optional<std::string> ovsdb;           // overrides the config's `ovsdb`
 };
 
 // Returns the process exit status.

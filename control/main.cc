@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = app.add_subcommand("run", "Run the switch (foreground, logs to stderr)");
   run_cmd->add_option("--config", daemon.config_path, "TOML configuration file")->required();
   run_cmd->add_option("--control-socket", daemon.control_socket, "Override the config's socket");
+  run_cmd->add_option("--ovsdb", daemon.ovsdb,
+                      "Take bridges from this Open vSwitch database (unix:PATH or tcp:ADDR:PORT)");
 
   std::string socket_path = kDefaultControlSocket;
   CLI::App* ctl_cmd = app.add_subcommand("ctl", "Talk to the running switch (help: ctl help)");

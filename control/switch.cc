@@ -29,14 +29,14 @@ using flowtable::FlowMod;
 using flowtable::FlowModCommand;
 using flowtable::FlowRule;
 
-dataplane::MacLearningConfig mac_config(const BridgeConfig& b) {
+}  // namespace
+
+dataplane::MacLearningConfig Switch::mac_config(const BridgeConfig& b) {
   dataplane::MacLearningConfig m;
   m.max_entries = b.mac_table_size;
   m.aging = std::chrono::seconds(b.mac_aging_seconds);
   return m;
 }
-
-}  // namespace
 
 Switch::Switch(Config config) : config_(std::move(config)) {
   plan_threads();
@@ -153,26 +153,33 @@ void Switch::await_ready(const RunningBridge& b) const {
 // Which thread serves which bridge, decided before any port opens: an
 // AF_XDP port is built over the packet pool of the thread that will poll it.
 void Switch::plan_threads() {
-  std::vector<PollThreadSpec> specs = config_.poll_threads;
+  thread_bridges_ = assign_threads(config_.poll_threads, config_.bridges);
+  pools_.clear();
+  for (std::size_t i = 0; i < thread_bridges_.size(); ++i)
+    pools_.push_back(std::make_shared<dataplane::PacketPool>(kPoolPackets));
+}
+
+std::vector<std::vector<std::string>> Switch::assign_threads(
+    const std::vector<PollThreadSpec>& threads, const std::vector<BridgeConfig>& bridges) {
+  std::vector<PollThreadSpec> specs = threads;
   if (specs.empty()) specs.push_back({});
   std::set<std::string> named;
   for (const auto& s : specs)
     named.insert(s.bridges.begin(), s.bridges.end());
-  thread_bridges_.assign(specs.size(), {});
-  pools_.clear();
+  std::vector<std::vector<std::string>> assigned(specs.size());
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    for (const BridgeConfig& b : config_.bridges) {
+    for (const BridgeConfig& b : bridges) {
       const auto& mine = specs[i].bridges;
       const bool take = mine.empty() ? !named.count(b.name)
                                      : std::find(mine.begin(), mine.end(), b.name) != mine.end();
-      if (take) thread_bridges_[i].push_back(b.name);
+      if (take) assigned[i].push_back(b.name);
     }
-    pools_.push_back(std::make_shared<dataplane::PacketPool>(kPoolPackets));
     // A catch-all thread takes every unnamed bridge once.
     if (specs[i].bridges.empty())
-      for (const BridgeConfig& b : config_.bridges)
+      for (const BridgeConfig& b : bridges)
         named.insert(b.name);
   }
+  return assigned;
 }
 
 std::shared_ptr<dataplane::PacketPool> Switch::pool_of(const std::string& bridge) const {
@@ -249,127 +256,6 @@ std::string Switch::wg_show(const std::string& port) const {
   throw std::invalid_argument("no port named '" + port + "'");
 }
 
-void Switch::reload(Config wanted) {
-  keep_runtime_ports(wanted);
-  std::vector<std::string> have, want;
-  for (const RunningBridge& b : bridges_)
-    have.push_back(b.config.name);
-  for (const BridgeConfig& b : wanted.bridges)
-    want.push_back(b.name);
-  bool same_threads = wanted.poll_threads.size() == config_.poll_threads.size();
-  for (std::size_t i = 0; same_threads && i < wanted.poll_threads.size(); ++i)
-    same_threads = wanted.poll_threads[i].bridges == config_.poll_threads[i].bridges;
-  const bool same_layout = have == want && same_threads;
-  if (!same_layout) {
-    // Bridges or threads changed: rebuild (new ports open before the old go).
-    Switch fresh(std::move(wanted));
-    stop_threads();
-    fresh.stop_threads();
-    std::swap(config_, fresh.config_);
-    std::swap(bridges_, fresh.bridges_);
-    std::swap(pools_, fresh.pools_);
-    std::swap(thread_bridges_, fresh.thread_bridges_);
-    start_threads();
-    for (const RunningBridge& b : bridges_)
-      await_ready(b);
-    return;
-  }
-  // Same bridges: open every new or changed port first, so a failure
-  // changes nothing. A wireguard port whose file changed is reconfigured in
-  // place instead (its UDP port and UAPI socket cannot be held twice), after
-  // every open succeeded.
-  auto running_as = [&](std::size_t i, const PortConfig& pc) {
-    const auto& old = bridges_[i].ports;
-    return std::any_of(old.begin(), old.end(),
-                       [&](const RunningPort& p) { return p.config == pc; });
-  };
-  // A patch pair is one ring: when one side changes, both are new.
-  std::set<std::string> replace;
-  for (std::size_t i = 0; i < bridges_.size(); ++i)
-    for (const PortConfig& pc : wanted.bridges[i].ports)
-      if (pc.driver == "patch" && pc.peer && !running_as(i, pc)) {
-        replace.insert(pc.name);
-        replace.insert(*pc.peer);
-      }
-  std::vector<std::vector<RunningPort>> opened(bridges_.size());
-  std::vector<std::pair<RunningPort*, const PortConfig*>> retuned;
-  for (std::size_t i = 0; i < bridges_.size(); ++i) {
-    for (const PortConfig& pc : wanted.bridges[i].ports) {
-      auto& old = bridges_[i].ports;
-      if (running_as(i, pc) && !replace.count(pc.name)) continue;
-      if (RunningPort* same = wireguard_in_place(old, pc)) {
-        retuned.emplace_back(same, &pc);
-        continue;
-      }
-      opened[i].push_back(
-          {pc, pc.driver == "patch" ? nullptr : open_port(pc, bridges_[i].config.name)});
-    }
-  }
-  // Settings that can still be refused are checked before anything changes.
-  for (std::size_t i = 0; i < bridges_.size(); ++i)
-    (void)dataplane::MacLearningTable(mac_config(wanted.bridges[i]));
-  for (std::size_t i = 0; i < threads_.size() && i < wanted.poll_threads.size(); ++i)
-    if (wanted.poll_threads[i].cpu &&
-        *wanted.poll_threads[i].cpu >= ::sysconf(_SC_NPROCESSORS_CONF))
-      throw std::invalid_argument(
-          fmt::format("poll thread {}: no CPU {}", i, *wanted.poll_threads[i].cpu));
-  std::vector<RunningBridge> staging;  // only to pair new patch ports
-  for (auto& o : opened) {
-    RunningBridge rb;
-    rb.ports = std::move(o);
-    staging.push_back(std::move(rb));
-  }
-  open_patch_pairs(staging);
-  // Nothing below refuses: what changes in place changes now.
-  for (auto& [running, pc] : retuned) {
-    static_cast<ports::WireGuardPort&>(*running->port).reconfigure(*pc->wg_parsed);
-    running->config = *pc;  // now equal: kept below like an unchanged port
-  }
-  for (std::size_t i = 0; i < threads_.size() && i < wanted.poll_threads.size(); ++i)
-    if (wanted.poll_threads[i].cpu != config_.poll_threads[i].cpu)
-      threads_[i]->pin(wanted.poll_threads[i].cpu);
-
-  for (std::size_t i = 0; i < bridges_.size(); ++i) {
-    RunningBridge& b = bridges_[i];
-    BridgeConfig& w = wanted.bridges[i];
-    std::vector<RunningPort> next;
-    std::vector<RunningPort> retired;
-    for (RunningPort& p : b.ports) {
-      const auto match = std::find_if(w.ports.begin(), w.ports.end(),
-                                      [&](const PortConfig& pc) { return pc == p.config; });
-      const bool keep = match != w.ports.end() && !replace.count(p.config.name);
-      if (keep) p.config.origin = match->origin;  // the file may now name a port ctl added
-      if (!keep) b.numbering.released(p.config.name, p.config.ofport, PortNumbering::Clock::now());
-      (keep ? next : retired).push_back(std::move(p));
-    }
-    for (RunningPort& p : staging[i].ports) {
-      b.numbering.remember(p.config.name, p.config.ofport);
-      next.push_back(std::move(p));
-    }
-    // In the file's order, as a fresh start has them (show, flood order).
-    auto place = [&w](const RunningPort& p) {
-      return std::find_if(w.ports.begin(), w.ports.end(),
-                          [&](const PortConfig& pc) { return pc.name == p.config.name; }) -
-             w.ports.begin();
-    };
-    std::stable_sort(next.begin(), next.end(), [&](const RunningPort& x, const RunningPort& y) {
-      return place(x) < place(y);
-    });
-    b.ports = std::move(next);
-    // Ports and flows in one snapshot; after its grace period no thread
-    // touches a retired port.
-    b.bridge->update(bridge_ports(b), flow_mods(b, w.flows, true));
-    after_publish(b);
-    retired.clear();
-    if (w.mac_aging_seconds != b.config.mac_aging_seconds ||
-        w.mac_table_size != b.config.mac_table_size)
-      b.bridge->set_mac_config(mac_config(w));
-    b.config = std::move(w);
-  }
-  wanted.bridges.clear();
-  config_ = std::move(wanted);
-}
-
 std::string Switch::show() const {
   std::string out;
   for (const RunningBridge& b : bridges_) {
@@ -410,6 +296,24 @@ std::string Switch::show() const {
       if (s.drops[d].get())
         out += fmt::format("    {}: {} ({})\n", dataplane::kDrops[d].name, s.drops[d].get(),
                            dataplane::kDrops[d].help);
+  }
+  return out;
+}
+
+std::vector<Switch::PortStatus> Switch::port_statuses(const std::string& name) const {
+  std::vector<PortStatus> out;
+  for (const RunningPort& p : bridge(name).ports) {
+    PortStatus s;
+    s.name = p.config.name;
+    s.driver = p.config.driver;
+    s.ofport = p.config.ofport;
+    s.open = p.port != nullptr;
+    s.open_error = p.open_error;
+    if (p.port) {
+      s.link_up = p.port->link_state() == ports::LinkState::up;
+      s.counters = p.port->counters();
+    }
+    out.push_back(std::move(s));
   }
   return out;
 }

@@ -38,9 +38,15 @@ class Switch final {
   Switch(const Switch&) = delete;
   Switch& operator=(const Switch&) = delete;
 
-  // Applies `wanted` as a diff. Throws before changing anything when a new
-  // port cannot be opened.
-  void reload(Config wanted);
+  // What a reload does to the flow tables of bridges that stay.
+  enum class FlowReload : std::uint8_t {
+    replace,       // the file is the table: flows added at run time go
+    when_changed,  // only where the flows or their basis changed (database bridges)
+  };
+
+  // Applies `wanted` as a diff (switch_reload.cc). Throws before changing
+  // anything when a new port cannot be opened or a setting is refused.
+  void reload(Config wanted, FlowReload flows = FlowReload::replace);
 
   // --- ctl commands: each returns the text to show ---------------------
   [[nodiscard]] std::string show() const;
@@ -85,6 +91,18 @@ class Switch final {
   std::size_t expire_flows();
 
   [[nodiscard]] const Config& config() const noexcept { return config_; }
+
+  // What each port of a bridge is doing (for the database's write-back).
+  struct PortStatus {
+    std::string name;
+    std::string driver;
+    flowtable::PortNo ofport{0};
+    bool open = false;       // its driver holds the device
+    std::string open_error;  // why not, when it could not open
+    bool link_up = false;
+    ports::PortCounters counters;
+  };
+  [[nodiscard]] std::vector<PortStatus> port_statuses(const std::string& bridge) const;
 
   // Control-plane input that was refused (a bad ctl request, flow or
   // reload), counted for `show` like the dataplane's drops.
@@ -131,6 +149,10 @@ class Switch final {
       const RunningBridge& b, const std::set<const ports::Port*>& except = {}) const;
   void after_publish(const RunningBridge& b);
   void plan_threads();
+  [[nodiscard]] static std::vector<std::vector<std::string>> assign_threads(
+      const std::vector<PollThreadSpec>& threads, const std::vector<BridgeConfig>& bridges);
+  static dataplane::MacLearningConfig mac_config(const BridgeConfig& b);
+  void rebuild(Config wanted);
   [[nodiscard]] std::shared_ptr<dataplane::PacketPool> pool_of(const std::string& bridge) const;
   void start_threads();
   void stop_threads() noexcept;

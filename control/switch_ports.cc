@@ -70,7 +70,16 @@ Switch::RunningPort Switch::open_at_start(const PortConfig& pc, const std::strin
   RunningPort rp{pc, nullptr};
   if (pc.driver == "patch") return rp;  // paired with its peer afterwards
   try {
-    rp.port = open_port(pc, bridge);
+    try {
+      rp.port = open_port(pc, bridge);
+    } catch (const std::system_error&) {
+      throw;
+    } catch (const std::exception& e) {
+      // A file's settings that no device can take are the file's error;
+      // the database's are its port's error, shown in Interface.error.
+      if (pc.origin != PortOrigin::database) throw;
+      throw std::system_error(std::make_error_code(std::errc::invalid_argument), e.what());
+    }
   } catch (const std::system_error& e) {
     rp.open_error = e.what();
     rp.retry_at = std::chrono::steady_clock::now() + rp.backoff;
@@ -108,6 +117,10 @@ void Switch::observe_device(RunningPort& p) {
 std::string Switch::add_port(const std::string& name, PortConfig port,
                              const std::set<std::string>& given) {
   RunningBridge& b = bridge(name);
+  if (b.config.from_database)
+    throw std::invalid_argument(fmt::format(
+        "bridge {} takes its ports from the Open vSwitch database: ovs-vsctl add-port {} {}", name,
+        name, port.name));
   port.origin = PortOrigin::ctl;
   for (const RunningBridge& other : bridges_)
     for (const RunningPort& p : other.ports) {
@@ -172,6 +185,9 @@ std::string Switch::del_port(const std::string& name, const std::string& port) {
   if (it == b.ports.end()) throw std::invalid_argument("no port '" + port + "' on " + name);
   if (it->config.driver == "patch")
     throw std::invalid_argument("patch ports come from the config file");
+  if (it->config.origin == PortOrigin::database)
+    throw std::invalid_argument(fmt::format(
+        "port {} is the Open vSwitch database's: ovs-vsctl del-port {} {}", port, name, port));
   RunningPort gone = std::move(*it);
   b.ports.erase(it);
   publish_ports(b);  // the grace period passes before `gone` is destroyed
