@@ -25,7 +25,9 @@ for src in "${sources[@]}"; do
   echo "fuzz: $name for ${seconds}s"
   dict=()
   [[ -f tests/fuzz/${name%_fuzz}.dict ]] && dict=(-dict="tests/fuzz/${name%_fuzz}.dict")
-  "$build/$name" "${dict[@]}" -max_total_time="$seconds" -max_len=512 -print_final_stats=0 \
+  max_len=512
+  [[ $name == ovsdb_session_fuzz ]] && max_len=4096  # whole monitor replies
+  "$build/$name" "${dict[@]}" -max_total_time="$seconds" -max_len="$max_len" -print_final_stats=0 \
     -artifact_prefix="$build/" "$work" 2>"$build/$name.log" ||
     { tail -40 "$build/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
   echo "fuzz: $name ok ($(grep -c . "$build/$name.log") log lines, no crash)"
