@@ -180,6 +180,11 @@ bool driver_takes_mac(std::string_view driver) {
   return driver == "auto" || driver == "af_packet" || driver == "tun" || driver == "wireguard";
 }
 
+bool driver_has_netdev(std::string_view driver) {
+  return driver == "auto" || driver == "af_packet" || driver == "af_xdp" || driver == "tap" ||
+         driver == "tun" || driver == "internal";
+}
+
 namespace {
 
 PortConfig read_port(Checker& c, const toml::table& t) {
@@ -260,34 +265,9 @@ void number_ports(Checker& c, BridgeConfig& b) {
   }
 }
 
-void read_flows(Checker& c, const toml::table& t, BridgeConfig& b) {
-  if (auto file = c.string(t, "flows")) {
-    b.flows_file = resolve_path(c.file(), *file);
-    std::string text;
-    try {
-      text = read_text_file(*b.flows_file);
-    } catch (const std::exception& e) {
-      c.issue(*t.get("flows"), e.what());
-    }
-    const flowtable::FlowFile parsed = flowtable::parse_flow_file(text, *b.flows_file, b.port_map);
-    for (const flowtable::FlowError& e : parsed.errors)
-      c.issue(e.pos(), e.message() + (e.token().empty() ? "" : " (at '" + e.token() + "')"));
-    b.flows = parsed.flows;
-  }
-  for (const auto& [line, node] : c.strings(t, "flow")) {
-    SourcePos where = c.pos(*node);
-    where.column += 1;  // past the opening quote
-    try {
-      b.flows.push_back({flowtable::parse_flow(line, b.port_map, flowtable::FlowSyntax::add, where),
-                         where, line});
-    } catch (const flowtable::FlowError& e) {
-      c.issue(e.pos(), e.message() + (e.token().empty() ? "" : " (at '" + e.token() + "')"));
-    }
-  }
-}
-
-DatabaseBridgeFlows read_database_flows(Checker& c, const toml::table& t, const BridgeConfig& b) {
-  DatabaseBridgeFlows f;
+// A [[bridge]]'s flows as written: its flow file's text and inline lines.
+BridgeFlowText read_flow_text(Checker& c, const toml::table& t, const BridgeConfig& b) {
+  BridgeFlowText f;
   f.bridge = b.name;
   f.pos = b.pos;
   if (auto file = c.string(t, "flows")) {
@@ -304,6 +284,15 @@ DatabaseBridgeFlows read_database_flows(Checker& c, const toml::table& t, const 
     f.lines.emplace_back(line, where);
   }
   return f;
+}
+
+void read_flows(Checker& c, const toml::table& t, BridgeConfig& b) {
+  const BridgeFlowText text = read_flow_text(c, t, b);
+  b.flows_file = text.flows_file;
+  flowtable::FlowFile parsed = parse_flows(text, b.port_map);
+  for (const flowtable::FlowError& e : parsed.errors)
+    c.issue(e.pos(), e.message() + (e.token().empty() ? "" : " (at '" + e.token() + "')"));
+  b.flows = std::move(parsed.flows);
 }
 
 void check_patches(Checker& c, const Config& cfg) {
@@ -429,7 +418,7 @@ Config parse_config(std::string_view text, const std::string& file_name) {
     if (cfg.ovsdb && !t->contains("port")) {
       // The database gives this bridge its ports: keep its flows for then.
       c.only_keys(*t, {"name", "flows", "flow"}, "[[bridge]] of the database (no ports)");
-      cfg.database_flows.push_back(read_database_flows(c, *t, b));
+      cfg.database_flows.push_back(read_flow_text(c, *t, b));
       continue;
     }
     if (auto a = c.integer(*t, "mac_aging", 1, 1'000'000)) b.mac_aging_seconds = std::uint32_t(*a);
@@ -456,7 +445,7 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   return cfg;
 }
 
-flowtable::FlowFile parse_database_flows(const DatabaseBridgeFlows& f, flowtable::PortMap& ports) {
+flowtable::FlowFile parse_flows(const BridgeFlowText& f, flowtable::PortMap& ports) {
   flowtable::FlowFile out;
   if (f.flows_file) out = flowtable::parse_flow_file(f.flows_file_text, *f.flows_file, ports);
   for (const auto& [line, where] : f.lines) {

@@ -72,6 +72,9 @@ struct PortConfig {
 // their Ethernet side (tun, wireguard, auto/af_packet on a bare-IP device);
 // the others use their device's own address, so a mac would be ignored.
 [[nodiscard]] bool driver_takes_mac(std::string_view driver);
+// Whether a port of `driver` sits on a netdev of its name (the hotplug
+// check follows it; the database gets its ifindex, MAC and MTU).
+[[nodiscard]] bool driver_has_netdev(std::string_view driver);
 
 struct BridgeConfig {
   std::string name;
@@ -91,11 +94,11 @@ struct BridgeConfig {
   std::string flows_basis;
 };
 
-// The flows the file gives a database bridge (a [[bridge]] with a name and
-// flows but no ports, when `ovsdb` is set). Flows name ports, and the
-// database says which ports there are, so they are parsed against each
-// database snapshot (parse_database_flows).
-struct DatabaseBridgeFlows {
+// A [[bridge]]'s flows as written, before they are parsed against its
+// ports. A database bridge's (a [[bridge]] with a name and flows but no
+// ports, when `ovsdb` is set) stay like this: the database says which
+// ports there are, so they are parsed against each database snapshot.
+struct BridgeFlowText {
   std::string bridge;
   std::optional<std::string> flows_file;  // resolved path
   std::string flows_file_text;
@@ -117,7 +120,7 @@ struct Config {
   // The Open vSwitch database to take bridges from ("unix:PATH" or
   // "tcp:127.0.0.1:PORT"), and the flows the file gives its bridges.
   std::optional<std::string> ovsdb;
-  std::vector<DatabaseBridgeFlows> database_flows;
+  std::vector<BridgeFlowText> database_flows;
 
   [[nodiscard]] const BridgeConfig* bridge(std::string_view name) const;
 };
@@ -136,10 +139,9 @@ class ConfigError : public std::runtime_error {
   std::vector<ConfigIssue> issues_;
 };
 
-// The flows `f` gives its database bridge, with ports named as `ports`
+// The flows of `f` (the file's lines first), with ports named as `ports`
 // says; FlowFile::errors lists the lines that do not parse.
-[[nodiscard]] flowtable::FlowFile parse_database_flows(const DatabaseBridgeFlows& f,
-                                                       flowtable::PortMap& ports);
+[[nodiscard]] flowtable::FlowFile parse_flows(const BridgeFlowText& f, flowtable::PortMap& ports);
 
 // Reads and validates; throws ConfigError listing every problem found.
 [[nodiscard]] Config load_config(const std::string& path);

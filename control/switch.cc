@@ -23,13 +23,6 @@
 #include "ports/wireguard_port.h"
 
 namespace sockswitch::control {
-namespace {
-
-using flowtable::FlowMod;
-using flowtable::FlowModCommand;
-using flowtable::FlowRule;
-
-}  // namespace
 
 dataplane::MacLearningConfig Switch::mac_config(const BridgeConfig& b) {
   dataplane::MacLearningConfig m;

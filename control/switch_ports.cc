@@ -23,11 +23,6 @@ using flowtable::FlowMod;
 using flowtable::FlowModCommand;
 using flowtable::FlowRule;
 
-bool netdev_backed(const PortConfig& p) {
-  return p.driver == "auto" || p.driver == "af_packet" || p.driver == "af_xdp" ||
-         p.driver == "tap" || p.driver == "tun" || p.driver == "internal";
-}
-
 // The device state a port was opened against, so that the hotplug check
 // acts on changes only (a fresh port must not be reopened a second later).
 struct DeviceState {
@@ -70,17 +65,12 @@ Switch::RunningPort Switch::open_at_start(const PortConfig& pc, const std::strin
   RunningPort rp{pc, nullptr};
   if (pc.driver == "patch") return rp;  // paired with its peer afterwards
   try {
-    try {
-      rp.port = open_port(pc, bridge);
-    } catch (const std::system_error&) {
-      throw;
-    } catch (const std::exception& e) {
-      // A file's settings that no device can take are the file's error;
-      // the database's are its port's error, shown in Interface.error.
-      if (pc.origin != PortOrigin::database) throw;
-      throw std::system_error(std::make_error_code(std::errc::invalid_argument), e.what());
-    }
-  } catch (const std::system_error& e) {
+    rp.port = open_port(pc, bridge);
+  } catch (const std::exception& e) {
+    // A device that fails leaves the port down with its reason. A file's
+    // settings that no device can take are the file's error; the
+    // database's are its port's error, shown in Interface.error.
+    if (!dynamic_cast<const std::system_error*>(&e) && pc.origin != PortOrigin::database) throw;
     rp.open_error = e.what();
     rp.retry_at = std::chrono::steady_clock::now() + rp.backoff;
     spdlog::warn("port {}: cannot open ({}); the bridge starts without it and retries", pc.name,
@@ -108,7 +98,7 @@ bool Switch::retry_open(RunningPort& p, const std::string& bridge) {
 }
 
 void Switch::observe_device(RunningPort& p) {
-  if (!netdev_backed(p.config)) return;
+  if (!driver_has_netdev(p.config.driver)) return;
   const DeviceState now = device_state(p.config.name);
   p.seen_ifindex = now.ifindex;
   p.seen_running = now.running;
@@ -239,7 +229,7 @@ std::size_t Switch::refresh_ports() {
     std::set<const ports::Port*> stale;
     std::vector<RunningPort*> reopen;
     for (RunningPort& p : b.ports) {
-      if (!p.port || !netdev_backed(p.config)) continue;
+      if (!p.port || !driver_has_netdev(p.config.driver)) continue;
       const DeviceState dev = device_state(p.config.name);
       // A flap inside one sample leaves the device as it was seen, but the
       // port may have marked itself down meanwhile (a failed transmit).

@@ -88,12 +88,14 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
   std::vector<RunningBridge> added;
   added.reserve(wanted.bridges.size());
   std::vector<RunningBridge*> target;
+  std::vector<bool> fresh;  // per wanted bridge: made by this reload
   std::set<std::uint8_t> indices;
   for (const RunningBridge& b : bridges_)
     if (wanted.bridge(b.config.name)) indices.insert(b.bridge->index());
   for (const BridgeConfig& w : wanted.bridges) {
     const auto it = std::find_if(bridges_.begin(), bridges_.end(),
                                  [&](const RunningBridge& b) { return b.config.name == w.name; });
+    fresh.push_back(it == bridges_.end());
     if (it != bridges_.end()) {
       target.push_back(&*it);
       continue;
@@ -112,9 +114,6 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
     rb.config.mac_table_size = w.mac_table_size;
     target.push_back(&rb);
   }
-  const auto is_new = [&](const RunningBridge* b) {
-    return b >= added.data() && b < added.data() + added.size();
-  };
   const bool bridge_set_changes = !added.empty() || target.size() - added.size() != bridges_.size();
 
   // Open every new or changed port first, so a failure changes nothing. A
@@ -210,7 +209,7 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
     // Ports and flows in one snapshot; after its grace period no thread
     // touches a retired port. A database bridge's flows belong to ctl and
     // controllers too: they are set only when their source changed.
-    const bool set_flows = flow_reload == FlowReload::replace || is_new(&b) ||
+    const bool set_flows = flow_reload == FlowReload::replace || fresh[i] ||
                            w.flows_basis != b.config.flows_basis ||
                            !same_flows(w.flows, b.config.flows);
     b.bridge->update(bridge_ports(b),

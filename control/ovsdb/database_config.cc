@@ -289,11 +289,10 @@ DatabaseSnapshot DatabaseConfig::build(const Replica& db, const Config& file, co
     std::erase_if(b.ports, [&](const PortConfig& p) { return unpaired.count(p.name) > 0; });
     for (const PortConfig& p : b.ports)
       if (p.ofport != flowtable::kPortLocal) b.port_map.add(p.name, p.ofport);
-    const auto given =
-        std::find_if(file.database_flows.begin(), file.database_flows.end(),
-                     [&](const DatabaseBridgeFlows& f) { return f.bridge == b.name; });
+    const auto given = std::find_if(file.database_flows.begin(), file.database_flows.end(),
+                                    [&](const BridgeFlowText& f) { return f.bridge == b.name; });
     if (given != file.database_flows.end()) {
-      flowtable::FlowFile parsed = parse_database_flows(*given, b.port_map);
+      flowtable::FlowFile parsed = parse_flows(*given, b.port_map);
       if (parsed.errors.empty()) {
         b.flows = std::move(parsed.flows);
       } else {

@@ -47,11 +47,6 @@ bool changes_config(const Json& table_updates) {
   return false;
 }
 
-bool netdev_backed(const std::string& driver) {
-  return driver == "auto" || driver == "af_packet" || driver == "af_xdp" || driver == "tap" ||
-         driver == "internal";
-}
-
 }  // namespace
 
 DatabaseSource::DatabaseSource(boost::asio::io_context& io, std::string remote, Switch& sw,
@@ -188,12 +183,10 @@ void DatabaseSource::reload_file(Config file) {
     file_ = std::move(file);
     return;
   }
-  DatabaseSnapshot snap =
-      mapper_.build(replica_, file, sw_.config(), std::chrono::steady_clock::now());
-  sw_.reload(snap.wanted, Switch::FlowReload::when_changed);
+  DatabaseSnapshot snap = plan(file);
+  sw_.reload(snap.wanted, Switch::FlowReload::when_changed);  // refused: nothing changes
   file_ = std::move(file);
-  last_ = std::move(snap);
-  write_back(false);
+  settle(std::move(snap));
 }
 
 void DatabaseSource::note_once(const std::string& line) {
@@ -201,10 +194,9 @@ void DatabaseSource::note_once(const std::string& line) {
   if (noted_.insert(line).second) spdlog::warn("ovsdb: {}", line);
 }
 
-void DatabaseSource::apply() {
-  if (!locked_ || !monitoring_) return;
+DatabaseSnapshot DatabaseSource::plan(const Config& file) {
   DatabaseSnapshot snap =
-      mapper_.build(replica_, file_, sw_.config(), std::chrono::steady_clock::now());
+      mapper_.build(replica_, file, sw_.config(), std::chrono::steady_clock::now());
   for (const std::string& n : snap.notes)
     note_once(n);
   for (const BridgeOutcome& b : snap.bridges) {
@@ -217,6 +209,27 @@ void DatabaseSource::apply() {
     for (const auto& [what, why] : i.status)
       note_once(fmt::format("interface {}: {}: {}", i.name, what, why));
   }
+  return snap;
+}
+
+void DatabaseSource::settle(DatabaseSnapshot snap) {
+  for (InterfaceOutcome& i : snap.interfaces) {
+    if (!i.error.empty() || !i.mtu_request) continue;
+    try {
+      const auto dev = ports::query_netdev(i.name);
+      if (dev && dev->mtu != *i.mtu_request) ports::set_netdev_mtu(i.name, *i.mtu_request);
+    } catch (const std::exception& e) {
+      i.status["mtu_request"] = e.what();
+      note_once(fmt::format("interface {}: {}", i.name, e.what()));
+    }
+  }
+  last_ = std::move(snap);
+  write_back(false);
+}
+
+void DatabaseSource::apply() {
+  if (!locked_ || !monitoring_) return;
+  DatabaseSnapshot snap = plan(file_);
   try {
     sw_.reload(snap.wanted, Switch::FlowReload::when_changed);
   } catch (const std::exception& e) {
@@ -236,18 +249,7 @@ void DatabaseSource::apply() {
       }
     }
   }
-  for (InterfaceOutcome& i : snap.interfaces) {
-    if (!i.error.empty() || !i.mtu_request) continue;
-    try {
-      const auto dev = ports::query_netdev(i.name);
-      if (dev && dev->mtu != *i.mtu_request) ports::set_netdev_mtu(i.name, *i.mtu_request);
-    } catch (const std::exception& e) {
-      i.status["mtu_request"] = e.what();
-      note_once(fmt::format("interface {}: {}", i.name, e.what()));
-    }
-  }
-  last_ = std::move(snap);
-  write_back(false);
+  settle(std::move(snap));
 }
 
 void DatabaseSource::tick() {
@@ -296,11 +298,11 @@ void DatabaseSource::write_back(bool statistics) {
         error = st->open_error.empty() ? "cannot open" : st->open_error;
     }
     std::optional<ports::NetdevInfo> dev;
-    if (st && netdev_backed(st->driver)) try {
+    if (st && driver_has_netdev(st->driver)) try {
         dev = ports::query_netdev(i.name);
       } catch (const std::exception&) {
       }
-    if (error.empty() && st && netdev_backed(st->driver) && !dev)
+    if (error.empty() && st && driver_has_netdev(st->driver) && !dev)
       error = fmt::format("could not open network device {} (No such device)", i.name);
     Json row;
     row["ofport"] = error.empty() ? Json(flowtable::to_u32(st->ofport)) : Json(-1);

@@ -70,6 +70,10 @@ class DatabaseSource final {
   void on_closed(const std::string& why);
   void monitor();
   void apply();
+  // The wanted config from the rows and `file`, its notes logged once.
+  DatabaseSnapshot plan(const Config& file);
+  // After the switch took `snap` (or refused it): MTUs, then the write-back.
+  void settle(DatabaseSnapshot snap);
   void write_back(bool statistics);
   void note_once(const std::string& line);
   // Adds an update of `table` row `uuid` with the columns of `want` that
