@@ -166,9 +166,10 @@ class Switch final {
   bool retry_open(RunningPort& p, const std::string& bridge);
   static RunningPort* wireguard_in_place(std::vector<RunningPort>& running, const PortConfig& want);
 
-  // Buffers per poll thread (2 KiB each, 34 MiB pinned as the AF_XDP UMEM):
-  // seven AF_XDP queues' full fill rings (2048 each) and the rest free.
-  // More queues share what is left; fill rings never take the last eighth.
+  // Buffers per poll thread (2 KiB each, 34 MiB pinned as the AF_XDP UMEM).
+  // Each AF_XDP fill ring holds at most PacketPool::kMaxLendShare (512:
+  // room for 28 queues; `auto` ports beyond that use AF_PACKET); fill rings
+  // never take the last eighth.
   static constexpr std::uint32_t kPoolPackets = 16384;
 
   Config config_;

@@ -30,6 +30,7 @@
 // relaxed load when nothing is waiting.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -118,11 +119,23 @@ class PacketPool final {
   // the eighth kept for transmit copies and other ports) split evenly, so
   // that no queue is left with an empty ring because others filled theirs
   // first (a queue without buffers drops every frame the kernel hashes onto it).
+  //
+  // A ring gives lent packets back only as its queue receives, so a ring
+  // added while others are full (a port added at run time, beside idle
+  // ones) can take only what they left: each ring's share is also capped,
+  // so that a thread's pool keeps room for the rings added later. The cap
+  // is far above what a busy-polling thread leaves unpolled.
+  static constexpr std::size_t kMaxLendShare = 512;
   void add_lender() noexcept { set_lenders(lenders_ + 1); }
   void remove_lender() noexcept { set_lenders(lenders_ - 1); }
   [[nodiscard]] std::size_t lend_floor() const noexcept { return count_ / 8; }
   [[nodiscard]] std::size_t lend_share() const noexcept {
     return lend_share_.load(std::memory_order_relaxed);
+  }
+  // Control thread: more rings lend than can each hold the capped share, so
+  // a ring added now may find the pool emptied by idle ones.
+  [[nodiscard]] bool overcommitted() const noexcept {
+    return lenders_ * kMaxLendShare > count_ - lend_floor();
   }
 
   // Any thread: queues packets taken from this pool for the owner to free
@@ -147,7 +160,8 @@ class PacketPool final {
   std::size_t reclaim_slow() noexcept;
   void set_lenders(std::size_t n) noexcept {
     lenders_ = n;
-    lend_share_.store((count_ - lend_floor()) / (n == 0 ? 1 : n), std::memory_order_relaxed);
+    lend_share_.store(std::min(kMaxLendShare, (count_ - lend_floor()) / (n == 0 ? 1 : n)),
+                      std::memory_order_relaxed);
   }
 
   struct Returned {  // one hand_back() call, on a singly linked stack

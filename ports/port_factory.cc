@@ -50,14 +50,23 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
     }
     try {
       auto port = make_af_xdp(spec);
-      // Only a native XDP program makes a veth's peer stop sending GSO
-      // frames; in generic mode those arrive whole, larger than a chunk,
-      // and AF_XDP cannot take them. AF_PACKET cuts them.
-      if (static_cast<const AfXdpPort&>(*port).xdp_mode() != XdpMode::generic) return port;
-      spdlog::warn(
-          "port {}: AF_XDP only in generic mode, which cannot take GSO frames; "
-          "using AF_PACKET",
-          spec.name);
+      if (spec.pool && spec.pool->overcommitted()) {
+        // Its rings would wait for buffers that idle rings keep.
+        spdlog::warn(
+            "port {}: its poll thread's packet pool has no room for more AF_XDP queues at "
+            "full share ({} buffers each); using AF_PACKET",
+            spec.name, dataplane::PacketPool::kMaxLendShare);
+      } else if (static_cast<const AfXdpPort&>(*port).xdp_mode() != XdpMode::generic) {
+        return port;
+      } else {
+        // Only a native XDP program makes a veth's peer stop sending GSO
+        // frames; in generic mode those arrive whole, larger than a chunk,
+        // and AF_XDP cannot take them. AF_PACKET cuts them.
+        spdlog::warn(
+            "port {}: AF_XDP only in generic mode, which cannot take GSO frames; "
+            "using AF_PACKET",
+            spec.name);
+      }
     } catch (const std::exception& e) {
       spdlog::warn("port {}: AF_XDP unavailable ({}); using AF_PACKET", spec.name, e.what());
     }

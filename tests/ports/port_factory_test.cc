@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "ports/af_packet_port.h"
+#include "ports/af_xdp_port.h"
 #include "ports/tap_port.h"
 #include "ports/tun_port.h"
 #include "ports/wireguard_port.h"
 #include "tests/net/in_namespace.h"
 #include "tests/net/require_netns.h"
 #include "tests/net/wireguard_go.h"
+#include "tests/ports/two_namespaces.h"
 
 namespace sockswitch::ports {
 namespace {
@@ -68,6 +70,22 @@ TEST(PortFactory, BuildsEachDriver) {
   auto* t = dynamic_cast<TunPort*>(tun.get());
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(t->mac(), mac);
+}
+
+// `auto` takes AF_XDP only while the poll thread's pool can give every
+// ring its full share: a ring added beside full, idle ones would get no
+// buffers, so the port it would have been becomes AF_PACKET and forwards.
+TEST(PortFactory, AutoUsesAfPacketWhenThePoolHasNoRoomForAnotherRing) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  test::TwoNamespaces net(95);
+  // 896 lendable packets: room for one ring at its full share.
+  const auto pool = std::make_shared<dataplane::PacketPool>(1024);
+  ASSERT_EQ(dataplane::PacketPool::kMaxLendShare, 512u);
+  auto first = make_port({.name = net.v1->outer(), .driver = "auto", .pool = pool});
+  auto second = make_port({.name = net.v2->outer(), .driver = "auto", .pool = pool});
+  EXPECT_NE(dynamic_cast<AfXdpPort*>(first.get()), nullptr);
+  EXPECT_NE(dynamic_cast<AfPacketPort*>(second.get()), nullptr);
+  EXPECT_FALSE(pool->overcommitted()) << "the refused AF_XDP port left its lending behind";
 }
 
 }  // namespace
