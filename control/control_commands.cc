@@ -146,7 +146,8 @@ std::span<const ControlCommand> control_commands() noexcept {
 }
 
 nlohmann::json run_control_command(Switch& sw, const nlohmann::json& request,
-                                   const std::function<std::string()>& reload) {
+                                   const std::function<std::string()>& reload,
+                                   const std::function<std::string()>& sources) {
   try {
     const std::string cmd = request.at("command").get<std::string>();
     std::vector<std::string> args;
@@ -157,6 +158,7 @@ nlohmann::json run_control_command(Switch& sw, const nlohmann::json& request,
     if (known == nullptr) throw std::invalid_argument("unknown command '" + cmd + "'");
     if (args.size() < known->min_args || args.size() > known->max_args)
       throw std::invalid_argument(fmt::format("usage: {}", known->usage));
+    if (cmd == "show" && sources) return {{"ok", true}, {"output", sw.show() + sources()}};
     return {{"ok", true}, {"output", dispatch(sw, cmd, std::move(args), request, reload)}};
   } catch (const std::exception& e) {
     sw.count_rejected();

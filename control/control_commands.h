@@ -34,8 +34,11 @@ struct ControlCommand {
 [[nodiscard]] std::span<const ControlCommand> control_commands() noexcept;
 
 // Runs one request against the switch; never throws (errors become
-// {"ok":false}). `reload` is how the daemon re-reads its config file.
+// {"ok":false}). `reload` is how the daemon re-reads its config file;
+// `sources`, when given, adds the config sources' state to `show` (the
+// Open vSwitch database session).
 [[nodiscard]] nlohmann::json run_control_command(Switch& sw, const nlohmann::json& request,
-                                                 const std::function<std::string()>& reload);
+                                                 const std::function<std::string()>& reload,
+                                                 const std::function<std::string()>& sources = {});
 
 }  // namespace sockswitch::control

@@ -68,8 +68,12 @@ void raise_memlock_limit() {
 
 class ControlSession : public std::enable_shared_from_this<ControlSession> {
  public:
-  ControlSession(Local::socket socket, Switch& sw, std::function<std::string()> reload)
-      : socket_(std::move(socket)), sw_(sw), reload_(std::move(reload)) {}
+  ControlSession(Local::socket socket, Switch& sw, std::function<std::string()> reload,
+                 std::function<std::string()> sources)
+      : socket_(std::move(socket)),
+        sw_(sw),
+        reload_(std::move(reload)),
+        sources_(std::move(sources)) {}
 
   void start() {
     auto self = shared_from_this();
@@ -87,7 +91,7 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
     nlohmann::json response;
     try {
       const nlohmann::json request = nlohmann::json::parse(in_.substr(0, n));
-      response = run_control_command(sw_, request, reload_);
+      response = run_control_command(sw_, request, reload_, sources_);
     } catch (const std::exception& e) {
       sw_.count_rejected();
       response = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
@@ -101,16 +105,18 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
   Local::socket socket_;
   Switch& sw_;
   std::function<std::string()> reload_;
+  std::function<std::string()> sources_;
   std::string in_, out_;
 };
 
-void accept_loop(Local::acceptor& acceptor, Switch& sw,
-                 const std::function<std::string()>& reload) {
-  acceptor.async_accept([&acceptor, &sw, reload](boost::system::error_code ec, Local::socket s) {
-    if (ec) return;
-    std::make_shared<ControlSession>(std::move(s), sw, reload)->start();
-    accept_loop(acceptor, sw, reload);
-  });
+void accept_loop(Local::acceptor& acceptor, Switch& sw, const std::function<std::string()>& reload,
+                 const std::function<std::string()>& sources) {
+  acceptor.async_accept(
+      [&acceptor, &sw, reload, sources](boost::system::error_code ec, Local::socket s) {
+        if (ec) return;
+        std::make_shared<ControlSession>(std::move(s), sw, reload, sources)->start();
+        accept_loop(acceptor, sw, reload, sources);
+      });
 }
 
 void refresh_ports(Switch& sw) {
@@ -240,7 +246,9 @@ int run_daemon(const DaemonOptions& options) {
     return 1;
   }
   ::chmod(socket_path.c_str(), 0600);
-  accept_loop(acceptor, *sw, reload);
+  std::function<std::string()> sources;
+  if (database) sources = [&database] { return database->state() + "\n"; };
+  accept_loop(acceptor, *sw, reload, sources);
 
   asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void()> wait_signal = [&] {

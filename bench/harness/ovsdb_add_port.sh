@@ -26,7 +26,7 @@ run_one() {
     ip netns exec "$ns" "$bin" run --config "$d/sw.toml" >"$d/sw.log" 2>&1 &
     "${vsctl[@]}" add-br br0
   else
-    ip netns exec "$ns" ovs-vswitchd unix:"$d/db.sock" --pidfile="$d/v.pid" \
+    OVS_RUNDIR=$d ip netns exec "$ns" ovs-vswitchd unix:"$d/db.sock" --pidfile="$d/v.pid" \
       --unixctl="$d/v.ctl" --log-file="$d/v.log" --detach --no-chdir
     "${vsctl[@]}" add-br br0 -- set bridge br0 datapath_type=netdev
   fi

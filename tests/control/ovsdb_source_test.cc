@@ -93,6 +93,9 @@ TEST(OvsdbSource, SeedHookLinesAddAndRemoveAPortThatThenForwards) {
   EXPECT_TRUE(s.db.vsctl({"--may-exist", "add-port", "socket", "warp0"}).ok());
   const std::string show = s.daemon->ctl_ok({"show"});
   EXPECT_TRUE(contains(show, "port 2 (auto): warp0 up")) << show;
+  EXPECT_TRUE(contains(
+      show, "ovsdb " + s.db.remote() + ": connected; 1 bridges, 3 interfaces configured, 0 not"))
+      << show;
   // The database owns this bridge: ctl points at the tool that does.
   const net::CommandResult ctl = s.daemon->ctl({"add-port", "socket", "other0"});
   EXPECT_FALSE(ctl.ok());
