@@ -293,6 +293,13 @@ std::string Switch::show() const {
   return out;
 }
 
+Config Switch::running_config() const {
+  Config c = config_;
+  for (const RunningBridge& b : bridges_)
+    c.bridges.push_back(b.config);
+  return c;
+}
+
 std::vector<Switch::PortStatus> Switch::port_statuses(const std::string& name) const {
   std::vector<PortStatus> out;
   for (const RunningPort& p : bridge(name).ports) {

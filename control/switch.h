@@ -90,7 +90,11 @@ class Switch final {
   // Call at least once a second. Returns how many went.
   std::size_t expire_flows();
 
+  // The settings outside the bridges (the bridges' own live in the
+  // running bridges: config().bridges is empty).
   [[nodiscard]] const Config& config() const noexcept { return config_; }
+  // The whole config the switch runs now, bridges included (a copy).
+  [[nodiscard]] Config running_config() const;
 
   // What each port of a bridge is doing (for the database's write-back).
   struct PortStatus {

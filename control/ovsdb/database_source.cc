@@ -177,7 +177,7 @@ void DatabaseSource::reload_file(Config file) {
   if (!monitoring_) {
     // Not connected: the database's bridges stay as they run.
     Config wanted = file;
-    for (const BridgeConfig& b : sw_.config().bridges)
+    for (const BridgeConfig& b : sw_.running_config().bridges)
       if (b.from_database) wanted.bridges.push_back(b);
     sw_.reload(std::move(wanted), Switch::FlowReload::when_changed);
     file_ = std::move(file);
@@ -196,7 +196,7 @@ void DatabaseSource::note_once(const std::string& line) {
 
 DatabaseSnapshot DatabaseSource::plan(const Config& file) {
   DatabaseSnapshot snap =
-      mapper_.build(replica_, file, sw_.config(), std::chrono::steady_clock::now());
+      mapper_.build(replica_, file, sw_.running_config(), std::chrono::steady_clock::now());
   for (const std::string& n : snap.notes)
     note_once(n);
   for (const BridgeOutcome& b : snap.bridges) {
@@ -238,12 +238,14 @@ void DatabaseSource::apply() {
     sw_.count_rejected();
     spdlog::error("ovsdb: the database's change is refused, running configuration kept: {}",
                   e.what());
+    const Config running = sw_.running_config();
     for (InterfaceOutcome& i : snap.interfaces) {
       if (!i.error.empty()) continue;
-      const BridgeConfig* b = sw_.config().bridge(i.bridge);
-      const bool running = b && std::any_of(b->ports.begin(), b->ports.end(),
-                                            [&](const PortConfig& p) { return p.name == i.name; });
-      if (!running) {
+      const BridgeConfig* b = running.bridge(i.bridge);
+      const bool on_switch =
+          b && std::any_of(b->ports.begin(), b->ports.end(),
+                           [&](const PortConfig& p) { return p.name == i.name; });
+      if (!on_switch) {
         i.error = std::string("the switch refused the change: ") + e.what();
         i.ofport.reset();
       }

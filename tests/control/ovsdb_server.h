@@ -39,9 +39,9 @@ class OvsdbServer final {
   // Stops the server and starts it again on the same database and socket.
   void restart();
   void stop();
+  void start();
 
  private:
-  void start();
   std::string dir_, socket_;
   pid_t pid_ = -1;
 };

@@ -236,6 +236,13 @@ TEST(OvsdbSource, RestartsOfTheServerOrOfTheSwitchChangeNothing) {
       << s.log();
   EXPECT_EQ(s.ofport("ct1"), "4");  // OVS: the next number, not the one ct1 freed
 
+  // A reload of the file while the server is away keeps the database's bridges.
+  s.db.stop();
+  EXPECT_TRUE(contains(s.daemon->ctl_ok({"reload"}), "reloaded"));
+  EXPECT_TRUE(contains(s.daemon->ctl_ok({"show"}), "ct1 up")) << s.log();
+  EXPECT_TRUE(s.ping("ct1", "10.5.0.3")) << s.log();
+  s.db.start();
+
   // The switch restarts: the same ports with the same numbers, from the rows.
   s.daemon.reset();
   s.start();
