@@ -223,8 +223,39 @@ void DatabaseSource::settle(DatabaseSnapshot snap) {
       note_once(fmt::format("interface {}: {}", i.name, e.what()));
     }
   }
+  follow_port_mtus(snap);
   last_ = std::move(snap);
   write_back(false);
+}
+
+// A bridge's own netdev takes the smallest MTU of its system ports (not
+// internal or tap ones), as OVS's does, unless its row asks for one.
+void DatabaseSource::follow_port_mtus(DatabaseSnapshot& snap) {
+  for (const BridgeConfig& b : snap.wanted.bridges) {
+    if (!b.from_database) continue;
+    std::optional<std::uint32_t> smallest;
+    const PortConfig* local = nullptr;
+    for (const PortConfig& p : b.ports) {
+      if (p.ofport == flowtable::kPortLocal) local = &p;
+      if (p.driver != "auto" && p.driver != "af_xdp" && p.driver != "af_packet") continue;
+      try {
+        if (const auto dev = ports::query_netdev(p.name))
+          smallest = std::min(smallest.value_or(dev->mtu), dev->mtu);
+      } catch (const std::exception&) {
+      }
+    }
+    if (!local || !smallest) continue;
+    const auto asked =
+        std::find_if(snap.interfaces.begin(), snap.interfaces.end(),
+                     [&](const InterfaceOutcome& i) { return i.name == local->name; });
+    if (asked != snap.interfaces.end() && asked->mtu_request) continue;
+    try {
+      const auto dev = ports::query_netdev(local->name);
+      if (dev && dev->mtu != *smallest) ports::set_netdev_mtu(local->name, *smallest);
+    } catch (const std::exception& e) {
+      note_once(fmt::format("bridge {}: {}", b.name, e.what()));
+    }
+  }
 }
 
 void DatabaseSource::apply() {

@@ -74,6 +74,7 @@ class DatabaseSource final {
   DatabaseSnapshot plan(const Config& file);
   // After the switch took `snap` (or refused it): MTUs, then the write-back.
   void settle(DatabaseSnapshot snap);
+  void follow_port_mtus(DatabaseSnapshot& snap);
   void write_back(bool statistics);
   void note_once(const std::string& line);
   // Adds an update of `table` row `uuid` with the columns of `want` that

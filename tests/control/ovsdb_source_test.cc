@@ -154,6 +154,9 @@ TEST(OvsdbSource, ProxmoxCommandLinesAndWhatIsRefusedSaysWhy) {
   EXPECT_TRUE(s.host.ns().exec({"test", "-e", "/sys/class/net/fwln200o0"}).ok());
   const std::string mtu = s.host.ns().exec({"cat", "/sys/class/net/veth200i0/mtu"}).output;
   EXPECT_EQ(mtu, "1400\n");
+  // The bridge's own device follows its ports' smallest MTU, as OVS's
+  // does (Proxmox reads it from there).
+  EXPECT_EQ(s.host.ns().exec({"cat", "/sys/class/net/vmbr0/mtu"}).output, "1400\n");
   EXPECT_TRUE(s.ping("veth200i0", "10.3.0.201")) << s.log();
   // A VLAN tag is not carried out yet: refused with the reason, never
   // ignored (an access port that forwarded untagged would leak).
