@@ -156,6 +156,11 @@ DatabaseSnapshot DatabaseConfig::build(const Replica& db, const Config& file, co
   out.root_uuid = roots.begin()->first;
   const Row& root = roots.begin()->second;
   out.next_cfg = optional_integer(column(root, "next_cfg"));
+  if (const auto o = string_map(column(root, "other_config"));
+      o.count("flow-restore-wait") && o.at("flow-restore-wait") == "true")
+    out.notes.push_back(
+        "other_config:flow-restore-wait is not carried out: sockswitch has no OpenFlow channel for "
+        "ovs-ofctl to restore flows through, so bridges get their flows as usual");
 
   std::set<std::string> port_names;
   for (const BridgeConfig& b : file.bridges)

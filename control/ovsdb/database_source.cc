@@ -23,7 +23,7 @@ constexpr const char* kMonitorId = "sockswitch";
 // own earlier numbers, read when a row has none yet).
 Json monitor_requests() {
   return {
-      {"Open_vSwitch", {{"columns", {"bridges", "next_cfg"}}}},
+      {"Open_vSwitch", {{"columns", {"bridges", "next_cfg", "other_config"}}}},
       {"Bridge",
        {{"columns",
          {"name", "ports", "fail_mode", "datapath_type", "controller", "other_config", "stp_enable",

@@ -150,6 +150,18 @@ TEST(OvsdbDatabaseConfig, TheBridgesOwnPortIsLocalAndDefaultFlowsFollowTheFailMo
   EXPECT_EQ(s.next_cfg, 7);
   EXPECT_EQ(s.bridges[0].datapath_id.size(), 16u);
 
+  EXPECT_TRUE(s.notes.empty());
+  Replica waiting = database("");
+  waiting.apply(
+      {{"Open_vSwitch",
+        {{"root",
+          {{"new",
+            {{"bridges", Json::array({"uuid", "b1"})},
+             {"other_config", Json::array({"map", Json::array({Json::array(
+                                                      {"flow-restore-wait", "true"})})})}}}}}}}});
+  EXPECT_EQ(DatabaseConfig().build(waiting, Config{}, Config{}, Clock::now()).notes.size(), 1u)
+      << "flow-restore-wait is said to be not carried out";
+
   DatabaseConfig secure;
   const DatabaseSnapshot t = secure.build(database("secure"), Config{}, Config{}, Clock::now());
   EXPECT_TRUE(t.wanted.bridges[0].flows.empty());
