@@ -387,8 +387,22 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   }
   Config cfg;
   cfg.file = file_name;
-  c.only_keys(root, {"control_socket", "log_level", "poll_thread", "bridge", "ovsdb"},
-              "the top level");
+  c.only_keys(
+      root,
+      {"control_socket", "log_level", "poll_thread", "bridge", "ovsdb", "ovs_rundir", "openflow"},
+      "the top level");
+  if (auto s = c.string(root, "ovs_rundir")) {
+    if (!s->empty() && s->front() == '/')
+      cfg.ovs_rundir = *s;
+    else
+      c.issue(*root.get("ovs_rundir"), fmt::format("ovs_rundir '{}': give an absolute path", *s));
+  }
+  if (const auto* n = root.get("openflow")) {
+    if (const auto b = n->value<bool>())
+      cfg.openflow = *b;
+    else
+      c.issue(*n, "openflow: give true or false");
+  }
   if (auto s = c.string(root, "control_socket")) cfg.control_socket = *s;
   if (auto s = c.string(root, "ovsdb")) {
     if (s->starts_with("unix:") || s->starts_with("tcp:"))
@@ -467,6 +481,13 @@ Config load_config(const std::string& path) {
     throw ConfigError({{{path, 1, 1}, e.what()}});
   }
   return parse_config(text, path);
+}
+
+std::uint64_t default_datapath_id(const std::string& bridge) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (char c : bridge)
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return (h & 0x0000feffffffffffull) | 0x0000020000000000ull;
 }
 
 }  // namespace sockswitch::control

@@ -76,6 +76,11 @@ struct PortConfig {
 // check follows it; the database gets its ifindex, MAC and MTU).
 [[nodiscard]] bool driver_has_netdev(std::string_view driver);
 
+// The datapath id of a bridge that sets none (OpenFlow FEATURES, the
+// database's Bridge.datapath_id): stable per name, as OVS's comes from the
+// bridge's MAC; the low 48 bits of a hash, locally administered.
+[[nodiscard]] std::uint64_t default_datapath_id(const std::string& bridge);
+
 struct BridgeConfig {
   std::string name;
   std::vector<PortConfig> ports;
@@ -121,6 +126,10 @@ struct Config {
   // "tcp:127.0.0.1:PORT"), and the flows the file gives its bridges.
   std::optional<std::string> ovsdb;
   std::vector<BridgeFlowText> database_flows;
+  // OpenFlow management sockets `<ovs_rundir>/<bridge>.mgmt` (default
+  // $OVS_RUNDIR or /var/run/openvswitch); `openflow = false`: none.
+  std::optional<std::string> ovs_rundir;
+  bool openflow = true;
 
   [[nodiscard]] const BridgeConfig* bridge(std::string_view name) const;
 };

@@ -27,6 +27,7 @@
 #include "control/config.h"
 #include "control/control_commands.h"
 #include "control/link_events.h"
+#include "control/openflow/ofp_listener.h"
 #include "control/ovsdb/database_source.h"
 #include "control/switch.h"
 
@@ -138,18 +139,20 @@ void watch_links(asio::posix::stream_descriptor& fd, LinkEvents& events, Switch&
                 });
 }
 
-void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw, ovsdb::DatabaseSource* db) {
+void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw, ovsdb::DatabaseSource* db,
+                       openflow::Listeners* listeners) {
   timer.expires_after(std::chrono::seconds(1));
-  timer.async_wait([&timer, &sw, db](boost::system::error_code ec) {
+  timer.async_wait([&timer, &sw, db, listeners](boost::system::error_code ec) {
     if (ec) return;
     refresh_ports(sw);
-    if (db) db->tick();  // ports that came up or went down, statistics
+    if (db) db->tick();                // ports that came up or went down, statistics
+    if (listeners) listeners->sync();  // bridges the database added or removed
     try {
       (void)sw.expire_flows();  // idle_timeout and hard_timeout, checked once a second
     } catch (const std::exception& e) {
       spdlog::error("flow expiry: {}", e.what());
     }
-    arm_hotplug_timer(timer, sw, db);
+    arm_hotplug_timer(timer, sw, db, listeners);
   });
 }
 
@@ -216,18 +219,27 @@ int run_daemon(const DaemonOptions& options) {
     database = std::make_unique<ovsdb::DatabaseSource>(io, *config.ovsdb, *sw, config);
     database->start();
   }
+  std::unique_ptr<openflow::Listeners> openflow_listeners;
+  if (config.openflow) {
+    openflow_listeners = std::make_unique<openflow::Listeners>(
+        io, *sw, config.ovs_rundir.value_or(openflow::Listeners::default_rundir()));
+    openflow_listeners->sync();
+  }
   const auto reload = [&]() -> std::string {
     Config wanted = load_config(options.config_path);  // ConfigError: reported, nothing changes
     wanted.control_socket = socket_path;
     if (options.ovsdb) wanted.ovsdb = *options.ovsdb;
     if (wanted.ovsdb != config.ovsdb)
       throw std::invalid_argument("the ovsdb remote changes only with a restart");
+    if (wanted.openflow != config.openflow || wanted.ovs_rundir != config.ovs_rundir)
+      throw std::invalid_argument("openflow and ovs_rundir change only with a restart");
     const std::string level = wanted.log_level;
     if (database)
       database->reload_file(std::move(wanted));
     else
       sw->reload(std::move(wanted));
     spdlog::set_level(spdlog::level::from_str(level));
+    if (openflow_listeners) openflow_listeners->sync();
     spdlog::info("reloaded {}", options.config_path);
     return "reloaded " + options.config_path + "\n";
   };
@@ -273,7 +285,7 @@ int run_daemon(const DaemonOptions& options) {
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);  // one that came early is handled now
 
   asio::steady_timer hotplug(io);
-  arm_hotplug_timer(hotplug, *sw, database.get());
+  arm_hotplug_timer(hotplug, *sw, database.get(), openflow_listeners.get());
   std::unique_ptr<LinkEvents> link_events;
   std::optional<asio::posix::stream_descriptor> link_fd;
   try {
@@ -288,6 +300,7 @@ int run_daemon(const DaemonOptions& options) {
   notify_systemd("READY=1");
   io.run();
   database.reset();
+  openflow_listeners.reset();
   acceptor.close();
   ::unlink(socket_path.c_str());
   sw.reset();

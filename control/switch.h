@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,22 @@ class Switch final {
     ports::PortCounters counters;
   };
   [[nodiscard]] std::vector<PortStatus> port_statuses(const std::string& bridge) const;
+
+  // --- the OpenFlow channel's view (switch_openflow.cc) ----------------
+  struct FlowEntry {
+    flowtable::FlowRule rule;
+    std::uint64_t packets = 0, bytes = 0;
+    std::chrono::nanoseconds age{};  // since the flow was installed
+    std::chrono::seconds idle{};     // since it last matched a packet
+  };
+  // Every flow of the bridge, table by table in lookup order.
+  [[nodiscard]] std::vector<FlowEntry> flow_entries(const std::string& bridge);
+  // Applies the mods as one batch (one published version). Throws
+  // std::invalid_argument (naming the mod) and then changes nothing.
+  void apply_flow_mods(const std::string& bridge, std::span<const flowtable::FlowMod> mods);
+  [[nodiscard]] std::vector<std::string> bridge_names() const;
+  [[nodiscard]] bool has_bridge(const std::string& name) const noexcept;
+  [[nodiscard]] const flowtable::PortMap& port_map(const std::string& bridge) const;
 
   // Control-plane input that was refused (a bad ctl request, flow or
   // reload), counted for `show` like the dataplane's drops.

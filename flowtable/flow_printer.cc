@@ -324,10 +324,29 @@ bool name_reads_back(std::string_view name) noexcept {
   return true;
 }
 
+// As ovs-ofctl prints names: plain when alphanumeric and starting with a
+// letter, else in double quotes ("nm-server").
+bool needs_quotes(std::string_view name) noexcept {
+  const auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (!alpha(name[0])) return true;
+  for (char c : name.substr(1))
+    if (!alpha(c) && !digit(c)) return true;
+  return false;
+}
+
 }  // namespace
 
 std::string format_port(PortNo port, const PortMap& ports) {
-  if (auto name = ports.name_of(port); name && name_reads_back(*name)) return std::string(*name);
+  if (auto name = ports.name_of(port); name && name_reads_back(*name)) {
+    if (!needs_quotes(*name)) return std::string(*name);
+    std::string q = "\"";
+    for (char c : *name) {
+      if (c == '"' || c == '\\') q += '\\';
+      q += c;
+    }
+    return q + '"';
+  }
   if (auto reserved = reserved_port_name(port)) return std::string(*reserved);
   return fmt::format("{}", to_u32(port));
 }

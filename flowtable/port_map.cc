@@ -25,6 +25,19 @@ std::optional<PortNo> PortMap::find(std::string_view name) const {
 }
 
 std::optional<PortNo> PortMap::resolve(std::string_view s) {
+  // A name in double quotes, as ovs-ofctl prints names that are not plain
+  // alphanumerics ("nm-server"), with JSON's \" and \\ escapes.
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') {
+    std::string name;
+    for (std::size_t i = 1; i + 1 < s.size(); ++i) {
+      if (s[i] == '\\' && i + 2 < s.size()) ++i;
+      name += s[i];
+    }
+    if (name.empty()) return std::nullopt;
+    if (auto found = find(name)) return found;
+    if (!auto_number_) return std::nullopt;
+    return resolve(name);
+  }
   if (auto found = find(s)) return found;
   std::uint32_t n = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);

@@ -111,12 +111,7 @@ std::string datapath_id(const Row& bridge, const std::string& name) {
   const auto other = string_map(column(bridge, "other_config"));
   if (const auto it = other.find("datapath-id"); it != other.end() && it->second.size() == 16)
     return it->second;
-  // Stable per name, as OVS's comes from the bridge's MAC: the low 48 bits
-  // of a hash of the name, locally administered.
-  std::uint64_t h = 1469598103934665603ull;
-  for (char c : name)
-    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return fmt::format("{:016x}", (h & 0x0000feffffffffffull) | 0x0000020000000000ull);
+  return fmt::format("{:016x}", default_datapath_id(name));
 }
 
 }  // namespace

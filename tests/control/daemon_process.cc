@@ -20,9 +20,21 @@ using namespace std::chrono_literals;
 DaemonProcess::DaemonProcess(const net::NetNamespace& host, std::string config_path,
                              std::string socket_path, std::string log_path)
     : socket_(std::move(socket_path)), log_(std::move(log_path)) {
-  const std::vector<std::string> argv{
-      "ip",  "netns",    "exec",      host.name(),        SOCKSWITCH_BINARY,
-      "run", "--config", config_path, "--control-socket", socket_};
+  // The OpenFlow sockets go beside the control socket, not into the
+  // machine's /var/run/openvswitch.
+  const std::string rundir = socket_.substr(0, socket_.rfind('/'));
+  const std::vector<std::string> argv{"env",
+                                      "OVS_RUNDIR=" + rundir,
+                                      "ip",
+                                      "netns",
+                                      "exec",
+                                      host.name(),
+                                      SOCKSWITCH_BINARY,
+                                      "run",
+                                      "--config",
+                                      config_path,
+                                      "--control-socket",
+                                      socket_};
   pid_ = net::spawn_with_log(argv, log_);
   const bool up =
       net::wait_until([&] { return wait_exit(0ms).has_value() || ctl({"show"}).ok(); }, 10s);

@@ -38,6 +38,12 @@ class DaemonProcess final {
   [[nodiscard]] std::optional<int> wait_exit(std::chrono::milliseconds timeout);
   [[nodiscard]] std::string log() const;
   [[nodiscard]] const std::string& socket_path() const noexcept { return socket_; }
+  // The bridge's OpenFlow management socket, as ovs-ofctl names it
+  // ("unix:DIR/BRIDGE.mgmt": the daemon runs with OVS_RUNDIR=DIR, the
+  // control socket's directory).
+  [[nodiscard]] std::string openflow_target(const std::string& bridge) const {
+    return "unix:" + socket_.substr(0, socket_.rfind('/')) + "/" + bridge + ".mgmt";
+  }
 
  private:
   std::string socket_, log_;

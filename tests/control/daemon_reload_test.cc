@@ -150,7 +150,7 @@ TEST(DaemonReload, ReloadUnderTrafficLosesNothingAndSigtermExitsCleanly) {
   // NORMAL's flow for Netmaker traffic stayed installed throughout: its
   // counter holds every datagram (and the ARP and probes before them).
   const std::string dump = daemon.ctl_ok({"dump-flows", "socket"});
-  EXPECT_GE(flow_packets(dump, "priority=100,in_port=nm-privacy actions=NORMAL"),
+  EXPECT_GE(flow_packets(dump, "priority=100,in_port=\"nm-privacy\" actions=NORMAL"),
             static_cast<long long>(spec.count))
       << dump;
 

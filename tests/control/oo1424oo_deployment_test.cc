@@ -76,7 +76,7 @@ TEST(Oo1424ooDeployment, NetmakerIsNormalSwitchingEvenForServicePorts) {
   const long long before = m.packets_of("tcp,tp_dst=9574 actions=output:veth201");
   EXPECT_EQ(m.tcp(m.nm, m.api, 9574), kBytes);
   EXPECT_EQ(m.tcp(m.nm, m.dist, 7000), kBytes);
-  EXPECT_GT(m.packets_of("priority=100,in_port=nm-privacy actions=NORMAL"), 200);
+  EXPECT_GT(m.packets_of("priority=100,in_port=\"nm-privacy\" actions=NORMAL"), 200);
   EXPECT_EQ(m.packets_of("tcp,tp_dst=9574 actions=output:veth201"), before);
 }
 

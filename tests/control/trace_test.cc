@@ -96,14 +96,14 @@ TEST(Trace, Oo1424ooDualDocumentedPaths) {
       "oo1424oo-dual-mesh.flows", mesh,
       {
           {"privacy traffic to vmbr0", "in_port=nm-privacy,tcp,nw_dst=10.0.0.102,tp_dst=8080", 100,
-           "output:to-privacy"},
+           "output:\"to-privacy\""},
           {"privacy ARP to vmbr0", "in_port=nm-privacy,arp,arp_tpa=10.0.0.102", 100,
-           "output:to-privacy"},
+           "output:\"to-privacy\""},
           {"return to management containers",
            "in_port=nm-privacy,tcp,nw_dst=10.1.0.200,tp_dst=9573", 90, "NORMAL"},
-          {"MCP to netmaker", "in_port=veth200,tcp,tp_dst=443", 90, "output:nm-privacy"},
-          {"API to netmaker", "in_port=veth201,udp,tp_dst=53", 90, "output:nm-privacy"},
-          {"privacy return", "in_port=to-privacy,tcp,tp_src=8080", 80, "output:nm-privacy"},
+          {"MCP to netmaker", "in_port=veth200,tcp,tp_dst=443", 90, "output:\"nm-privacy\""},
+          {"API to netmaker", "in_port=veth201,udp,tp_dst=53", 90, "output:\"nm-privacy\""},
+          {"privacy return", "in_port=to-privacy,tcp,tp_src=8080", 80, "output:\"nm-privacy\""},
       });
   expect_paths(
       "oo1424oo-dual-vmbr0.flows", {"from-mesh=1", "warp0=2", "veth100=3", "veth102=4"},

@@ -26,7 +26,8 @@ FlowRule parse(std::string_view text, FlowSyntax syntax = FlowSyntax::add) {
 }
 
 // The seed documents' flow lines (000_*.txt, 001_*.txt: bash blocks and Nix
-// strings), each with the canonical text `ovs-ofctl dump-flows` would show.
+// strings), each with the canonical text `ovs-ofctl dump-flows` would show
+// (names that are not plain alphanumerics in double quotes, as it prints them).
 const std::vector<std::pair<std::string, std::string>> kSeedFlows = {
     {"priority=100,tcp,tp_dst=443,actions=output:veth102",
      "priority=100,tcp,tp_dst=443 actions=output:veth102"},
@@ -37,10 +38,10 @@ const std::vector<std::pair<std::string, std::string>> kSeedFlows = {
     {"priority=100,in_port=warp0,actions=output:veth102",
      "priority=100,in_port=warp0 actions=output:veth102"},
     {"priority=80,in_port=nm-server,actions=normal",
-     "priority=80,in_port=nm-server actions=NORMAL"},
+     "priority=80,in_port=\"nm-server\" actions=NORMAL"},
     {"priority=10,actions=normal", "priority=10 actions=NORMAL"},
     {"priority=100,in_port=nm-privacy,actions=normal",
-     "priority=100,in_port=nm-privacy actions=NORMAL"},
+     "priority=100,in_port=\"nm-privacy\" actions=NORMAL"},
     {"priority=90,tcp,tp_dst=9573,actions=output:veth200",
      "priority=90,tcp,tp_dst=9573 actions=output:veth200"},
     {"priority=90,tcp,tp_dst=9574,actions=output:veth201",
@@ -54,19 +55,19 @@ const std::vector<std::pair<std::string, std::string>> kSeedFlows = {
     {"priority=80,in_port=veth202,actions=normal", "priority=80,in_port=veth202 actions=NORMAL"},
     {"priority=80,actions=normal", "priority=80 actions=NORMAL"},
     {"priority=90,in_port=veth200,actions=output:nm-privacy",
-     "priority=90,in_port=veth200 actions=output:nm-privacy"},
+     "priority=90,in_port=veth200 actions=output:\"nm-privacy\""},
     {"priority=90,in_port=veth201,actions=output:nm-privacy",
-     "priority=90,in_port=veth201 actions=output:nm-privacy"},
+     "priority=90,in_port=veth201 actions=output:\"nm-privacy\""},
     {"priority=90,in_port=nm-privacy,actions=normal",
-     "priority=90,in_port=nm-privacy actions=NORMAL"},
+     "priority=90,in_port=\"nm-privacy\" actions=NORMAL"},
     {"priority=80,in_port=to-privacy,actions=output:nm-privacy",
-     "priority=80,in_port=to-privacy actions=output:nm-privacy"},
+     "priority=80,in_port=\"to-privacy\" actions=output:\"nm-privacy\""},
     {"priority=100,in_port=from-mesh,actions=output:veth102",
-     "priority=100,in_port=from-mesh actions=output:veth102"},
+     "priority=100,in_port=\"from-mesh\" actions=output:veth102"},
     {"priority=90,in_port=veth100,actions=output:warp0",
      "priority=90,in_port=veth100 actions=output:warp0"},
     {"priority=100,in_port=nm-privacy,actions=output:to-privacy",
-     "priority=100,in_port=nm-privacy actions=output:to-privacy"},
+     "priority=100,in_port=\"nm-privacy\" actions=output:\"to-privacy\""},
 };
 
 TEST(FlowParser, SeedFlowsParsePrintAndRoundTrip) {
