@@ -21,8 +21,6 @@ using flowtable::Wide;
 
 // The bits a TLV claims, for duplicate detection: a VLAN PCP shares the
 // "tag present" bit with a VID, so it does not claim it.
-// The bits a TLV claims, for duplicate detection: a VLAN PCP shares the
-// "tag present" bit with a VID, so it does not claim it.
 flowtable::FlowMask claimed(const TlvField& f, const Match& single) {
   flowtable::FlowMask m = single.mask;
   if (f.conv == Conv::pcp3) m.set(FieldId::vlan_tci, 0xe000);
