@@ -86,7 +86,7 @@ else
 fi
 flows
 saw host "neighbour 10.2.0.102 = ${HOST_SAYS:-none}; Xray's eth0 is $XRAY_MAC"
-saw host "$(sample cap-host 'is-at') (from nm-server: the in_port=nm-server NORMAL +1)"
+saw host "$(sample cap-host 'is-at') (from nm-server: the in_port="nm-server" NORMAL +1)"
 saw xray "$(sample cap-xray 'Reply 10.2.0.102 is-at') (Xray's own reply: in_port=veth102 -> warp0)"
 if [[ $HOST_SAYS != "$XRAY_MAC" ]]; then
   ip -n "$VPS" neigh replace 10.2.0.102 lladdr "$XRAY_MAC" dev socket nud permanent

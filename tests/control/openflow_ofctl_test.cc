@@ -15,7 +15,6 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <regex>
 
 #include "tests/control/openflow_client.h"
 #include "tests/control/vps_daemon.h"
@@ -47,10 +46,19 @@ std::string ofctl_ok(const VpsDaemon& v, const std::vector<std::string>& args,
   return r.output;
 }
 
+// Removes every "KEY=...s, " / "KEY=N, " of the given key from `line`.
+std::string without(std::string line, const std::string& key) {
+  for (std::size_t at; (at = line.find(key + "=")) != std::string::npos;) {
+    const std::size_t end = line.find(", ", at);
+    if (end == std::string::npos) break;
+    line.erase(at, end + 2 - at);
+  }
+  return line;
+}
+
 // A flow dump without what changes from one dump to the next (durations,
 // idle ages) and without the reply header ovs-ofctl prints in some modes.
 std::string comparable(const std::string& dump) {
-  static const std::regex kVolatile(R"((duration|idle_age)=[0-9.]+s?, )");
   std::string out;
   std::size_t at = 0;
   while (at < dump.size()) {
@@ -59,7 +67,7 @@ std::string comparable(const std::string& dump) {
     const std::string line = dump.substr(at, end - at);
     at = end + 1;
     if (line.empty() || line.starts_with("NXST_") || line.starts_with("OFPST_")) continue;
-    out += std::regex_replace(line, kVolatile, "") + "\n";
+    out += without(without(line, "duration"), "idle_age") + "\n";
   }
   return out;
 }
@@ -80,23 +88,38 @@ std::string device_mac(const VpsDaemon& v, const std::string& dev) {
 
 // "N" of "port   N: NAME (" in ctl dump-ports.
 std::string ofport(const VpsDaemon& v, const std::string& name) {
-  std::smatch m;
   const std::string dump = v.daemon.ctl_ok({"dump-ports", "socket"});
-  const std::regex re("port +([0-9]+): " + name + " ");
-  return std::regex_search(dump, m, re) ? m[1].str() : "?";
+  const std::size_t at = dump.find(": " + name + " (");
+  if (at == std::string::npos) return "?";
+  std::size_t from = at;
+  while (from > 0 && dump[from - 1] >= '0' && dump[from - 1] <= '9')
+    --from;
+  return dump.substr(from, at - from);
 }
 
-// rx and tx packets per port name, from ovs-ofctl --names dump-ports or
-// from ctl dump-ports.
+// The number after "KEY=" at or after `from`.
+long long number_after(const std::string& text, const std::string& key, std::size_t from) {
+  const std::size_t at = text.find(key + "=", from);
+  return at == std::string::npos ? -1 : std::stoll(text.substr(at + key.size() + 1));
+}
+
+// rx and tx packets per port name, from ovs-ofctl --names dump-ports
+// ("  port  veth102: rx pkts=...\n           tx pkts=...") or from ctl
+// dump-ports ("  port   3: veth102 (af_xdp, link up)\n  rx pkts=...").
 std::map<std::string, std::pair<long long, long long>> port_packets(const std::string& dump,
                                                                     bool ofctl_format) {
   std::map<std::string, std::pair<long long, long long>> out;
-  const std::regex re(
-      ofctl_format
-          ? R"re(port +"?([^":]+)"?: rx pkts=([0-9]+)[^\n]*\n +tx pkts=([0-9]+))re"
-          : R"re(port +[0-9]+: ([^ ]+) [^\n]*\n +rx pkts=([0-9]+)[^\n]*\n +tx pkts=([0-9]+))re");
-  for (std::sregex_iterator it(dump.begin(), dump.end(), re), end; it != end; ++it)
-    out[(*it)[1]] = {std::stoll((*it)[2]), std::stoll((*it)[3])};
+  for (std::size_t at = dump.find("port "); at != std::string::npos;
+       at = dump.find("port ", at + 1)) {
+    std::size_t name_at = dump.find_first_not_of(' ', at + 5);
+    if (!ofctl_format) name_at = dump.find(": ", name_at) + 2;
+    const std::size_t name_end = ofctl_format ? dump.find(':', name_at) : dump.find(' ', name_at);
+    if (name_at == std::string::npos || name_end == std::string::npos) break;
+    std::string name = dump.substr(name_at, name_end - name_at);
+    if (name.size() > 1 && name.front() == '"') name = name.substr(1, name.size() - 2);
+    if (name == "LOCAL" || name.find('\n') != std::string::npos) continue;
+    out[name] = {number_after(dump, "rx pkts", name_end), number_after(dump, "tx pkts", name_end)};
+  }
   return out;
 }
 
