@@ -174,14 +174,16 @@ flows
 saw show "drop.reflect +$REFLECTED (output to the ingress port veth102)"
 saw warp "listener :443 accepted $ACC443, WARP side saw $SEEN443 SYN for :443 (port 80 above: delivered)"
 
-# --- 9. the README's fix, applied live ---------------------------------------
+# --- 9. the README's fix, applied live by the host's own ovs-ofctl ----------
+# (over OpenFlow: the daemon's management socket is where ovs-vswitchd's was,
+# /var/run/openvswitch/socket.mgmt)
 FIX='priority=110,in_port=veth102,actions=output:warp0'
-ctl add-flow socket "$FIX" >/dev/null
+timeout 10 ovs-ofctl add-flow socket "$FIX" || die "ovs-ofctl add-flow socket failed"
 egress_443
 if ((ACC443 == N && OK == N)); then
-  verdict ok "9. with the first fix line ($FIX): Xray -> 198.51.100.1:443 delivered"
+  verdict ok "9. with the first fix line (ovs-ofctl add-flow socket '$FIX'): Xray -> 198.51.100.1:443 delivered"
 else
-  verdict fail "9. with the first fix line ($FIX): Xray -> 198.51.100.1:443 delivered"
+  verdict fail "9. with the first fix line (ovs-ofctl add-flow socket '$FIX'): Xray -> 198.51.100.1:443 delivered"
 fi
 flows
 saw warp "listener :443 accepted $ACC443/$N; drop.reflect +$REFLECTED"
