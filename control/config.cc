@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "control/openflow/listen_target.h"
 #include "control/port_arguments.h"
 #include "flowtable/flow_counters.h"
 #include "flowtable/value_text.h"
@@ -398,7 +399,7 @@ Config parse_config(std::string_view text, const std::string& file_name) {
       c.issue(*root.get("ovs_rundir"), fmt::format("ovs_rundir '{}': give an absolute path", *s));
   }
   if (const auto* n = root.get("openflow")) {
-    if (const auto b = n->value<bool>())
+    if (const auto b = n->value_exact<bool>())
       cfg.openflow = *b;
     else
       c.issue(*n, "openflow: give true or false");
@@ -423,7 +424,8 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   for (const toml::table* t : c.tables(root, "bridge")) {
     BridgeConfig b;
     b.pos = c.pos(*t);
-    c.only_keys(*t, {"name", "port", "flows", "flow", "mac_aging", "mac_table_size"}, "[[bridge]]");
+    c.only_keys(*t, {"name", "port", "flows", "flow", "mac_aging", "mac_table_size", "controller"},
+                "[[bridge]]");
     if (auto name = c.string(*t, "name"))
       b.name = *name;
     else
@@ -437,6 +439,14 @@ Config parse_config(std::string_view text, const std::string& file_name) {
     }
     if (auto a = c.integer(*t, "mac_aging", 1, 1'000'000)) b.mac_aging_seconds = std::uint32_t(*a);
     if (auto s = c.integer(*t, "mac_table_size", 16, 1 << 22)) b.mac_table_size = std::uint32_t(*s);
+    for (const auto& [target, node] : c.strings(*t, "controller")) {
+      try {
+        (void)openflow::parse_listen_target(target);
+        b.controllers.push_back(target);
+      } catch (const std::invalid_argument& e) {
+        c.issue(*node, e.what());
+      }
+    }
     for (const toml::table* pt : c.tables(*t, "port")) {
       PortConfig p = read_port(c, *pt);
       if (!p.name.empty() && !port_names.insert(p.name).second)

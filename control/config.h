@@ -97,6 +97,9 @@ struct BridgeConfig {
   // bridge's fail mode and controllers. When it changes, the table is
   // flushed and set again, as OVS does.
   std::string flows_basis;
+  // Where the bridge also accepts OpenFlow connections (`ptcp:PORT[:ADDR]`,
+  // `punix:PATH`), besides its management socket.
+  std::vector<std::string> controllers;
 };
 
 // A [[bridge]]'s flows as written, before they are parsed against its

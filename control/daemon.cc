@@ -145,8 +145,11 @@ void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw, ovsdb::DatabaseSou
   timer.async_wait([&timer, &sw, db, listeners](boost::system::error_code ec) {
     if (ec) return;
     refresh_ports(sw);
-    if (db) db->tick();                // ports that came up or went down, statistics
-    if (listeners) listeners->sync();  // bridges the database added or removed
+    if (db) db->tick();  // ports that came up or went down, statistics
+    if (listeners) {
+      listeners->sync();  // bridges the database added or removed
+      listeners->watch_ports();
+    }
     try {
       (void)sw.expire_flows();  // idle_timeout and hard_timeout, checked once a second
     } catch (const std::exception& e) {
@@ -224,6 +227,11 @@ int run_daemon(const DaemonOptions& options) {
     openflow_listeners = std::make_unique<openflow::Listeners>(
         io, *sw, config.ovs_rundir.value_or(openflow::Listeners::default_rundir()));
     openflow_listeners->sync();
+    sw->on_flow_removed([&openflow_listeners](const std::string& bridge,
+                                              const flowtable::RemovedFlow& flow,
+                                              Switch::FlowRemoval why) {
+      openflow_listeners->flow_removed(bridge, flow, static_cast<std::uint8_t>(why));
+    });
   }
   const auto reload = [&]() -> std::string {
     Config wanted = load_config(options.config_path);  // ConfigError: reported, nothing changes
@@ -300,6 +308,7 @@ int run_daemon(const DaemonOptions& options) {
   notify_systemd("READY=1");
   io.run();
   database.reset();
+  sw->on_flow_removed({});
   openflow_listeners.reset();
   acceptor.close();
   ::unlink(socket_path.c_str());

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -124,6 +125,16 @@ class Switch final {
   [[nodiscard]] std::vector<std::string> bridge_names() const;
   [[nodiscard]] bool has_bridge(const std::string& name) const noexcept;
   [[nodiscard]] const flowtable::PortMap& port_map(const std::string& bridge) const;
+  // The bridge's extra OpenFlow listeners (BridgeConfig::controllers).
+  [[nodiscard]] std::vector<std::string> controllers(const std::string& bridge) const;
+
+  // Called for every flow that asked to be reported (send_flow_rem) when
+  // it goes: by its idle or hard timeout, or deleted (a flow mod, ctl,
+  // reload). The OpenFlow channel turns these into FLOW_REMOVED messages.
+  enum class FlowRemoval : std::uint8_t { idle_timeout = 0, hard_timeout = 1, deleted = 2 };
+  using FlowRemovedHook =
+      std::function<void(const std::string& bridge, const flowtable::RemovedFlow&, FlowRemoval)>;
+  void on_flow_removed(FlowRemovedHook hook) { flow_removed_ = std::move(hook); }
 
   // Control-plane input that was refused (a bad ctl request, flow or
   // reload), counted for `show` like the dataplane's drops.
@@ -161,6 +172,9 @@ class Switch final {
   void await_ready(const RunningBridge& b) const;
   void install_flows(RunningBridge& b, const std::vector<flowtable::ParsedFlow>& flows,
                      bool replace_all);
+  // Applies mods to the bridge's table and reports the deleted flows that
+  // asked to be (flow_removed_).
+  void apply_flows(RunningBridge& b, std::span<const flowtable::FlowMod> mods);
   // The flow mods that make the table hold `flows` (replace_all: only
   // the difference, so flows that stay keep their counters).
   [[nodiscard]] std::vector<flowtable::FlowMod> flow_mods(
@@ -202,6 +216,7 @@ class Switch final {
   std::vector<std::unique_ptr<dataplane::PollThread>> threads_;
   std::uint64_t rejected_requests_ = 0;
   std::uint64_t flows_expired_ = 0;
+  FlowRemovedHook flow_removed_;
 };
 
 }  // namespace sockswitch::control

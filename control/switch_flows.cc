@@ -24,7 +24,7 @@ using flowtable::FlowRule;
 bool same_flow(const FlowRule& a, const FlowRule& b) {
   return a.table == b.table && a.priority == b.priority && a.match == b.match &&
          a.actions == b.actions && a.cookie == b.cookie && a.idle_timeout == b.idle_timeout &&
-         a.hard_timeout == b.hard_timeout;
+         a.hard_timeout == b.hard_timeout && a.send_flow_removed == b.send_flow_removed;
 }
 
 // A hash over what same_flow() compares.
@@ -34,7 +34,8 @@ std::size_t flow_hash(const FlowRule& r) {
   mix(r.table);
   mix(r.priority);
   mix(r.cookie);
-  mix(std::uint64_t{r.idle_timeout} << 16 | r.hard_timeout);
+  mix(std::uint64_t{r.send_flow_removed} << 32 | std::uint64_t{r.idle_timeout} << 16 |
+      r.hard_timeout);
   for (std::size_t i = 0; i < r.match.mask.w.size(); ++i) {
     mix(r.match.mask.w[i]);
     mix(r.match.value.w[i] & r.match.mask.w[i]);
@@ -61,7 +62,14 @@ std::string join_errors(const std::vector<flowtable::FlowError>& errors) {
 void Switch::install_flows(RunningBridge& b, const std::vector<flowtable::ParsedFlow>& flows,
                            bool replace_all) {
   const std::vector<FlowMod> mods = flow_mods(b, flows, replace_all);
-  if (!mods.empty()) b.bridge->apply_flows(mods);
+  if (!mods.empty()) apply_flows(b, mods);
+}
+
+void Switch::apply_flows(RunningBridge& b, std::span<const FlowMod> mods) {
+  const std::vector<flowtable::RemovedFlow> removed = b.bridge->apply_flows(mods);
+  if (flow_removed_)
+    for (const flowtable::RemovedFlow& r : removed)
+      flow_removed_(b.config.name, r, FlowRemoval::deleted);
 }
 
 std::vector<FlowMod> Switch::flow_mods(const RunningBridge& b,
@@ -111,6 +119,7 @@ std::string Switch::dump_flows(const std::string& name) {
       std::string timeouts;
       if (r->flow.idle_timeout) timeouts += fmt::format("idle_timeout={}, ", r->flow.idle_timeout);
       if (r->flow.hard_timeout) timeouts += fmt::format("hard_timeout={}, ", r->flow.hard_timeout);
+      if (r->flow.send_flow_removed) timeouts += "send_flow_rem ";
       // As ovs-ofctl prints it: whole seconds since the flow last matched
       // (hard_age only after a modify, which restarts no timer here).
       if (stats)
@@ -134,6 +143,11 @@ std::size_t Switch::expire_flows() {
     b.bridge->note_flow_use(now);
     const auto version = b.bridge->flows().current();
     std::vector<FlowMod> gone;
+    struct Expired {
+      flowtable::RemovedFlow flow;
+      FlowRemoval why;
+    };
+    std::vector<Expired> reported;
     for (unsigned t = 0; t < flowtable::kTableCount; ++t) {
       for (const flowtable::ClassifierRule* r : version->table(std::uint8_t(t)).rules()) {
         const FlowRule& f = r->flow;
@@ -146,13 +160,19 @@ std::size_t Switch::expire_flows() {
             f.idle_timeout != 0 && now - stats->last_used >= std::chrono::seconds(f.idle_timeout);
         if (!hard && !idle) continue;
         gone.push_back({FlowModCommand::del_strict, f});
+        if (f.send_flow_removed)
+          reported.push_back(
+              {{f, *stats}, hard ? FlowRemoval::hard_timeout : FlowRemoval::idle_timeout});
         spdlog::info("bridge {}: flow removed ({} timeout): table={}, {} actions={}", b.config.name,
                      hard ? "hard" : "idle", f.table, flowtable::format_match(f, b.config.port_map),
                      flowtable::format_actions(f.actions, b.config.port_map));
       }
     }
     if (gone.empty()) continue;
-    b.bridge->apply_flows(gone);
+    (void)b.bridge->apply_flows(gone);  // reported below with their timeout, not as deletes
+    if (flow_removed_)
+      for (const Expired& e : reported)
+        flow_removed_(b.config.name, e.flow, e.why);
     expired += gone.size();
   }
   flows_expired_ += expired;
@@ -177,7 +197,7 @@ std::string Switch::del_flows(const std::string& name, const std::optional<std::
   else
     mod.rule.table = flowtable::kAllTables;
   const std::size_t before = b.bridge->flows().current()->size();
-  b.bridge->apply_flows(std::vector<FlowMod>{mod});
+  apply_flows(b, std::vector<FlowMod>{mod});
   return fmt::format("{} flows deleted from {}\n", before - b.bridge->flows().current()->size(),
                      name);
 }
@@ -189,7 +209,7 @@ std::string Switch::mod_flows(const std::string& name, const std::string& flow, 
   FlowMod mod{strict ? FlowModCommand::modify_strict : FlowModCommand::modify,
               flowtable::parse_flow(flow, b.config.port_map, flowtable::FlowSyntax::match)};
   const auto before = b.bridge->flows().current();
-  b.bridge->apply_flows(std::vector<FlowMod>{mod});
+  apply_flows(b, std::vector<FlowMod>{mod});
   // A modified rule keeps its id (and counters) with new actions.
   std::unordered_map<flowtable::RuleId, const FlowRule*> was;
   for (unsigned t = 0; t < flowtable::kTableCount; ++t)

@@ -31,7 +31,7 @@ std::vector<Switch::FlowEntry> Switch::flow_entries(const std::string& name) {
 }
 
 void Switch::apply_flow_mods(const std::string& name, std::span<const flowtable::FlowMod> mods) {
-  if (!mods.empty()) bridge(name).bridge->apply_flows(mods);
+  if (!mods.empty()) apply_flows(bridge(name), mods);
 }
 
 std::vector<std::string> Switch::bridge_names() const {
@@ -48,6 +48,10 @@ bool Switch::has_bridge(const std::string& name) const noexcept {
 
 const flowtable::PortMap& Switch::port_map(const std::string& name) const {
   return bridge(name).config.port_map;
+}
+
+std::vector<std::string> Switch::controllers(const std::string& name) const {
+  return bridge(name).config.controllers;
 }
 
 }  // namespace sockswitch::control

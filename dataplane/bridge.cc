@@ -49,11 +49,13 @@ void Bridge::update(std::vector<BridgePort> ports, std::span<const flowtable::Fl
   publish(std::move(next));
 }
 
-void Bridge::apply_flows(std::span<const flowtable::FlowMod> mods) {
-  flows_.apply(mods);  // throws before changing anything on a bad batch
+std::vector<flowtable::RemovedFlow> Bridge::apply_flows(std::span<const flowtable::FlowMod> mods) {
+  std::vector<flowtable::RemovedFlow> removed =
+      flows_.apply(mods);  // throws before changing anything on a bad batch
   auto next = std::make_unique<BridgeSnapshot>(*current_);
   next->flows = flows_.current();
   publish(std::move(next));
+  return removed;
 }
 
 void Bridge::set_mac_config(const MacLearningConfig& mac) {

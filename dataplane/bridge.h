@@ -78,7 +78,8 @@ class Bridge final {
   // Ports and flow changes in one snapshot: no packet sees new ports with
   // old flows (whose output:N may name a port that went) or the reverse.
   void update(std::vector<BridgePort> ports, std::span<const flowtable::FlowMod> mods);
-  void apply_flows(std::span<const flowtable::FlowMod> mods);
+  // Returns the deleted flows that asked to be reported (FlowTable::apply).
+  std::vector<flowtable::RemovedFlow> apply_flows(std::span<const flowtable::FlowMod> mods);
   // A MAC table of the new size and aging replaces the old one (whose
   // entries are forgotten: NORMAL floods until it learns again); the old is
   // freed after the grace period.

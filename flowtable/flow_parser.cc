@@ -105,6 +105,12 @@ FlowRule parse_flow(std::string_view text, PortMap& ports, FlowSyntax syntax,
   std::array<const FlowToken*, static_cast<std::size_t>(Key::kCount)> seen{};
   std::vector<FlowToken> match_tokens;
   for (const FlowToken& tok : ft.fields) {
+    if (tok.key == "send_flow_rem" && !tok.has_value) {
+      if (syntax != FlowSyntax::add)
+        fail_at(where, tok.column, tok.text, "send_flow_rem is a flag of a flow being added");
+      rule.send_flow_removed = true;
+      continue;
+    }
     const std::optional<Key> key = bookkeeping_key(tok.key);
     if (!key) {
       match_tokens.push_back(tok);

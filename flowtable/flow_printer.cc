@@ -380,6 +380,7 @@ std::string format_flow(const FlowRule& rule, const PortMap& ports, FlowSyntax s
   if (rule.table != no_table) s += fmt::format("table={}, ", rule.table);
   if (rule.idle_timeout != 0) s += fmt::format("idle_timeout={}, ", rule.idle_timeout);
   if (rule.hard_timeout != 0) s += fmt::format("hard_timeout={}, ", rule.hard_timeout);
+  if (rule.send_flow_removed) s += "send_flow_rem ";
   if (!match.empty()) s += match + " ";
   return s + "actions=" + actions_text(rule.actions, ports, &rule.match);
 }

@@ -21,6 +21,9 @@ struct FlowRule {
   std::uint64_t cookie_mask = 0;  // only in delete/modify requests ("cookie=V/M")
   std::uint16_t idle_timeout = 0;
   std::uint16_t hard_timeout = 0;
+  // OpenFlow's OFPFF_SEND_FLOW_REM (`send_flow_rem` in flow text): tell
+  // OpenFlow clients when the flow goes (timeout or delete).
+  bool send_flow_removed = false;
 
   friend bool operator==(const FlowRule&, const FlowRule&) = default;
 };

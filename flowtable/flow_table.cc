@@ -61,7 +61,7 @@ const Classifier& FlowTableVersion::table(std::uint8_t table) const noexcept {
 
 FlowTable::FlowTable() : current_(std::make_shared<const FlowTableVersion>()) {}
 
-void FlowTable::apply(std::span<const FlowMod> batch) {
+std::vector<RemovedFlow> FlowTable::apply(std::span<const FlowMod> batch) {
   const std::size_t adds = validate(batch);
   if (adds > std::numeric_limits<std::uint32_t>::max() - next_id_ || next_seq_ + adds >= kSeqLimit)
     throw std::invalid_argument("flow table: rule id space exhausted");
@@ -79,6 +79,12 @@ void FlowTable::apply(std::span<const FlowMod> batch) {
   std::vector<RuleId> removed;  // ids of rules from `base` that went away
   const auto note_removed = [&](RuleId id) {
     if (added.erase(id) == 0) removed.push_back(id);
+  };
+  std::vector<RemovedFlow> reported;
+  const auto report = [&](const ClassifierRule& r) {
+    if (!r.flow.send_flow_removed) return;
+    const std::optional<FlowStats> st = stats(r.id);
+    reported.push_back({r.flow, st.value_or(FlowStats{})});
   };
 
   std::vector<const ClassifierRule*> selected;
@@ -124,6 +130,7 @@ void FlowTable::apply(std::span<const FlowMod> batch) {
           b.replace(*r, std::move(updated));
         } else {
           const ClassifierRule stale = *r;
+          report(stale);
           note_removed(stale.id);
           b.remove(stale);
         }
@@ -153,6 +160,7 @@ void FlowTable::apply(std::span<const FlowMod> batch) {
   next_id_ = next_id;
   next_seq_ = next_seq;
   current_.store(std::move(next), std::memory_order_release);
+  return reported;
 }
 
 std::optional<FlowStats> FlowTable::stats(RuleId id) const {

@@ -69,6 +69,13 @@ class FlowTableVersion final {
   std::uint64_t number_ = 0;
 };
 
+// A flow a batch deleted that asked to be reported (send_flow_removed),
+// with its counters at that moment.
+struct RemovedFlow {
+  FlowRule rule;
+  FlowStats stats;
+};
+
 class FlowTable final {
  public:
   FlowTable();
@@ -81,8 +88,12 @@ class FlowTable final {
   // Applies the batch in order and publishes one version. Throws
   // std::invalid_argument (naming the mod's index) when any mod is invalid;
   // then nothing changes.
-  void apply(std::span<const FlowMod> batch);
-  void apply(const FlowMod& mod) { apply(std::span<const FlowMod>(&mod, 1)); }
+  // Returns the deleted flows that asked to be reported (an add that
+  // replaces a flow does not delete it, as in OpenFlow).
+  std::vector<RemovedFlow> apply(std::span<const FlowMod> batch);
+  std::vector<RemovedFlow> apply(const FlowMod& mod) {
+    return apply(std::span<const FlowMod>(&mod, 1));
+  }
 
   // Counters of a rule in the current version, or nullopt for an unknown id.
   [[nodiscard]] std::optional<FlowStats> stats(RuleId id) const;

@@ -166,9 +166,7 @@ void Session::flow_mod(WireReader& r, std::uint32_t xid, std::span<const std::ui
   }
   if (rule.table != flowtable::kAllTables && rule.table >= flowtable::kTableCount)
     throw OfpError(OfpCode::bad_table_id, fmt::format("table {}", rule.table));
-  if (extras.flags & kSendFlowRem)
-    throw OfpError(OfpCode::flow_mod_bad_flags,
-                   "send_flow_rem: FLOW_REMOVED messages are not sent yet");
+  rule.send_flow_removed = (extras.flags & kSendFlowRem) != 0;
   if (extras.flags & ~(kCheckOverlap | kResetCounts13 | kSendFlowRem))
     throw OfpError(OfpCode::flow_mod_bad_flags, fmt::format("flags {:#x}", extras.flags));
   if (!is_delete(mod.command)) {

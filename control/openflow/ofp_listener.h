@@ -1,20 +1,26 @@
-// control/openflow/ofp_listener.h: the OpenFlow management sockets, one per
-// bridge, where ovs-vswitchd has them: `<rundir>/<bridge>.mgmt`, so that a
-// plain `ovs-ofctl dump-flows BRIDGE` reaches sockswitch.
+// control/openflow/ofp_listener.h: where OpenFlow clients reach a bridge.
 //
-// rundir is the config's `ovs_rundir`, else $OVS_RUNDIR, else
-// /var/run/openvswitch (as OVS). Sockets are created mode 0600 (root only,
-// like the control socket). A socket path some other live process answers
-// on (an ovs-vswitchd still running) is left to it, with a warning; a
-// stale one is replaced. Each connection is an openflow::Session on the
-// control thread's io_context.
+// Every bridge has a management socket where ovs-vswitchd has one,
+// `<rundir>/<bridge>.mgmt`, so that a plain `ovs-ofctl dump-flows BRIDGE`
+// reaches sockswitch; rundir is the config's `ovs_rundir`, else
+// $OVS_RUNDIR, else /var/run/openvswitch (as OVS). Unix sockets are
+// created mode 0600 (root only, like the control socket). A bridge's
+// `controller = ["ptcp:6653", "punix:/run/x.sock"]` adds listeners (TCP on
+// 127.0.0.1 unless an address is given), as OVS's passive controller
+// targets. A socket path some other live process answers on (an
+// ovs-vswitchd still running) is left to it, with a warning; a stale one is
+// replaced. Each connection is an openflow::Session on the control
+// thread's io_context.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
+
+#include "flowtable/flow_table.h"
 
 namespace sockswitch::control {
 class Switch;
@@ -29,12 +35,21 @@ class Listeners final {
   Listeners(const Listeners&) = delete;
   Listeners& operator=(const Listeners&) = delete;
 
-  // Listens for every bridge the switch runs and stops listening (closing
-  // its connections) for bridges that are gone. Call after start and after
-  // every change of bridges; cheap when nothing changed.
+  // Listens for every bridge the switch runs (again for one whose
+  // listeners changed) and stops listening, closing the connections, for
+  // bridges that are gone. Call after start and after every change of
+  // bridges; cheap when nothing changed.
   void sync();
   [[nodiscard]] const std::string& rundir() const noexcept { return rundir_; }
-  [[nodiscard]] std::size_t listening() const noexcept { return bridges_.size(); }
+
+  // FLOW_REMOVED to the bridge's clients (reason: OFPRR_*, 0 idle timeout,
+  // 1 hard timeout, 2 delete).
+  void flow_removed(const std::string& bridge, const flowtable::RemovedFlow& flow,
+                    std::uint8_t reason);
+  // PORT_STATUS to the clients of every bridge whose ports came, went or
+  // changed since the last call (call once a second and after changes;
+  // nothing is read for bridges without clients).
+  void watch_ports();
 
   // The rundir a daemon uses when its config names none.
   [[nodiscard]] static std::string default_rundir();

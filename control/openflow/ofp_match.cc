@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <bit>
 #include <stdexcept>
 #include <vector>
 
@@ -307,6 +308,84 @@ Match decode_ofp10_match(WireReader& r) {
   if (!(wc & kTpSrc)) m.set_masked(FieldId::tp_src, icmp ? tp_src & 0xff : tp_src, all);
   if (!(wc & kTpDst)) m.set_masked(FieldId::tp_dst, icmp ? tp_dst & 0xff : tp_dst, all);
   return m;
+}
+
+bool encode_ofp10_match(WireWriter& w, const Match& m) {
+  std::uint32_t wc = 0x3fffff;        // OFPFW_ALL
+  flowtable::FlowMask left = m.mask;  // what is not said yet
+  auto take = [&](FieldId f) { left.set(f, 0); };
+  auto full = [&](FieldId f) {
+    const unsigned bits = flowtable::layout_of(f).bits;
+    return m.mask.get(f) == (bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1);
+  };
+  auto exact = [&](FieldId f, std::uint32_t bit) {
+    if (!m.has(f)) return true;
+    if (!full(f)) return false;
+    wc &= ~bit;
+    take(f);
+    return true;
+  };
+  std::uint16_t dl_vlan = 0;
+  std::uint8_t dl_vlan_pcp = 0;
+  if (m.has(FieldId::vlan_tci)) {
+    const std::uint64_t v = m.value.get(FieldId::vlan_tci), k = m.mask.get(FieldId::vlan_tci);
+    if (k == 0xffff && v == 0) {
+      dl_vlan = 0xffff;  // no tag
+      wc &= ~(1u << 1);
+    } else if ((k & 0x1fff) == 0x1fff && (k >> 13 == 7 || k >> 13 == 0) && (v & kVlanCfi)) {
+      dl_vlan = v & 0x0fff;
+      wc &= ~(1u << 1);
+      if (k >> 13 == 7) {
+        dl_vlan_pcp = static_cast<std::uint8_t>(v >> 13);
+        wc &= ~(1u << 20);
+      }
+    } else if (k == 0xf000 && (v & kVlanCfi)) {
+      dl_vlan_pcp = static_cast<std::uint8_t>(v >> 13);
+      wc &= ~(1u << 20);
+    } else {
+      return false;
+    }
+    take(FieldId::vlan_tci);
+  }
+  std::uint8_t nw_tos = 0;
+  if (m.has(FieldId::ip_tos)) {
+    if (m.mask.get(FieldId::ip_tos) != 0xfc) return false;
+    nw_tos = static_cast<std::uint8_t>(m.value.get(FieldId::ip_tos));
+    wc &= ~(1u << 21);
+    take(FieldId::ip_tos);
+  }
+  auto prefix = [&](FieldId f, unsigned shift) {
+    if (!m.has(f)) return true;
+    const std::uint32_t k = static_cast<std::uint32_t>(m.mask.get(f));
+    const unsigned ones = static_cast<unsigned>(std::popcount(k));
+    if (k != (ones == 0 ? 0u : ~0u << (32 - ones))) return false;  // not a prefix
+    wc = (wc & ~(0x3fu << shift)) | (32 - ones) << shift;
+    take(f);
+    return true;
+  };
+  if (!exact(FieldId::in_port, 1u << 0) || !exact(FieldId::eth_src, 1u << 2) ||
+      !exact(FieldId::eth_dst, 1u << 3) || !exact(FieldId::eth_type, 1u << 4) ||
+      !exact(FieldId::ip_proto, 1u << 5) || !exact(FieldId::tp_src, 1u << 6) ||
+      !exact(FieldId::tp_dst, 1u << 7) || !prefix(FieldId::ipv4_src, 8) ||
+      !prefix(FieldId::ipv4_dst, 14) || !left.empty())
+    return false;
+  w.u32(wc);
+  w.u16(
+      port_to_wire(PortNo{static_cast<std::uint32_t>(m.value.get(FieldId::in_port))}, kVersion10));
+  w.be(m.value.get(FieldId::eth_src), 6);
+  w.be(m.value.get(FieldId::eth_dst), 6);
+  w.u16(dl_vlan);
+  w.u8(dl_vlan_pcp);
+  w.u8(0);
+  w.u16(m.value.get(FieldId::eth_type));
+  w.u8(nw_tos);
+  w.u8(m.value.get(FieldId::ip_proto));
+  w.u16(0);
+  w.u32(m.value.get(FieldId::ipv4_src));
+  w.u32(m.value.get(FieldId::ipv4_dst));
+  w.u16(m.value.get(FieldId::tp_src));
+  w.u16(m.value.get(FieldId::tp_dst));
+  return true;
 }
 
 }  // namespace sockswitch::control::openflow

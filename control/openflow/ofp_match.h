@@ -35,6 +35,10 @@ namespace sockswitch::control::openflow {
 // OpenFlow 1.0's fixed match, normalized as 1.0 defines it.
 [[nodiscard]] flowtable::Match decode_ofp10_match(WireReader& r);
 
+// `m` as OpenFlow 1.0's fixed match, when it can say it (false: a field or
+// mask 1.0 lacks; nothing is written then).
+bool encode_ofp10_match(WireWriter& w, const flowtable::Match& m);
+
 // A TLV list (the bytes of the fields only, no padding).
 [[nodiscard]] flowtable::Match decode_tlv_match(std::span<const std::uint8_t> tlvs);
 // Writes `m` as TLVs (NXM headers where a field has one when `oxm` is

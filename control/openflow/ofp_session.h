@@ -21,8 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "control/openflow/ofp_port_description.h"
 #include "control/openflow/ofp_wire.h"
 #include "flowtable/flow_mod.h"
+#include "flowtable/flow_table.h"
 
 namespace sockswitch::control {
 class Switch;
@@ -42,6 +44,14 @@ class Session final {
   [[nodiscard]] const std::string& close_reason() const noexcept { return close_reason_; }
   [[nodiscard]] std::uint8_t version() const noexcept { return version_; }
   [[nodiscard]] const std::string& bridge() const noexcept { return bridge_; }
+
+  // Messages the switch sends unasked (ofp_async.cc), in this session's
+  // version; empty when none is due (no version agreed yet, a 1.3 slave,
+  // a 1.0 match the client's flow format cannot say).
+  [[nodiscard]] std::vector<std::uint8_t> flow_removed(const flowtable::RemovedFlow& flow,
+                                                       std::uint8_t reason) const;
+  [[nodiscard]] std::vector<std::uint8_t> port_status(std::uint8_t reason,
+                                                      const PortDescription& port) const;
 
  private:
   struct PendingMod {

@@ -245,7 +245,7 @@ void Session::stats(WireReader& r, std::uint32_t xid, std::vector<std::uint8_t>&
           w.u16(e.rule.priority);
           w.u16(e.rule.idle_timeout);
           w.u16(e.rule.hard_timeout);
-          w.u16(0);  // flags
+          w.u16(e.rule.send_flow_removed ? 1 : 0);  // OFPFF_SEND_FLOW_REM
           w.zeros(4);
           w.u64(e.rule.cookie);
           w.u64(e.packets);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "control/openflow/listen_target.h"
 #include "control/ovsdb/datum.h"
 #include "dataplane/tx_batch.h"
 #include "flowtable/flow_parser.h"
@@ -189,10 +190,21 @@ DatabaseSnapshot DatabaseConfig::build(const Replica& db, const Config& file, co
     note_unsupported(*bridge_row,
                      {"mirrors", "netflow", "sflow", "ipfix", "flow_tables", "protocols"},
                      {"stp_enable", "rstp_enable", "mcast_snooping_enable"}, bo.status);
-    const auto controllers = uuid_set(column(*bridge_row, "controller"));
-    if (!controllers.empty())
-      bo.status["controller"] = "sockswitch has no OpenFlow channel yet: never connected";
-    out.controller_uuids.insert(out.controller_uuids.end(), controllers.begin(), controllers.end());
+    // Passive targets (ptcp:, punix:) become listeners; active ones, which
+    // the switch would have to connect out to, are refused with the reason.
+    std::vector<std::string> listeners, active;
+    for (const std::string& cu : uuid_set(column(*bridge_row, "controller"))) {
+      const Row* crow = db.row("Controller", cu);
+      const std::string target = crow ? text(*crow, "target") : "";
+      try {
+        (void)openflow::parse_listen_target(target);
+        listeners.push_back(target);
+      } catch (const std::invalid_argument& e) {
+        bo.status["controller"] = e.what();
+        active.push_back(cu);
+      }
+    }
+    out.controller_uuids.insert(out.controller_uuids.end(), active.begin(), active.end());
 
     BridgeConfig bc;
     bc.name = bo.name;
@@ -200,7 +212,8 @@ DatabaseSnapshot DatabaseConfig::build(const Replica& db, const Config& file, co
     bc.pos = {"ovsdb Bridge " + bo.name, 0, 0};
     const std::string fail_mode =
         text(*bridge_row, "fail_mode") == "secure" ? "secure" : "standalone";
-    bc.flows_basis = fail_mode + (controllers.empty() ? "" : ",controllers");
+    bc.flows_basis = fail_mode + (active.empty() ? "" : ",controllers");
+    bc.controllers = listeners;
     const auto other = string_map(column(*bridge_row, "other_config"));
     for (const auto& [key, value] : other) {
       try {

@@ -50,7 +50,7 @@ struct DatabaseSnapshot {
   std::optional<std::int64_t> next_cfg;
   std::vector<BridgeOutcome> bridges;
   std::vector<InterfaceOutcome> interfaces;
-  std::vector<std::string> controller_uuids;
+  std::vector<std::string> controller_uuids;  // active targets: refused, written back as such
   std::vector<std::string> notes;  // for the log (the source logs each once)
 };
 

@@ -374,10 +374,11 @@ void DatabaseSource::write_back(bool statistics) {
                {{"datapath_id", b.datapath_id}, {"status", map_datum(status)}});
   }
   for (const std::string& c : last_.controller_uuids)
-    update_row(ops, "Controller", c,
-               {{"is_connected", false},
-                {"status", map_datum(std::map<std::string, std::string>{
-                               {"last_error", "sockswitch has no OpenFlow channel yet"}})}});
+    update_row(
+        ops, "Controller", c,
+        {{"is_connected", false},
+         {"status", map_datum(std::map<std::string, std::string>{
+                        {"last_error", "sockswitch does not connect out to controllers yet"}})}});
   if (!last_.root_uuid.empty()) {
     Json root = {{"datapath_types", string_set({"netdev", "system"})},
                  {"iface_types", string_set({"afxdp", "afxdp-nonpmd", "dpdk", "internal", "patch",

@@ -99,6 +99,27 @@ TEST(Config, MistakesAreLocated) {
             std::string::npos);
 }
 
+TEST(Config, OpenFlowListenersAreCheckedAndActiveTargetsRefusedWithTheirReason) {
+  const Config c = parse_config(
+      "ovs_rundir = \"/tmp/x\"\n[[bridge]]\nname = \"br\"\n"
+      "controller = [\"ptcp:6653\", \"ptcp:6654:[::1]\", \"punix:/run/of.sock\"]\n",
+      "test.toml");
+  ASSERT_EQ(c.bridges.size(), 1u);
+  EXPECT_EQ(c.bridges[0].controllers.size(), 3u);
+  EXPECT_EQ(c.ovs_rundir, "/tmp/x");
+  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\ncontroller = [\"tcp:10.0.0.1:6653\"]\n")
+                .find("test.toml:3:15: error: 'tcp:10.0.0.1:6653' is an active controller target"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\ncontroller = [\"ptcp:0\"]\n")
+                .find("the port must be 1..65535"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\ncontroller = [\"ptcp:6653:nowhere\"]\n")
+                .find("is not an IP address"),
+            std::string::npos);
+  EXPECT_NE(error_of("openflow = 3\n").find("openflow: give true or false"), std::string::npos);
+  EXPECT_NE(error_of("ovs_rundir = \"run\"\n").find("give an absolute path"), std::string::npos);
+}
+
 TEST(Config, BadFlowFileIsReportedAtItsOwnPosition) {
   const std::string dir = testing::TempDir();
   const std::string flows = dir + "/bad.flows";

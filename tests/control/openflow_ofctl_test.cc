@@ -11,10 +11,13 @@
 // over the wire carries real frames (the seed bug fixed live) and
 // del-flows --strict undoes it; replace-flows/diff-flows agree with the seed
 // file; a flow mod without its prerequisite gets OFPBMC_BAD_PREREQ in both
-// versions and changes nothing, and ordinary requests work after it.
+// versions and changes nothing, and ordinary requests work after it; a
+// ptcp: listener follows the config across reloads.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
+#include <thread>
 
 #include "tests/control/openflow_client.h"
 #include "tests/control/vps_daemon.h"
@@ -319,6 +322,110 @@ TEST(OpenFlowChannel, GarbageOnTheSocketEndsThatSessionOnly) {
     }
   }
   EXPECT_NE(ofctl_ok(v, {"dump-flows"}).find("actions=NORMAL"), std::string::npos);
+}
+
+// The next message of `type` within `timeout` (others are skipped), or {}.
+std::vector<std::uint8_t> next_of_type(OpenFlowClient& c, std::uint8_t type,
+                                       std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto m = c.receive(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now()));
+    if (m && (*m)[1] == type) return *m;
+  }
+  return {};
+}
+
+TEST(OpenFlowChannel, FlowRemovedReachesClientsForTimeoutsAndDeletes) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  const std::string path = v.daemon.openflow_target("socket").substr(5);
+  OpenFlowClient c13(path), c10(path);
+  c13.hello(4);
+  c10.hello(1);  // OpenFlow 1.0 matches: the flow below fits one
+  (void)c13.barrier(4);
+  (void)c10.barrier(1);
+  ofctl_ok(v, {"add-flow", "hard_timeout=1,send_flow_rem,priority=9,udp,tp_dst=9,actions=drop"});
+  EXPECT_NE(v.dump().find("hard_timeout=1, send_flow_rem "), std::string::npos) << v.dump();
+  constexpr std::uint8_t kFlowRemoved = 11, kHard = 1, kDelete = 2;
+  const std::vector<std::uint8_t> m13 = next_of_type(c13, kFlowRemoved, 5s);
+  ASSERT_GE(m13.size(), 56u) << "no FLOW_REMOVED (1.3)";
+  EXPECT_EQ(m13[8 + 10], kHard);               // reason
+  EXPECT_EQ(m13[8 + 8] << 8 | m13[8 + 9], 9);  // priority
+  const std::vector<std::uint8_t> m10 = next_of_type(c10, kFlowRemoved, 2s);
+  ASSERT_EQ(m10.size(), 88u) << "no FLOW_REMOVED (1.0)";
+  EXPECT_EQ(m10[8 + 40 + 10], kHard);
+  EXPECT_EQ(m10[8 + 40 + 8] << 8 | m10[8 + 40 + 9], 9);
+
+  ofctl_ok(v, {"add-flow", "send_flow_rem,priority=8,udp,tp_dst=8,actions=drop"});
+  ofctl_ok(v, {"add-flow", "priority=7,udp,tp_dst=7,actions=drop"});  // does not ask
+  ofctl_ok(v, {"del-flows", "udp"});
+  const std::vector<std::uint8_t> gone = next_of_type(c13, kFlowRemoved, 3s);
+  ASSERT_GE(gone.size(), 56u);
+  EXPECT_EQ(gone[8 + 10], kDelete);
+  EXPECT_EQ(gone[8 + 8] << 8 | gone[8 + 9], 8);
+  EXPECT_TRUE(next_of_type(c13, kFlowRemoved, 500ms).empty()) << "a flow that did not ask";
+}
+
+TEST(OpenFlowChannel, PortStatusTellsClientsOfPortsThatComeChangeAndGo) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  OpenFlowClient c(v.daemon.openflow_target("socket").substr(5));
+  c.hello(4);
+  (void)c.barrier(4);
+  std::this_thread::sleep_for(1500ms);  // the daemon has seen the ports with a client
+  constexpr std::uint8_t kPortStatus = 12;
+  // reason, then the 1.3 port: its number at 16, its name at 32, its state at 52.
+  auto reason_and_name = [](const std::vector<std::uint8_t>& m) {
+    return std::to_string(m.at(8)) + " " +
+           std::string(reinterpret_cast<const char*>(m.data() + 32),
+                       strnlen(reinterpret_cast<const char*>(m.data() + 32), 16));
+  };
+  (void)v.daemon.ctl_ok({"add-port", "socket", "veth9"});
+  const auto added = next_of_type(c, kPortStatus, 4s);
+  ASSERT_EQ(added.size(), 80u);
+  EXPECT_EQ(reason_and_name(added), "0 veth9");  // OFPPR_ADD
+  EXPECT_EQ(added[8 + 8 + 36 + 3] & 1, 1) << "no device yet: link down";
+  v.host.plug("veth9", "10.2.0.9/24");
+  const auto up = next_of_type(c, kPortStatus, 5s);
+  ASSERT_EQ(up.size(), 80u);
+  EXPECT_EQ(reason_and_name(up), "2 veth9");  // OFPPR_MODIFY
+  EXPECT_EQ(up[8 + 8 + 36 + 3] & 1, 0) << "the device came: link up";
+  (void)v.daemon.ctl_ok({"del-port", "socket", "veth9"});
+  const auto deleted = next_of_type(c, kPortStatus, 4s);
+  ASSERT_EQ(deleted.size(), 80u);
+  EXPECT_EQ(reason_and_name(deleted), "1 veth9");  // OFPPR_DELETE
+}
+
+// ptcp:PORT listeners come and go with the config (reload), on loopback of
+// the switch's namespace: op-dbus's own OpenFlow client connects to
+// tcp:127.0.0.1:6653 this way.
+TEST(OpenFlowChannel, PtcpListenersFollowTheConfigAcrossReloads) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  const std::string toml = v.dir.read("vps.toml");
+  auto with_listener = [&](const std::string& target) {
+    std::string t = toml;
+    const std::string key = "flows = \"vps-socket.flows\"\n";
+    t.insert(t.find(key) + key.size(), "controller = [\"" + target + "\"]\n");
+    return t;
+  };
+  auto show_at = [&](const std::string& target) {
+    return net::run_command(
+        {"ip", "netns", "exec", v.host.ns().name(), "ovs-ofctl", "--names", "show", target}, 10s);
+  };
+  v.dir.write("vps.toml", with_listener("ptcp:16653"));
+  (void)v.daemon.ctl_ok({"reload"});
+  const net::CommandResult first = show_at("tcp:127.0.0.1:16653");
+  EXPECT_TRUE(first.ok()) << first.output << v.daemon.log();
+  EXPECT_NE(first.output.find("(veth102): addr:"), std::string::npos) << first.output;
+
+  v.dir.write("vps.toml", with_listener("ptcp:16654:127.0.0.1"));
+  (void)v.daemon.ctl_ok({"reload"});
+  EXPECT_TRUE(show_at("tcp:127.0.0.1:16654").ok()) << v.daemon.log();
+  EXPECT_FALSE(show_at("tcp:127.0.0.1:16653").ok()) << "the old listener is still there";
+  // The management socket stays through both.
+  EXPECT_TRUE(ofctl(v, {"show"}).ok());
 }
 
 }  // namespace

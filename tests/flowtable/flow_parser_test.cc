@@ -70,6 +70,19 @@ const std::vector<std::pair<std::string, std::string>> kSeedFlows = {
      "priority=100,in_port=\"nm-privacy\" actions=output:\"to-privacy\""},
 };
 
+// OpenFlow's OFPFF_SEND_FLOW_REM: a bare keyword of added flows, printed
+// where ovs-ofctl prints flags, and read back.
+TEST(FlowParser, SendFlowRemIsAFlagOfAddedFlowsAndRoundTrips) {
+  PortMap ports = seed_ports();
+  const FlowRule rule = parse_flow("hard_timeout=5,send_flow_rem,priority=7,udp,actions=drop",
+                                   ports, FlowSyntax::add);
+  EXPECT_TRUE(rule.send_flow_removed);
+  const std::string text = format_flow(rule, ports);
+  EXPECT_EQ(text, "hard_timeout=5, send_flow_rem priority=7,udp actions=drop");
+  EXPECT_EQ(parse_flow(text, ports, FlowSyntax::add), rule);
+  EXPECT_THROW((void)parse_flow("send_flow_rem,udp", ports, FlowSyntax::match), FlowError);
+}
+
 TEST(FlowParser, SeedFlowsParsePrintAndRoundTrip) {
   PortMap ports = seed_ports();
   for (const auto& [line, canonical] : kSeedFlows) {

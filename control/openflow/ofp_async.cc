@@ -1,0 +1,90 @@
+// control/openflow/ofp_async.cc: the messages a session sends unasked:
+// FLOW_REMOVED (a flow that asked for it timed out or was deleted) and
+// PORT_STATUS (a port came, went or changed).
+#include <algorithm>
+
+#include "control/openflow/ofp_match.h"
+#include "control/openflow/ofp_session.h"
+
+namespace sockswitch::control::openflow {
+namespace {
+
+constexpr std::uint32_t kNxFlowRemoved = 14;
+
+void put_duration(WireWriter& w, const flowtable::FlowStats& s) {
+  const auto age = std::chrono::steady_clock::now() - s.installed;
+  const auto ns = static_cast<std::uint64_t>(
+      std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(age).count()));
+  w.u32(ns / 1000000000u);
+  w.u32(ns % 1000000000u);
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> Session::flow_removed(const flowtable::RemovedFlow& flow,
+                                                std::uint8_t reason) const {
+  if (version_ == 0 || role_ == 3) return {};  // 1.3: slaves get no flow removals
+  const flowtable::FlowRule& r = flow.rule;
+  WireWriter w;
+  if (version_ == kVersion13) {
+    start_message(w, version_, kFlowRemoved, 0);
+    w.u64(r.cookie);
+    w.u16(r.priority);
+    w.u8(reason);
+    w.u8(r.table);
+    put_duration(w, flow.stats);
+    w.u16(r.idle_timeout);
+    w.u16(r.hard_timeout);
+    w.u64(flow.stats.packets);
+    w.u64(flow.stats.bytes);
+    const std::size_t at = w.size();
+    w.u16(1);  // OXM
+    w.u16(0);
+    const std::size_t n = encode_tlv_match(w, r.match, true);
+    w.put_u16_at(at + 2, n + 4);
+    w.zeros((8 - (n + 4) % 8) % 8);
+  } else if (nxm_) {
+    start_nicira(w, version_, kNxFlowRemoved, 0);
+    w.u64(r.cookie);
+    w.u16(r.priority);
+    w.u8(reason);
+    w.u8(r.table);
+    put_duration(w, flow.stats);
+    w.u16(r.idle_timeout);
+    const std::size_t match_len_at = w.size();
+    w.u16(0);
+    w.u64(flow.stats.packets);
+    w.u64(flow.stats.bytes);
+    const std::size_t n = encode_tlv_match(w, r.match, false);
+    w.put_u16_at(match_len_at, n);
+    w.zeros((8 - n % 8) % 8);
+  } else {
+    start_message(w, version_, kFlowRemoved, 0);
+    if (!encode_ofp10_match(w, r.match)) return {};  // the client asked for 1.0 matches
+    w.u64(r.cookie);
+    w.u16(r.priority);
+    w.u8(reason);
+    w.u8(0);
+    put_duration(w, flow.stats);
+    w.u16(r.idle_timeout);
+    w.zeros(2);
+    w.u64(flow.stats.packets);
+    w.u64(flow.stats.bytes);
+  }
+  finish_message(w);
+  return w.bytes();
+}
+
+std::vector<std::uint8_t> Session::port_status(std::uint8_t reason,
+                                               const PortDescription& port) const {
+  if (version_ == 0) return {};
+  WireWriter w;
+  start_message(w, version_, kPortStatus, 0);
+  w.u8(reason);
+  w.zeros(7);
+  encode_port(w, port, version_);
+  finish_message(w);
+  return w.bytes();
+}
+
+}  // namespace sockswitch::control::openflow
