@@ -69,10 +69,11 @@ wg_peer() {
 
 ctl() { timeout 5 "$SW" ctl --socket "$CTL" "$@"; }
 
-# flows_snapshot: "n_packets<TAB>flow" for every flow of bridge socket.
+# flows_snapshot: "n_packets<TAB>flow" for every flow of bridge socket (without
+# idle_age, which moves between two snapshots of the same flow).
 flows_snapshot() {
   ctl dump-flows socket |
-    sed -nE 's/.*n_packets=([0-9]+), n_bytes=[0-9]+, (.*)$/\1\t\2/p'
+    sed -nE 's/.*n_packets=([0-9]+), n_bytes=[0-9]+, (idle_age=[0-9]+, )?(.*)$/\1\t\3/p'
 }
 
 # flow_deltas BEFORE AFTER: "  +N  flow" for every flow whose count moved.
