@@ -3,7 +3,11 @@
 # OpenFlow channel, sockswitch against ovs-vswitchd (userspace datapath) in
 # the same run, both driven by the same `ovs-ofctl` commands through their
 # unix management sockets:
-#   add-flows of N distinct flows (a FLOW_MOD each, one barrier at the end),
+#   add-flows of N distinct flows (ovs-ofctl sends each FLOW_MOD with its own
+#     BARRIER and waits for the reply: a round trip and a publish per flow),
+#   a raw burst: the same N flows as OpenFlow 1.3 FLOW_MODs written back to
+#     back with one BARRIER at the end (what a controller pushing a table
+#     does), timed to the barrier's reply,
 #   replace-flows onto a file where half of them changed,
 #   dump-flows of the N flows,
 #   del-flows of everything.
@@ -28,12 +32,58 @@ EOF
 
 ms() { bc -l <<<"($2 - $1) / 1000000"; }
 
+# burst TARGET_PATH N: N OpenFlow 1.3 FLOW_MODs (table 1, the same matches)
+# then one BARRIER; prints the milliseconds to the barrier's reply.
+burst() {
+  python3 - "$1" "$2" <<'EOF2'
+import socket, struct, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(path)
+def msg(t, xid, body=b""):
+    return struct.pack(">BBHI", 4, t, 8 + len(body), xid) + body
+def read_until(pred):
+    buf = b""
+    while True:
+        while len(buf) >= 8:
+            ln = struct.unpack(">H", buf[2:4])[0]
+            if len(buf) < ln: break
+            m, buf = buf[:ln], buf[ln:]
+            if pred(m): return m
+        chunk = s.recv(65536)
+        if not chunk: raise SystemExit("connection closed")
+        buf += chunk
+s.sendall(struct.pack(">BBHIHHI", 4, 0, 16, 1, 1, 8, 0x12))  # HELLO, bitmap 1.0 + 1.3
+read_until(lambda m: m[1] == 0)
+out = bytearray()
+for i in range(n):
+    oxm = (struct.pack(">IH", 0x80000A02, 0x0800) + struct.pack(">IB", 0x80001401, 6) +
+           struct.pack(">II", 0x80001804, 0x0A000000 | i) + struct.pack(">IH", 0x80001C02, 1 + i % 1000))
+    match = struct.pack(">HH", 1, 4 + len(oxm)) + oxm
+    match += b"\0" * ((8 - len(match) % 8) % 8)
+    inst = struct.pack(">HH4x", 4, 24) + struct.pack(">HHIH6x", 0, 16, 1, 0)
+    body = struct.pack(">QQBBHHHIIIH2x", 0, 0, 1, 0, 0, 0, 100 + i % 7, 0xFFFFFFFF,
+                       0xFFFFFFFF, 0xFFFFFFFF, 0) + match + inst
+    out += msg(14, 10 + i, body)
+t0 = time.monotonic()
+s.sendall(out + msg(20, 7))
+read_until(lambda m: m[1] in (1, 21) and (m[1] == 1 or struct.unpack(">I", m[4:8])[0] == 7))
+print(round((time.monotonic() - t0) * 1000))
+EOF2
+}
+
 run_one() {
   local which=$1 d ns target t0 t1 t2 t3 t4 count
   d=$(mktemp -d)
   ns=ssw-ofadd-$$-$which
   ip netns add "$ns"
-  trap 'ip netns pids "$ns" 2>/dev/null | xargs -r kill; kill $(cat "$d"/s.pid 2>/dev/null) 2>/dev/null; sleep 0.2; ip netns del "$ns" 2>/dev/null; rm -rf "$d"' RETURN
+  cleanup() {
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill
+    kill $(cat "$d"/s.pid 2>/dev/null) 2>/dev/null || true
+    sleep 0.2
+    ip netns del "$ns" 2>/dev/null || true
+    rm -rf "$d"
+  }
   if [[ $which == sockswitch ]]; then
     printf 'control_socket = "%s/ctl.sock"\novs_rundir = "%s"\n[[bridge]]\nname = "br0"\n[[bridge.port]]\nname = "p1"\ndriver = "pcap"\n' \
       "$d" "$d" >"$d/sw.toml"
@@ -59,10 +109,15 @@ run_one() {
   t3=$(date +%s%N)
   ovs-ofctl del-flows "$target"
   t4=$(date +%s%N)
-  printf '%-12s add-flows %d: %8.0f ms (%.1f us/flow)  replace-flows (half changed): %8.0f ms  dump-flows (%d): %6.0f ms  del-flows: %5.0f ms\n' \
+  local burst_ms burst_count
+  burst_ms=$(burst "$d/br0.mgmt" "$n")
+  burst_count=$(ovs-ofctl -O OpenFlow13 dump-flows "$target" table=1 | grep -c actions=)
+  printf '%-12s add-flows %d: %8.0f ms (%.1f us/flow)  replace-flows (half changed): %8.0f ms  dump-flows (%d): %6.0f ms  del-flows: %5.0f ms  raw burst: %6.0f ms (%.1f us/flow, %d installed)\n' \
     "$which" "$n" "$(ms "$t0" "$t1")" "$(bc -l <<<"($t1 - $t0) / 1000 / $n")" "$(ms "$t1" "$t2")" \
-    "$count" "$(ms "$t2" "$t3")" "$(ms "$t3" "$t4")"
+    "$count" "$(ms "$t2" "$t3")" "$(ms "$t3" "$t4")" "$burst_ms" "$(bc -l <<<"$burst_ms * 1000 / $n")" \
+    "$burst_count"
+  cleanup
 }
 
-run_one sockswitch
+[[ ${ONLY:-} == ovs ]] || run_one sockswitch
 run_one ovs-vswitchd

@@ -7,6 +7,7 @@
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cstdlib>
 #include <deque>
@@ -47,7 +48,7 @@ class StreamConnection final : public Connection,
                                public std::enable_shared_from_this<StreamConnection<Protocol>> {
  public:
   StreamConnection(typename Protocol::socket socket, Switch& sw, const std::string& bridge)
-      : socket_(std::move(socket)), session_(sw, bridge) {}
+      : socket_(std::move(socket)), quiet_(socket_.get_executor()), session_(sw, bridge) {}
 
   void start() {
     send(session_.hello());
@@ -56,6 +57,7 @@ class StreamConnection final : public Connection,
   void close() override {
     boost::system::error_code ignored;
     socket_.close(ignored);
+    quiet_.cancel();
   }
   void send_unasked(const std::function<std::vector<std::uint8_t>(const Session&)>& make) override {
     if (closing_ || !socket_.is_open()) return;
@@ -68,11 +70,15 @@ class StreamConnection final : public Connection,
     auto self = this->shared_from_this();
     socket_.async_read_some(
         asio::buffer(buffer_), [self](boost::system::error_code ec, std::size_t n) {
-          if (ec) return;  // closed by the peer or by us
           std::vector<std::uint8_t> out;
+          if (ec) {  // closed by the peer or by us: what it sent still counts
+            self->session_.flush_run(out);
+            return;
+          }
           const bool open =
               self->session_.receive(std::span<const std::uint8_t>(self->buffer_.data(), n), out);
           if (!out.empty()) self->send(std::move(out));
+          if (open && self->session_.run_pending()) self->apply_when_quiet();
           if (!open) {
             spdlog::warn("openflow {}: connection closed: {}", self->session_.bridge(),
                          self->session_.close_reason());
@@ -82,6 +88,18 @@ class StreamConnection final : public Connection,
           }
           self->read();
         });
+  }
+  // Applies a pending run of flow mods once the client has sent nothing
+  // for kQuiet (each read re-arms the timer, so a streamed `add-flows` is
+  // one version, not one per read).
+  void apply_when_quiet() {
+    quiet_.expires_after(kQuiet);
+    quiet_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;  // re-armed by a later read, or closed
+      std::vector<std::uint8_t> out;
+      self->session_.flush_run(out);
+      if (!out.empty()) self->send(std::move(out));
+    });
   }
   void send(std::vector<std::uint8_t> bytes) {
     backlog_ += bytes.size();
@@ -108,7 +126,10 @@ class StreamConnection final : public Connection,
                       });
   }
 
+  static constexpr std::chrono::milliseconds kQuiet{2};
+
   typename Protocol::socket socket_;
+  asio::steady_timer quiet_;
   Session session_;
   std::array<std::uint8_t, 64 * 1024> buffer_{};
   std::deque<std::vector<std::uint8_t>> queue_;

@@ -58,7 +58,7 @@ bool Session::receive(std::span<const std::uint8_t> bytes, std::vector<std::uint
     at += len;
   }
   in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(at));
-  flush(out);  // the end of what arrived ends a run of flow mods
+  if (!open || pending_.size() >= kMaxRun) flush(out);
   return open;
 }
 

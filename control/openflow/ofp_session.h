@@ -4,10 +4,10 @@
 // The session says HELLO with the versions it speaks (1.0 and 1.3),
 // negotiates by version bitmap, then answers each request in order. Flow
 // mods are gathered and applied as one published version per run of
-// consecutive mods (a client's `add-flows` of 100 000 lines is a handful of
-// publishes, not 100 000 grace periods); any other message, and the end of
-// what has arrived, applies the run first, so replies keep request order
-// and a BARRIER's reply follows every effect before it.
+// consecutive mods (a client's `add-flows` of 100 000 lines is a couple of
+// publishes, not 100 000 grace periods); any other message applies the run
+// first, so replies keep request order and a BARRIER's reply follows every
+// effect before it, and the transport applies it when the client pauses.
 //
 // A refused request gets an ERROR naming the OpenFlow error, is counted
 // (Switch::count_rejected) and changes nothing. A message that cannot be
@@ -39,8 +39,13 @@ class Session final {
   // The HELLO to send first.
   [[nodiscard]] std::vector<std::uint8_t> hello() const;
   // Handles what arrived; appends what to send to `out`. Returns false when
-  // the session must end (then `close_reason()` says why).
+  // the session must end (then `close_reason()` says why). A run of flow
+  // mods at the end stays pending (a client streaming `add-flows` sends
+  // more): the transport applies it with flush_run() once the client pauses.
   bool receive(std::span<const std::uint8_t> bytes, std::vector<std::uint8_t>& out);
+  [[nodiscard]] bool run_pending() const noexcept { return !pending_.empty(); }
+  // Applies the pending run of flow mods as one version; errors to `out`.
+  void flush_run(std::vector<std::uint8_t>& out) { flush(out); }
   [[nodiscard]] const std::string& close_reason() const noexcept { return close_reason_; }
   [[nodiscard]] std::uint8_t version() const noexcept { return version_; }
   [[nodiscard]] const std::string& bridge() const noexcept { return bridge_; }
@@ -78,6 +83,10 @@ class Session final {
   void flush(std::vector<std::uint8_t>& out);
   void error(std::uint32_t xid, OfpCode code, std::span<const std::uint8_t> request,
              const std::string& why, std::vector<std::uint8_t>& out);
+
+  // Flow mods applied as one version at most: bounds the memory a client
+  // that never pauses can make the session hold.
+  static constexpr std::size_t kMaxRun = 65536;
 
   Switch& sw_;
   std::string bridge_;
