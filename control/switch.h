@@ -125,6 +125,15 @@ class Switch final {
   [[nodiscard]] std::vector<std::string> bridge_names() const;
   [[nodiscard]] bool has_bridge(const std::string& name) const noexcept;
   [[nodiscard]] const flowtable::PortMap& port_map(const std::string& bridge) const;
+  // A PACKET_OUT: queued for the poll thread that serves the bridge (woken).
+  // False when its queue is full.
+  bool packet_out(const std::string& bridge, const dataplane::InjectedPacket& packet);
+  // Frames the bridge's `controller` actions sent up since the last call
+  // (PACKET_IN), oldest first, at most `max`.
+  [[nodiscard]] std::vector<dataplane::PuntedPacket> take_punts(const std::string& bridge,
+                                                                std::size_t max);
+  // Readable when the bridge has punts waiting (an eventfd; read it empty).
+  [[nodiscard]] int punt_fd(const std::string& bridge);
   // The bridge's extra OpenFlow listeners (BridgeConfig::controllers).
   [[nodiscard]] std::vector<std::string> controllers(const std::string& bridge) const;
 

@@ -54,4 +54,33 @@ std::vector<std::string> Switch::controllers(const std::string& name) const {
   return bridge(name).config.controllers;
 }
 
+bool Switch::packet_out(const std::string& name, const dataplane::InjectedPacket& packet) {
+  RunningBridge& b = bridge(name);
+  dataplane::InjectedPacket* slot = b.bridge->controller().injected.slot();
+  if (slot == nullptr) return false;
+  *slot = packet;
+  b.bridge->controller().injected.push();
+  for (std::size_t t = 0; t < thread_bridges_.size() && t < threads_.size(); ++t)
+    if (std::find(thread_bridges_[t].begin(), thread_bridges_[t].end(), name) !=
+        thread_bridges_[t].end())
+      threads_[t]->kick();
+  return true;
+}
+
+std::vector<dataplane::PuntedPacket> Switch::take_punts(const std::string& name, std::size_t max) {
+  dataplane::ControllerQueues& q = bridge(name).bridge->controller();
+  std::vector<dataplane::PuntedPacket> out;
+  while (out.size() < max) {
+    const dataplane::PuntedPacket* p = q.punts.front();
+    if (p == nullptr) break;
+    out.push_back(*p);
+    q.punts.pop();
+  }
+  return out;
+}
+
+int Switch::punt_fd(const std::string& name) {
+  return bridge(name).bridge->controller().punt_fd;
+}
+
 }  // namespace sockswitch::control

@@ -1,6 +1,9 @@
 // dataplane/action_executor.cc: action semantics, output batching, NORMAL.
 #include "dataplane/action_executor.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "dataplane/frame_copy.h"
 #include "dataplane/header_rewrite.h"
 #include "dataplane/mac_addr.h"
@@ -16,6 +19,7 @@ void ActionExecutor::run_actions(const BridgeSnapshot& bridge,
                                  const flowtable::ClassifierRule& rule, Packet* p,
                                  flowtable::FlowKey& key, std::chrono::seconds now) noexcept {
   PacketRun r{&bridge, p, &key, now, bridge.index(p->in_port())};
+  r.flow = &rule.flow;
   execute(r, rule.flow.actions, rule.flow.table, 0);
   if (r.pending != kNoPortIndex && !r.dead) {
     tx_.enqueue(bridge.bridge_index, r.pending, bridge.ports[std::size_t(r.pending)], p);
@@ -25,8 +29,42 @@ void ActionExecutor::run_actions(const BridgeSnapshot& bridge,
   pool_.free(p);
 }
 
-void ActionExecutor::execute(PacketRun& r, const flowtable::ActionList& actions, std::uint8_t table,
-                             int depth) noexcept {
+void ActionExecutor::run_list(const BridgeSnapshot& bridge,
+                              std::span<const flowtable::Action> actions, Packet* p,
+                              flowtable::FlowKey& key, std::chrono::seconds now) noexcept {
+  PacketRun r{&bridge, p, &key, now, bridge.index(p->in_port())};
+  execute(r, actions, 0, 0);
+  if (r.pending != kNoPortIndex && !r.dead) {
+    tx_.enqueue(bridge.bridge_index, r.pending, bridge.ports[std::size_t(r.pending)], p);
+    return;
+  }
+  stats_.drop(r.reason);
+  pool_.free(p);
+}
+
+void ActionExecutor::punt(PacketRun& r, std::uint16_t max_len) noexcept {
+  ControllerQueues* q = r.bridge->controller;
+  PuntedPacket* slot = q != nullptr ? q->punts.slot() : nullptr;
+  if (slot == nullptr) {
+    stats_.drop(Drop::controller_queue);
+    return;
+  }
+  const Packet& p = *r.packet;
+  const std::size_t n = std::min<std::size_t>({p.length(), max_len, slot->data.size()});
+  std::memcpy(slot->data.data(), p.data(), n);
+  slot->len = static_cast<std::uint16_t>(n);
+  slot->total_len = static_cast<std::uint16_t>(std::min<std::uint32_t>(p.length(), 0xffff));
+  slot->in_port = flowtable::to_u32(p.in_port());
+  slot->cookie = r.flow ? r.flow->cookie : 0;
+  slot->table = r.flow ? r.flow->table : 0;
+  // A table-miss flow (priority 0, matching everything) reports no match,
+  // as OpenFlow 1.3 has it.
+  slot->reason = r.flow && r.flow->priority == 0 && r.flow->match.mask.empty() ? 0 : 1;
+  if (q->punts.push()) q->signal_punt();
+}
+
+void ActionExecutor::execute(PacketRun& r, std::span<const flowtable::Action> actions,
+                             std::uint8_t table, int depth) noexcept {
   for (const Action& a : actions) {
     if (r.dead) return;
     switch (a.kind) {
@@ -49,6 +87,7 @@ void ActionExecutor::execute(PacketRun& r, const flowtable::ActionList& actions,
         output_port(r, flowtable::kPortLocal);
         break;
       case ActionKind::controller:
+        punt(r, a.max_len);  // a copy: a pending output keeps the packet
         r.reason = Drop::controller;
         break;
       case ActionKind::resubmit: {
@@ -94,7 +133,10 @@ void ActionExecutor::lookup_and_execute(PacketRun& r, std::uint8_t table, int de
     return;
   }
   rule->counters->count(thread_, 1, r.packet->length());
+  const flowtable::FlowRule* caller = r.flow;
+  r.flow = &rule->flow;
   execute(r, rule->flow.actions, table, depth);
+  r.flow = caller;
 }
 
 void ActionExecutor::output_port(PacketRun& r, PortNo port) noexcept {

@@ -59,6 +59,9 @@ class ActionExecutor final {
     }
     run_actions(bridge, rule, p, key, now);
   }
+  // Runs a PACKET_OUT's actions on `p` (in_port already set); consumes it.
+  void run_list(const BridgeSnapshot& bridge, std::span<const flowtable::Action> actions, Packet* p,
+                flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
 
  private:
   struct PacketRun {
@@ -71,12 +74,16 @@ class ActionExecutor final {
     std::uint32_t lookups = 0;        // resubmits and goto_tables so far
     Drop reason = Drop::action_drop;  // why it dies if nothing sends it
     bool dead = false;                // a rewrite failed: stop here
+    // The flow that sent it to the controller says so in the PACKET_IN.
+    const flowtable::FlowRule* flow = nullptr;
   };
 
   void run_actions(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule, Packet* p,
                    flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
-  void execute(PacketRun& r, const flowtable::ActionList& actions, std::uint8_t table,
+  void execute(PacketRun& r, std::span<const flowtable::Action> actions, std::uint8_t table,
                int depth) noexcept;
+  // A copy of the packet (up to max_len) for the OpenFlow clients.
+  void punt(PacketRun& r, std::uint16_t max_len) noexcept;
   void lookup_and_execute(PacketRun& r, std::uint8_t table, int depth) noexcept;
   void output(PacketRun& r, std::int16_t slot) noexcept;
   void output_port(PacketRun& r, flowtable::PortNo port) noexcept;

@@ -8,11 +8,15 @@
 namespace sockswitch::dataplane {
 
 Bridge::Bridge(std::string name, std::uint8_t index, const MacLearningConfig& mac)
-    : name_(std::move(name)), index_(index), mac_(std::make_unique<MacLearningTable>(mac)) {
+    : name_(std::move(name)),
+      index_(index),
+      mac_(std::make_unique<MacLearningTable>(mac)),
+      controller_(std::make_unique<ControllerQueues>()) {
   auto first = std::make_unique<BridgeSnapshot>();
   first->flows = flows_.current();
   first->bridge_index = index_;
   first->mac = mac_.get();
+  first->controller = controller_.get();
   publish(std::move(first));
 }
 

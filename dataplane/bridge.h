@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/controller_queue.h"
 #include "dataplane/mac_learning.h"
 #include "dataplane/rcu.h"
 #include "flowtable/flow_mod.h"
@@ -49,6 +50,7 @@ struct BridgeSnapshot {
   std::uint64_t generation = 0;  // differs between any two snapshots of one bridge
   std::uint8_t bridge_index = 0;
   MacLearningTable* mac = nullptr;
+  ControllerQueues* controller = nullptr;  // the bridge's; lives as long as it
 
   [[nodiscard]] std::int16_t index(flowtable::PortNo no) const noexcept {
     const auto n = flowtable::to_u32(no);
@@ -90,6 +92,8 @@ class Bridge final {
   void note_flow_use(std::chrono::steady_clock::time_point now) noexcept { flows_.note_use(now); }
   [[nodiscard]] std::span<const BridgePort> ports() const noexcept { return current_->ports; }
   [[nodiscard]] MacLearningTable& mac_table() noexcept { return *mac_; }
+  // The frames to and from the OpenFlow clients (control thread's side).
+  [[nodiscard]] ControllerQueues& controller() noexcept { return *controller_; }
 
  private:
   void publish(std::unique_ptr<BridgeSnapshot> next);
@@ -97,6 +101,7 @@ class Bridge final {
   std::string name_;
   std::uint8_t index_;
   std::unique_ptr<MacLearningTable> mac_;
+  std::unique_ptr<ControllerQueues> controller_;
   flowtable::FlowTable flows_;
   std::unique_ptr<BridgeSnapshot> current_;
   RcuPointer<BridgeSnapshot> published_{nullptr};

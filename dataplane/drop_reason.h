@@ -9,16 +9,17 @@
 namespace sockswitch::dataplane {
 
 enum class Drop : std::uint8_t {
-  no_match,        // table miss
-  action_drop,     // the flow's actions are empty (drop)
-  controller,      // output to the controller: no OpenFlow channel yet
-  reflect,         // output to the ingress port without in_port
-  port_unknown,    // output to a port number the bridge does not have
-  ttl_expired,     // dec_ttl on a TTL/hop limit of 0 or 1
-  no_buffer,       // the pool had no buffer for a copy (multiple outputs)
-  bad_edit,        // a header rewrite did not fit the packet (too short, no headroom)
-  resubmit_depth,  // resubmit/goto_table chain longer than the bound
-  resubmit_total,  // more table lookups for one packet than the bound
+  no_match,          // table miss
+  action_drop,       // the flow's actions are empty (drop)
+  controller,        // sent to the OpenFlow clients (PACKET_IN) and to no port
+  controller_queue,  // for the OpenFlow clients, but their queue was full
+  reflect,           // output to the ingress port without in_port
+  port_unknown,      // output to a port number the bridge does not have
+  ttl_expired,       // dec_ttl on a TTL/hop limit of 0 or 1
+  no_buffer,         // the pool had no buffer for a copy (multiple outputs)
+  bad_edit,          // a header rewrite did not fit the packet (too short, no headroom)
+  resubmit_depth,    // resubmit/goto_table chain longer than the bound
+  resubmit_total,    // more table lookups for one packet than the bound
   kCount
 };
 
@@ -30,7 +31,8 @@ struct DropInfo {
 inline constexpr std::array<DropInfo, static_cast<std::size_t>(Drop::kCount)> kDrops{{
     {"drop.no_match", "no flow matched; table miss is drop"},
     {"drop.action_drop", "the matching flow's actions are drop"},
-    {"drop.controller", "output to the controller; no OpenFlow channel yet"},
+    {"drop.controller", "sent to the OpenFlow clients (PACKET_IN), to no port"},
+    {"drop.controller_queue", "for the OpenFlow clients, but their queue was full"},
     {"drop.reflect", "output to the ingress port without the in_port action"},
     {"drop.port_unknown", "output to a port number the bridge does not have"},
     {"drop.ttl_expired", "dec_ttl on a TTL of 0 or 1"},

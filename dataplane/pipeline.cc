@@ -98,4 +98,16 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
   stats_.cycles.add(__rdtsc() - start);
 }
 
+void Pipeline::inject(const BridgeSnapshot& bridge, const InjectedPacket& in, Packet* p,
+                      std::chrono::seconds now) noexcept {
+  if (in.to_table) {
+    Packet* one[1] = {p};
+    process(bridge, one, now);
+    return;
+  }
+  flowtable::FlowKey key;
+  (void)extract_flow(*p, key);
+  executor_.run_list(bridge, std::span(in.actions).first(in.actions_len), p, key, now);
+}
+
 }  // namespace sockswitch::dataplane

@@ -56,6 +56,12 @@ class Pipeline final {
   void process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
                std::chrono::seconds now) noexcept;
 
+  // A PACKET_OUT: the frame, from `in.in_port`, through the flow table
+  // (output:TABLE) or through its own actions. Consumes `p`, which holds
+  // the frame already.
+  void inject(const BridgeSnapshot& bridge, const InjectedPacket& in, Packet* p,
+              std::chrono::seconds now) noexcept;
+
   // Sends what process() queued. Call once per receive burst (or per loop).
   void flush() noexcept { tx_.flush(); }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <system_error>
 
@@ -92,6 +93,7 @@ bool PollThread::poll_once(std::chrono::seconds now) noexcept {
   for (const Bridge* b : bridges_) {
     const BridgeSnapshot* snap = b->published();
     if (snap == nullptr) continue;
+    busy |= inject(*snap, now);
     for (const BridgePort& bp : snap->ports) {
       for (std::uint16_t q = bp.rx_queue; q < bp.rx_queue + bp.rx_queues; ++q) {
         Burst burst;
@@ -108,6 +110,26 @@ bool PollThread::poll_once(std::chrono::seconds now) noexcept {
   pipeline_->flush();
   pool_->reclaim();
   return busy;
+}
+
+bool PollThread::inject(const BridgeSnapshot& snap, std::chrono::seconds now) noexcept {
+  if (snap.controller == nullptr) return false;
+  bool any = false;
+  while (const InjectedPacket* in = snap.controller->injected.front()) {
+    Packet* p = pool_->alloc();
+    if (p == nullptr) break;  // no buffer now: it waits for the next pass
+    std::uint8_t* to = p->append(in->len);
+    if (to != nullptr) {
+      std::memcpy(to, in->data.data(), in->len);
+      p->set_in_port(flowtable::PortNo{in->in_port});
+      pipeline_->inject(snap, *in, p, now);
+    } else {
+      pool_->free(p);  // larger than a buffer: the control side never sends one
+    }
+    snap.controller->injected.pop();
+    any = true;
+  }
+  return any;
 }
 
 void PollThread::rebuild_wakeup_set() noexcept {

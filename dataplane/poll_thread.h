@@ -67,6 +67,8 @@ class PollThread final {
  private:
   void run() noexcept;
   [[nodiscard]] bool poll_once(std::chrono::seconds now) noexcept;
+  // Runs the bridge's PACKET_OUT frames; true when there were any.
+  bool inject(const BridgeSnapshot& snap, std::chrono::seconds now) noexcept;
   void sleep() noexcept;
   void rebuild_wakeup_set() noexcept;
 

@@ -87,4 +87,34 @@ std::vector<std::uint8_t> Session::port_status(std::uint8_t reason,
   return w.bytes();
 }
 
+std::vector<std::uint8_t> Session::packet_in(const dataplane::PuntedPacket& packet) const {
+  if (version_ == 0 || role_ == 3) return {};
+  const std::span<const std::uint8_t> data(packet.data.data(), packet.len);
+  WireWriter w;
+  start_message(w, version_, kPacketIn, 0);
+  w.u32(0xffffffff);  // buffer_id: nothing is buffered, the frame is here
+  w.u16(packet.total_len);
+  if (version_ == kVersion10) {
+    w.u16(packet.in_port);
+    w.u8(packet.reason);
+    w.u8(0);
+  } else {
+    w.u8(packet.reason);
+    w.u8(packet.table);
+    w.u64(packet.cookie);
+    flowtable::Match in_port;
+    in_port.set_exact(flowtable::FieldId::in_port, packet.in_port);
+    const std::size_t at = w.size();
+    w.u16(1);  // OXM
+    w.u16(0);
+    const std::size_t n = encode_tlv_match(w, in_port, true);
+    w.put_u16_at(at + 2, n + 4);
+    w.zeros((8 - (n + 4) % 8) % 8);
+    w.zeros(2);
+  }
+  w.raw(data);
+  finish_message(w);
+  return w.bytes();
+}
+
 }  // namespace sockswitch::control::openflow

@@ -29,6 +29,7 @@ constexpr std::array kErrors = std::to_array<ErrorNumbers>({
     {OfpCode::bad_table_id,              "OFPBRC_BAD_TABLE_ID",        {1, 512, true},  {1, 9}},
     {OfpCode::is_slave,                  "OFPBRC_IS_SLAVE",            {1, 5},          {1, 10}},
     {OfpCode::bad_port,                  "OFPBRC_BAD_PORT",            {1, 514, true},  {1, 11}},
+    {OfpCode::bad_packet,                "OFPBRC_BAD_PACKET",          {1, 6},          {1, 12}},
     {OfpCode::action_bad_type,           "OFPBAC_BAD_TYPE",            {2, 0},          {2, 0}},
     {OfpCode::action_bad_len,            "OFPBAC_BAD_LEN",             {2, 1},          {2, 1}},
     {OfpCode::action_bad_vendor_type,    "OFPBAC_BAD_VENDOR_TYPE",     {2, 3},          {2, 3}},

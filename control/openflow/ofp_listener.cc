@@ -7,6 +7,7 @@
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cstdlib>
@@ -250,8 +251,13 @@ std::unique_ptr<Endpoint> listen_tcp(asio::io_context& io, Switch& sw, const std
 }  // namespace
 
 struct Listeners::Bridge {
+  explicit Bridge(asio::io_context& io) : punts(io) {}
+
   std::vector<std::string> targets;  // what these endpoints were opened for
   std::vector<std::unique_ptr<Endpoint>> endpoints;
+  // The bridge's punt eventfd (a dup: asio closes its own), and which one.
+  asio::posix::stream_descriptor punts;
+  int punt_fd = -1;
   // The ports as clients last heard of them (empty while none is connected).
   std::vector<PortDescription> ports;
   bool ports_known = false;
@@ -280,12 +286,16 @@ void Listeners::sync() {
   const std::vector<std::string> names = sw_.bridge_names();
   const std::set<std::string> wanted(names.begin(), names.end());
   std::erase_if(bridges_, [&](const auto& kv) {
-    return !wanted.contains(kv.first) || kv.second->targets != sw_.controllers(kv.first);
+    return !wanted.contains(kv.first) || kv.second->targets != sw_.controllers(kv.first) ||
+           kv.second->punt_fd != sw_.punt_fd(kv.first);
   });
   for (const std::string& name : wanted) {
     if (bridges_.contains(name)) continue;
-    auto b = std::make_unique<Bridge>();
+    auto b = std::make_unique<Bridge>(io_);
     b->targets = sw_.controllers(name);
+    b->punt_fd = sw_.punt_fd(name);
+    b->punts.assign(::dup(b->punt_fd));
+    watch_punts(*b, name);
     const std::string mgmt = rundir_ + "/" + name + ".mgmt";
     try {
       if (auto e = listen_unix(io_, sw_, name, mgmt)) b->endpoints.push_back(std::move(e));
@@ -314,6 +324,29 @@ void Listeners::flow_removed(const std::string& bridge, const flowtable::Removed
   if (it == bridges_.end()) return;
   for (const auto& c : it->second->connections())
     c->send_unasked([&](const Session& s) { return s.flow_removed(flow, reason); });
+}
+
+void Listeners::watch_punts(Bridge& b, const std::string& name) {
+  b.punts.async_wait(
+      asio::posix::stream_descriptor::wait_read, [this, &b, name](boost::system::error_code ec) {
+        if (ec) return;  // the bridge's listeners went
+        std::uint64_t signals = 0;
+        [[maybe_unused]] const ssize_t r =
+            ::read(b.punts.native_handle(), &signals, sizeof signals);
+        // A bounded share per wake-up: other handlers (ctl,
+        // flow mods) run between shares of a flood.
+        constexpr std::size_t kShare = 256;
+        const std::vector<dataplane::PuntedPacket> punts = sw_.take_punts(name, kShare);
+        const auto clients = b.connections();
+        for (const dataplane::PuntedPacket& p : punts)
+          for (const auto& c : clients)
+            c->send_unasked([&](const Session& s) { return s.packet_in(p); });
+        if (punts.size() == kShare) {  // more wait, and no new signal comes
+          const std::uint64_t one = 1;
+          [[maybe_unused]] const ssize_t w = ::write(b.punts.native_handle(), &one, sizeof one);
+        }
+        watch_punts(b, name);
+      });
 }
 
 void Listeners::watch_ports() {

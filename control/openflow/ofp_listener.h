@@ -10,7 +10,8 @@
 // targets. A socket path some other live process answers on (an
 // ovs-vswitchd still running) is left to it, with a warning; a stale one is
 // replaced. Each connection is an openflow::Session on the control
-// thread's io_context.
+// thread's io_context. Frames the bridge's `controller` actions send up go
+// to every client as PACKET_IN.
 #pragma once
 
 #include <map>
@@ -56,6 +57,9 @@ class Listeners final {
 
  private:
   struct Bridge;
+  // PACKET_IN to the bridge's clients whenever its poll thread punts.
+  void watch_punts(Bridge& b, const std::string& name);
+
   boost::asio::io_context& io_;
   Switch& sw_;
   std::string rundir_;

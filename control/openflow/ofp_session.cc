@@ -220,7 +220,10 @@ void Session::dispatch(std::span<const std::uint8_t> msg, std::vector<std::uint8
     });
     return;
   }
-  if (type == kPacketOut) throw OfpError(OfpCode::bad_type, "PACKET_OUT is not supported yet");
+  if (type == kPacketOut) {
+    packet_out(r);
+    return;
+  }
   if (type == t.port_mod)
     throw OfpError(OfpCode::bad_type, "PORT_MOD is not supported (ports come from the config)");
   throw OfpError(OfpCode::bad_type, fmt::format("message type {} is not supported", type));

@@ -23,6 +23,7 @@
 
 #include "control/openflow/ofp_port_description.h"
 #include "control/openflow/ofp_wire.h"
+#include "dataplane/controller_queue.h"
 #include "flowtable/flow_mod.h"
 #include "flowtable/flow_table.h"
 
@@ -57,6 +58,7 @@ class Session final {
                                                        std::uint8_t reason) const;
   [[nodiscard]] std::vector<std::uint8_t> port_status(std::uint8_t reason,
                                                       const PortDescription& port) const;
+  [[nodiscard]] std::vector<std::uint8_t> packet_in(const dataplane::PuntedPacket& packet) const;
 
  private:
   struct PendingMod {
@@ -81,6 +83,7 @@ class Session final {
   void take_flow_mod(flowtable::FlowMod mod, const FlowModExtras& extras, std::uint32_t xid,
                      std::span<const std::uint8_t> msg, std::vector<std::uint8_t>& out);
   void flush(std::vector<std::uint8_t>& out);
+  void packet_out(WireReader& r);  // ofp_packet_out.cc
   void error(std::uint32_t xid, OfpCode code, std::span<const std::uint8_t> request,
              const std::string& why, std::vector<std::uint8_t>& out);
 

@@ -104,6 +104,7 @@ enum class OfpCode : std::uint8_t {
   bad_table_id,
   is_slave,
   bad_port,
+  bad_packet,
   action_bad_type,
   action_bad_len,
   action_bad_vendor_type,

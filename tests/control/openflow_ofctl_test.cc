@@ -397,6 +397,82 @@ TEST(OpenFlowChannel, PortStatusTellsClientsOfPortsThatComeChangeAndGo) {
   EXPECT_EQ(reason_and_name(deleted), "1 veth9");  // OFPPR_DELETE
 }
 
+// The controller loop: a flow sends UDP 7777 to the controller only; the
+// client gets the PACKET_IN and sends the frame on with a PACKET_OUT to
+// veth102, so the frame reaches Xray only through the client.
+TEST(OpenFlowChannel, PacketInAndPacketOutCarryAFrameThroughTheClient) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  OpenFlowClient c(v.daemon.openflow_target("socket").substr(5));
+  c.hello(4);
+  (void)c.barrier(4);
+  ofctl_ok(v, {"add-flow", "priority=200,udp,tp_dst=7777,actions=controller"});
+  const std::uint32_t warp0 = std::stoul(ofport(v, "warp0"));
+  const std::uint32_t veth102 = std::stoul(ofport(v, "veth102"));
+
+  std::vector<std::uint8_t> packet_in;
+  std::thread controller([&] {
+    packet_in = next_of_type(c, 10, 5s);  // OFPT_PACKET_IN
+    if (packet_in.size() < 42) return;
+    // 1.3 PACKET_IN: buffer_id, total_len, reason, table, cookie, then the
+    // match (in_port: 12 bytes padded to 16), 2 bytes of pad, the frame.
+    const std::vector<std::uint8_t> frame(packet_in.begin() + 42, packet_in.end());
+    std::vector<std::uint8_t> body{0xff,
+                                   0xff,
+                                   0xff,
+                                   0xff,  // buffer_id: none
+                                   0xff,
+                                   0xff,
+                                   0xff,
+                                   0xfd,  // in_port: CONTROLLER
+                                   0x00,
+                                   0x10,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0,  // actions_len 16, pad
+                                   0x00,
+                                   0x00,
+                                   0x00,
+                                   0x10,  // OUTPUT
+                                   static_cast<std::uint8_t>(veth102 >> 24),
+                                   static_cast<std::uint8_t>(veth102 >> 16),
+                                   static_cast<std::uint8_t>(veth102 >> 8),
+                                   static_cast<std::uint8_t>(veth102),
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0};
+    body.insert(body.end(), frame.begin(), frame.end());
+    c.send(ofp_message(4, 13, 77, body));  // OFPT_PACKET_OUT
+  });
+  DeliveryCheck check(v.host, {"veth102", "warp0", "nm-server"});
+  check.send("warp0", VpsDaemon::udp(v.warp, v.xray.mac(), 7777), {"veth102"},
+             "UDP 7777: to the controller, and from it to veth102");
+  EXPECT_EQ(check.verify(), "");
+  controller.join();
+  ASSERT_GE(packet_in.size(), 42u) << "no PACKET_IN";
+  EXPECT_EQ(packet_in[14], 1);  // OFPR_ACTION
+  EXPECT_EQ(std::uint32_t(packet_in[32]) << 24 | std::uint32_t(packet_in[33]) << 16 |
+                std::uint32_t(packet_in[34]) << 8 | packet_in[35],
+            warp0);
+  EXPECT_EQ(packet_in.size() - 42, std::size_t(packet_in[12] << 8 | packet_in[13]))
+      << "the whole frame (max_len 65535)";
+  // An error: a PACKET_OUT with a frame shorter than an Ethernet header.
+  c.send(ofp_message(
+      4, 13, 78, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2}));
+  const auto error = next_of_type(c, 1, 3s);
+  ASSERT_GE(error.size(), 12u);
+  EXPECT_EQ(error[8] << 8 | error[9], 1);     // OFPET_BAD_REQUEST
+  EXPECT_EQ(error[10] << 8 | error[11], 12);  // OFPBRC_BAD_PACKET
+}
+
 // ptcp:PORT listeners come and go with the config (reload), on loopback of
 // the switch's namespace: op-dbus's own OpenFlow client connects to
 // tcp:127.0.0.1:6653 this way.
