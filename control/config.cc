@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "control/openflow/listen_target.h"
+#include "control/openflow/controller_target.h"
 #include "control/port_arguments.h"
 #include "flowtable/flow_counters.h"
 #include "flowtable/value_text.h"
@@ -424,7 +424,9 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   for (const toml::table* t : c.tables(root, "bridge")) {
     BridgeConfig b;
     b.pos = c.pos(*t);
-    c.only_keys(*t, {"name", "port", "flows", "flow", "mac_aging", "mac_table_size", "controller"},
+    c.only_keys(*t,
+                {"name", "port", "flows", "flow", "mac_aging", "mac_table_size", "controller",
+                 "fail_mode"},
                 "[[bridge]]");
     if (auto name = c.string(*t, "name"))
       b.name = *name;
@@ -441,11 +443,18 @@ Config parse_config(std::string_view text, const std::string& file_name) {
     if (auto s = c.integer(*t, "mac_table_size", 16, 1 << 22)) b.mac_table_size = std::uint32_t(*s);
     for (const auto& [target, node] : c.strings(*t, "controller")) {
       try {
-        (void)openflow::parse_listen_target(target);
+        (void)openflow::parse_controller_target(target);
         b.controllers.push_back(target);
       } catch (const std::invalid_argument& e) {
         c.issue(*node, e.what());
       }
+    }
+    if (auto mode = c.string(*t, "fail_mode")) {
+      if (*mode == "standalone" || *mode == "secure")
+        b.fail_mode = *mode;
+      else
+        c.issue(*t->get("fail_mode"),
+                fmt::format("fail_mode '{}': give standalone or secure", *mode));
     }
     for (const toml::table* pt : c.tables(*t, "port")) {
       PortConfig p = read_port(c, *pt);

@@ -97,9 +97,13 @@ struct BridgeConfig {
   // bridge's fail mode and controllers. When it changes, the table is
   // flushed and set again, as OVS does.
   std::string flows_basis;
-  // Where the bridge also accepts OpenFlow connections (`ptcp:PORT[:ADDR]`,
-  // `punix:PATH`), besides its management socket.
+  // Its OpenFlow controllers besides the management socket: listeners
+  // (`ptcp:PORT[:ADDR]`, `punix:PATH`) and controllers it connects to
+  // (`tcp:ADDR[:PORT]`, `unix:PATH`).
   std::vector<std::string> controllers;
+  // With controllers to connect to: "standalone" switches as NORMAL while
+  // none is connected (OVS's fail-open), "secure" keeps to its flows.
+  std::string fail_mode = "standalone";
 };
 
 // A [[bridge]]'s flows as written, before they are parsed against its

@@ -134,6 +134,9 @@ class Switch final {
                                                                 std::size_t max);
   // Readable when the bridge has punts waiting (an eventfd; read it empty).
   [[nodiscard]] int punt_fd(const std::string& bridge);
+  // OVS's fail-open for the bridge (its controllers are away, standalone).
+  void set_fail_open(const std::string& bridge, bool on);
+  [[nodiscard]] std::string fail_mode(const std::string& bridge) const;
   // The bridge's extra OpenFlow listeners (BridgeConfig::controllers).
   [[nodiscard]] std::vector<std::string> controllers(const std::string& bridge) const;
 

@@ -2,6 +2,8 @@
 // flows with their counters, flow mods applied as batches, bridges by name.
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "control/switch.h"
 
 namespace sockswitch::control {
@@ -82,5 +84,16 @@ std::vector<dataplane::PuntedPacket> Switch::take_punts(const std::string& name,
 int Switch::punt_fd(const std::string& name) {
   return bridge(name).bridge->controller().punt_fd;
 }
+
+void Switch::set_fail_open(const std::string& name, bool on) {
+  RunningBridge& b = bridge(name);
+  if (b.bridge->published() != nullptr && b.bridge->published()->fail_open != on)
+    spdlog::warn("bridge {}: {}", name,
+                 on ? "no controller connected: fail-open, switching as NORMAL (standalone)"
+                    : "a controller connected: the flow table switches again");
+  b.bridge->set_fail_open(on);
+}
+
+std::string Switch::fail_mode(const std::string& name) const { return bridge(name).config.fail_mode; }
 
 }  // namespace sockswitch::control

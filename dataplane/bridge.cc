@@ -70,6 +70,13 @@ void Bridge::set_mac_config(const MacLearningConfig& mac) {
   mac_ = std::move(table);  // no poll thread holds the old one after the grace period
 }
 
+void Bridge::set_fail_open(bool on) {
+  if (current_->fail_open == on) return;
+  auto next = std::make_unique<BridgeSnapshot>(*current_);
+  next->fail_open = on;
+  publish(std::move(next));
+}
+
 void Bridge::publish(std::unique_ptr<BridgeSnapshot> next) {
   next->generation = ++generation_;
   published_.store(next.get(), std::memory_order_release);

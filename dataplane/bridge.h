@@ -51,6 +51,9 @@ struct BridgeSnapshot {
   std::uint8_t bridge_index = 0;
   MacLearningTable* mac = nullptr;
   ControllerQueues* controller = nullptr;  // the bridge's; lives as long as it
+  // OVS's fail-open: the controller it depends on is away, every packet
+  // is switched by NORMAL and the flow table is not consulted.
+  bool fail_open = false;
 
   [[nodiscard]] std::int16_t index(flowtable::PortNo no) const noexcept {
     const auto n = flowtable::to_u32(no);
@@ -86,6 +89,8 @@ class Bridge final {
   // entries are forgotten: NORMAL floods until it learns again); the old is
   // freed after the grace period.
   void set_mac_config(const MacLearningConfig& mac);
+  // Publishes BridgeSnapshot::fail_open (no-op when it already is `on`).
+  void set_fail_open(bool on);
 
   [[nodiscard]] const flowtable::FlowTable& flows() const noexcept { return flows_; }
   // Control thread: see FlowTable::note_use.

@@ -61,6 +61,14 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
 
   const std::size_t n = burst.size();
   extract_burst(burst, std::span(keys_).first(n), std::span(info_).first(n));
+  if (bridge.fail_open) [[unlikely]] {
+    static constexpr flowtable::Action kNormal{flowtable::ActionKind::normal};
+    for (std::size_t i = 0; i < n; ++i)
+      executor_.run_list(bridge, std::span(&kNormal, 1), burst[i], keys_[i], now);
+    stats_.packets.add(n);
+    stats_.bursts.add(1);
+    return;
+  }
   for (std::size_t i = 0; i < n; ++i)
     caches.emc->prefetch(info_[i].hash);
 

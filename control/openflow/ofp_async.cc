@@ -117,4 +117,12 @@ std::vector<std::uint8_t> Session::packet_in(const dataplane::PuntedPacket& pack
   return w.bytes();
 }
 
+std::vector<std::uint8_t> Session::echo_request() const {
+  if (version_ == 0) return {};
+  WireWriter w;
+  start_message(w, version_, kEchoRequest, 0);
+  finish_message(w);
+  return w.bytes();
+}
+
 }  // namespace sockswitch::control::openflow

@@ -18,7 +18,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "control/openflow/listen_target.h"
+#include "control/openflow/controller_target.h"
+#include "control/openflow/ofp_connection.h"
+#include "control/openflow/ofp_connector.h"
 #include "control/openflow/ofp_port_description.h"
 #include "control/openflow/ofp_session.h"
 #include "control/switch.h"
@@ -26,117 +28,8 @@
 namespace sockswitch::control::openflow {
 namespace {
 
-namespace asio = boost::asio;
 using Local = asio::local::stream_protocol;
 using Tcp = asio::ip::tcp;
-
-// A client that stops reading while replies pile up (a dump of a huge
-// table) is cut off rather than buffered without bound.
-constexpr std::size_t kMaxBacklog = 64u << 20;
-
-class Connection {
- public:
-  virtual ~Connection() = default;
-  virtual void close() = 0;
-  // Sends what `make` builds from this connection's session (nothing when
-  // it builds nothing).
-  virtual void send_unasked(
-      const std::function<std::vector<std::uint8_t>(const Session&)>& make) = 0;
-};
-
-template <typename Protocol>
-class StreamConnection final : public Connection,
-                               public std::enable_shared_from_this<StreamConnection<Protocol>> {
- public:
-  StreamConnection(typename Protocol::socket socket, Switch& sw, const std::string& bridge)
-      : socket_(std::move(socket)), quiet_(socket_.get_executor()), session_(sw, bridge) {}
-
-  void start() {
-    send(session_.hello());
-    read();
-  }
-  void close() override {
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-    quiet_.cancel();
-  }
-  void send_unasked(const std::function<std::vector<std::uint8_t>(const Session&)>& make) override {
-    if (closing_ || !socket_.is_open()) return;
-    std::vector<std::uint8_t> bytes = make(session_);
-    if (!bytes.empty()) send(std::move(bytes));
-  }
-
- private:
-  void read() {
-    auto self = this->shared_from_this();
-    socket_.async_read_some(
-        asio::buffer(buffer_), [self](boost::system::error_code ec, std::size_t n) {
-          std::vector<std::uint8_t> out;
-          if (ec) {  // closed by the peer or by us: what it sent still counts
-            self->session_.flush_run(out);
-            return;
-          }
-          const bool open =
-              self->session_.receive(std::span<const std::uint8_t>(self->buffer_.data(), n), out);
-          if (!out.empty()) self->send(std::move(out));
-          if (open && self->session_.run_pending()) self->apply_when_quiet();
-          if (!open) {
-            spdlog::warn("openflow {}: connection closed: {}", self->session_.bridge(),
-                         self->session_.close_reason());
-            self->closing_ = true;
-            if (self->queue_.empty()) self->close();
-            return;
-          }
-          self->read();
-        });
-  }
-  // Applies a pending run of flow mods once the client has sent nothing
-  // for kQuiet (each read re-arms the timer, so a streamed `add-flows` is
-  // one version, not one per read).
-  void apply_when_quiet() {
-    quiet_.expires_after(kQuiet);
-    quiet_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
-      if (ec) return;  // re-armed by a later read, or closed
-      std::vector<std::uint8_t> out;
-      self->session_.flush_run(out);
-      if (!out.empty()) self->send(std::move(out));
-    });
-  }
-  void send(std::vector<std::uint8_t> bytes) {
-    backlog_ += bytes.size();
-    if (backlog_ > kMaxBacklog) {
-      spdlog::warn("openflow {}: the client does not read its replies; connection closed",
-                   session_.bridge());
-      close();
-      return;
-    }
-    queue_.push_back(std::move(bytes));
-    if (queue_.size() == 1) write();
-  }
-  void write() {
-    auto self = this->shared_from_this();
-    asio::async_write(socket_, asio::buffer(queue_.front()),
-                      [self](boost::system::error_code ec, std::size_t) {
-                        if (ec) return;
-                        self->backlog_ -= self->queue_.front().size();
-                        self->queue_.pop_front();
-                        if (!self->queue_.empty())
-                          self->write();
-                        else if (self->closing_)
-                          self->close();
-                      });
-  }
-
-  static constexpr std::chrono::milliseconds kQuiet{2};
-
-  typename Protocol::socket socket_;
-  asio::steady_timer quiet_;
-  Session session_;
-  std::array<std::uint8_t, 64 * 1024> buffer_{};
-  std::deque<std::vector<std::uint8_t>> queue_;
-  std::size_t backlog_ = 0;
-  bool closing_ = false;
-};
 
 // Whether some process accepts connections on `path`.
 bool answered(const std::string& path) {
@@ -146,25 +39,6 @@ bool answered(const std::string& path) {
   s.connect(Local::endpoint(path), ec);
   return !ec;
 }
-
-using Connections = std::vector<std::weak_ptr<Connection>>;
-
-// One listening socket and the connections it accepted.
-class Endpoint {
- public:
-  virtual ~Endpoint() = default;
-  // The connections still open.
-  [[nodiscard]] std::vector<std::shared_ptr<Connection>> connections() {
-    std::vector<std::shared_ptr<Connection>> out;
-    std::erase_if(connections_, [](const std::weak_ptr<Connection>& w) { return w.expired(); });
-    for (const auto& w : connections_)
-      if (auto c = w.lock()) out.push_back(std::move(c));
-    return out;
-  }
-
- protected:
-  Connections connections_;
-};
 
 template <typename Protocol>
 class Acceptor final : public Endpoint {
@@ -241,7 +115,7 @@ std::unique_ptr<Endpoint> listen_unix(asio::io_context& io, Switch& sw, const st
 }
 
 std::unique_ptr<Endpoint> listen_tcp(asio::io_context& io, Switch& sw, const std::string& bridge,
-                                     const ListenTarget& t) {
+                                     const ControllerTarget& t) {
   auto a = std::make_unique<Acceptor<Tcp>>(io, sw, bridge);
   a->listen(Tcp::endpoint(asio::ip::make_address(t.address), t.port));
   spdlog::info("openflow {}: listening on tcp {}:{}", bridge, t.address, t.port);
@@ -255,6 +129,7 @@ struct Listeners::Bridge {
 
   std::vector<std::string> targets;  // what these endpoints were opened for
   std::vector<std::unique_ptr<Endpoint>> endpoints;
+  std::vector<const Connector*> connectors;  // the active ones among them
   // The bridge's punt eventfd (a dup: asio closes its own), and which one.
   asio::posix::stream_descriptor punts;
   int punt_fd = -1;
@@ -304,10 +179,17 @@ void Listeners::sync() {
     }
     for (const std::string& text : b->targets) {
       try {
-        const ListenTarget t = parse_listen_target(text);
-        b->endpoints.push_back(t.kind == ListenTarget::Kind::tcp
-                                   ? listen_tcp(io_, sw_, name, t)
-                                   : listen_unix(io_, sw_, name, t.path));
+        const ControllerTarget t = parse_controller_target(text);
+        if (t.active()) {
+          auto c = std::make_unique<Connector>(io_, sw_, name, t,
+                                               [this, name] { update_fail_open(name); });
+          b->connectors.push_back(c.get());
+          b->endpoints.push_back(std::move(c));
+        } else {
+          b->endpoints.push_back(t.kind == ControllerTarget::Kind::listen_tcp
+                                     ? listen_tcp(io_, sw_, name, t)
+                                     : listen_unix(io_, sw_, name, t.path));
+        }
       } catch (const std::exception& e) {
         // Not retried until the bridge's listeners change: a port in use
         // stays in use, and the log says so once.
@@ -315,7 +197,18 @@ void Listeners::sync() {
       }
     }
     bridges_.emplace(name, std::move(b));
+    update_fail_open(name);
   }
+}
+
+void Listeners::update_fail_open(const std::string& name) {
+  const auto it = bridges_.find(name);
+  if (it == bridges_.end() || !sw_.has_bridge(name)) return;
+  const std::vector<const Connector*>& connectors = it->second->connectors;
+  const bool away =
+      !connectors.empty() && std::none_of(connectors.begin(), connectors.end(),
+                                          [](const Connector* c) { return c->connected(); });
+  sw_.set_fail_open(name, away && sw_.fail_mode(name) == "standalone");
 }
 
 void Listeners::flow_removed(const std::string& bridge, const flowtable::RemovedFlow& flow,

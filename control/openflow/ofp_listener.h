@@ -7,11 +7,11 @@
 // created mode 0600 (root only, like the control socket). A bridge's
 // `controller = ["ptcp:6653", "punix:/run/x.sock"]` adds listeners (TCP on
 // 127.0.0.1 unless an address is given), as OVS's passive controller
-// targets. A socket path some other live process answers on (an
-// ovs-vswitchd still running) is left to it, with a warning; a stale one is
-// replaced. Each connection is an openflow::Session on the control
-// thread's io_context. Frames the bridge's `controller` actions send up go
-// to every client as PACKET_IN.
+// targets, and `tcp:`/`unix:` targets connections it makes and keeps
+// (ofp_connector.h), with the bridge's fail mode while they are all away. A socket path some other
+// live process answers on (an ovs-vswitchd still running) is left to it, with a warning; a stale
+// one is replaced. Each connection is an openflow::Session on the control thread's io_context.
+// Frames the bridge's `controller` actions send up go to every client as PACKET_IN.
 #pragma once
 
 #include <map>
@@ -59,6 +59,8 @@ class Listeners final {
   struct Bridge;
   // PACKET_IN to the bridge's clients whenever its poll thread punts.
   void watch_punts(Bridge& b, const std::string& name);
+  // Fail-open while a standalone bridge's controllers are all away.
+  void update_fail_open(const std::string& name);
 
   boost::asio::io_context& io_;
   Switch& sw_;

@@ -59,6 +59,8 @@ class Session final {
   [[nodiscard]] std::vector<std::uint8_t> port_status(std::uint8_t reason,
                                                       const PortDescription& port) const;
   [[nodiscard]] std::vector<std::uint8_t> packet_in(const dataplane::PuntedPacket& packet) const;
+  // An inactivity probe.
+  [[nodiscard]] std::vector<std::uint8_t> echo_request() const;
 
  private:
   struct PendingMod {

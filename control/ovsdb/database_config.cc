@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "control/openflow/listen_target.h"
+#include "control/openflow/controller_target.h"
 #include "control/ovsdb/datum.h"
 #include "dataplane/tx_batch.h"
 #include "flowtable/flow_parser.h"
@@ -197,8 +197,13 @@ DatabaseSnapshot DatabaseConfig::build(const Replica& db, const Config& file, co
       const Row* crow = db.row("Controller", cu);
       const std::string target = crow ? text(*crow, "target") : "";
       try {
-        (void)openflow::parse_listen_target(target);
-        listeners.push_back(target);
+        if (openflow::parse_controller_target(target).active()) {
+          bo.status["controller"] =
+              "'" + target + "': sockswitch connects to controllers of its config file only";
+          active.push_back(cu);
+        } else {
+          listeners.push_back(target);
+        }
       } catch (const std::invalid_argument& e) {
         bo.status["controller"] = e.what();
         active.push_back(cu);
