@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "control/config.h"
+#include "control/openflow/controller_target.h"
 
 namespace sockswitch::control {
 namespace {
@@ -99,22 +100,30 @@ TEST(Config, MistakesAreLocated) {
             std::string::npos);
 }
 
-TEST(Config, OpenFlowListenersAreCheckedAndActiveTargetsRefusedWithTheirReason) {
+TEST(Config, OpenFlowControllerTargetsAndFailModeAreChecked) {
   const Config c = parse_config(
-      "ovs_rundir = \"/tmp/x\"\n[[bridge]]\nname = \"br\"\n"
-      "controller = [\"ptcp:6653\", \"ptcp:6654:[::1]\", \"punix:/run/of.sock\"]\n",
+      "ovs_rundir = \"/tmp/x\"\n[[bridge]]\nname = \"br\"\nfail_mode = \"secure\"\n"
+      "controller = [\"ptcp:6653\", \"ptcp:6654:[::1]\", \"punix:/run/of.sock\", "
+      "\"tcp:10.0.0.1\", \"tcp:[::1]:6633\", \"unix:/run/ctl.sock\"]\n",
       "test.toml");
   ASSERT_EQ(c.bridges.size(), 1u);
-  EXPECT_EQ(c.bridges[0].controllers.size(), 3u);
+  EXPECT_EQ(c.bridges[0].controllers.size(), 6u);
+  EXPECT_EQ(c.bridges[0].fail_mode, "secure");
   EXPECT_EQ(c.ovs_rundir, "/tmp/x");
-  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\ncontroller = [\"tcp:10.0.0.1:6653\"]\n")
-                .find("test.toml:3:15: error: 'tcp:10.0.0.1:6653' is an active controller target"),
+  EXPECT_EQ(openflow::parse_controller_target("tcp:10.0.0.1").port, 6653);
+  EXPECT_TRUE(openflow::parse_controller_target("unix:/run/ctl.sock").active());
+  EXPECT_FALSE(openflow::parse_controller_target("ptcp:6653").active());
+  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\ncontroller = [\"ssl:10.0.0.1:6653\"]\n")
+                .find("test.toml:3:15: error: 'ssl:10.0.0.1:6653': TLS targets need certificates"),
             std::string::npos);
   EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\ncontroller = [\"ptcp:0\"]\n")
                 .find("the port must be 1..65535"),
             std::string::npos);
-  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\ncontroller = [\"ptcp:6653:nowhere\"]\n")
+  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\ncontroller = [\"tcp:nowhere:6653\"]\n")
                 .find("is not an IP address"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\nfail_mode = \"open\"\n")
+                .find("fail_mode 'open': give standalone or secure"),
             std::string::npos);
   EXPECT_NE(error_of("openflow = 3\n").find("openflow: give true or false"), std::string::npos);
   EXPECT_NE(error_of("ovs_rundir = \"run\"\n").find("give an absolute path"), std::string::npos);
