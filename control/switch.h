@@ -136,6 +136,9 @@ class Switch final {
   [[nodiscard]] int punt_fd(const std::string& bridge);
   // OVS's fail-open for the bridge (its controllers are away, standalone).
   void set_fail_open(const std::string& bridge, bool on);
+  // OpenFlow 1.0's table miss: a PACKET_IN (to 1.0 clients) for a packet no
+  // flow matches.
+  void set_miss_to_controller(const std::string& bridge, bool on);
   [[nodiscard]] std::string fail_mode(const std::string& bridge) const;
   // The bridge's extra OpenFlow listeners (BridgeConfig::controllers).
   [[nodiscard]] std::vector<std::string> controllers(const std::string& bridge) const;

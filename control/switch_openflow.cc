@@ -94,6 +94,12 @@ void Switch::set_fail_open(const std::string& name, bool on) {
   b.bridge->set_fail_open(on);
 }
 
-std::string Switch::fail_mode(const std::string& name) const { return bridge(name).config.fail_mode; }
+void Switch::set_miss_to_controller(const std::string& name, bool on) {
+  bridge(name).bridge->set_miss_to_controller(on);
+}
+
+std::string Switch::fail_mode(const std::string& name) const {
+  return bridge(name).config.fail_mode;
+}
 
 }  // namespace sockswitch::control

@@ -43,23 +43,31 @@ void ActionExecutor::run_list(const BridgeSnapshot& bridge,
 }
 
 void ActionExecutor::punt(PacketRun& r, std::uint16_t max_len) noexcept {
-  ControllerQueues* q = r.bridge->controller;
+  // A table-miss flow (priority 0, matching everything) reports no match,
+  // as OpenFlow 1.3 has it.
+  const flowtable::FlowRule* f = r.flow;
+  const std::uint8_t reason = f && f->priority == 0 && f->match.mask.empty() ? 0 : 1;
+  punt_frame(*r.bridge, *r.packet, max_len, f ? f->cookie : 0, f ? f->table : 0, reason, false);
+}
+
+void ActionExecutor::punt_frame(const BridgeSnapshot& bridge, const Packet& p,
+                                std::uint16_t max_len, std::uint64_t cookie, std::uint8_t table,
+                                std::uint8_t reason, bool miss) noexcept {
+  ControllerQueues* q = bridge.controller;
   PuntedPacket* slot = q != nullptr ? q->punts.slot() : nullptr;
   if (slot == nullptr) {
     stats_.drop(Drop::controller_queue);
     return;
   }
-  const Packet& p = *r.packet;
   const std::size_t n = std::min<std::size_t>({p.length(), max_len, slot->data.size()});
   std::memcpy(slot->data.data(), p.data(), n);
   slot->len = static_cast<std::uint16_t>(n);
   slot->total_len = static_cast<std::uint16_t>(std::min<std::uint32_t>(p.length(), 0xffff));
   slot->in_port = flowtable::to_u32(p.in_port());
-  slot->cookie = r.flow ? r.flow->cookie : 0;
-  slot->table = r.flow ? r.flow->table : 0;
-  // A table-miss flow (priority 0, matching everything) reports no match,
-  // as OpenFlow 1.3 has it.
-  slot->reason = r.flow && r.flow->priority == 0 && r.flow->match.mask.empty() ? 0 : 1;
+  slot->cookie = cookie;
+  slot->table = table;
+  slot->reason = reason;
+  slot->miss = miss;
   if (q->punts.push()) q->signal_punt();
 }
 

@@ -59,6 +59,11 @@ class ActionExecutor final {
     }
     run_actions(bridge, rule, p, key, now);
   }
+  // A copy of `p` (up to max_len) for the OpenFlow clients; `miss`: no
+  // flow matched (OpenFlow 1.0's table miss, sent to 1.0 clients only).
+  void punt_frame(const BridgeSnapshot& bridge, const Packet& p, std::uint16_t max_len,
+                  std::uint64_t cookie, std::uint8_t table, std::uint8_t reason,
+                  bool miss) noexcept;
   // Runs a PACKET_OUT's actions on `p` (in_port already set); consumes it.
   void run_list(const BridgeSnapshot& bridge, std::span<const flowtable::Action> actions, Packet* p,
                 flowtable::FlowKey& key, std::chrono::seconds now) noexcept;

@@ -77,6 +77,13 @@ void Bridge::set_fail_open(bool on) {
   publish(std::move(next));
 }
 
+void Bridge::set_miss_to_controller(bool on) {
+  if (current_->miss_to_controller == on) return;
+  auto next = std::make_unique<BridgeSnapshot>(*current_);
+  next->miss_to_controller = on;
+  publish(std::move(next));
+}
+
 void Bridge::publish(std::unique_ptr<BridgeSnapshot> next) {
   next->generation = ++generation_;
   published_.store(next.get(), std::memory_order_release);

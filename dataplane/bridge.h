@@ -54,6 +54,8 @@ struct BridgeSnapshot {
   // OVS's fail-open: the controller it depends on is away, every packet
   // is switched by NORMAL and the flow table is not consulted.
   bool fail_open = false;
+  // A client speaks OpenFlow 1.0, whose table misses go to the controller.
+  bool miss_to_controller = false;
 
   [[nodiscard]] std::int16_t index(flowtable::PortNo no) const noexcept {
     const auto n = flowtable::to_u32(no);
@@ -91,6 +93,8 @@ class Bridge final {
   void set_mac_config(const MacLearningConfig& mac);
   // Publishes BridgeSnapshot::fail_open (no-op when it already is `on`).
   void set_fail_open(bool on);
+  // Publishes BridgeSnapshot::miss_to_controller.
+  void set_miss_to_controller(bool on);
 
   [[nodiscard]] const flowtable::FlowTable& flows() const noexcept { return flows_; }
   // Control thread: see FlowTable::note_use.

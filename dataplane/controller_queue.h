@@ -67,6 +67,7 @@ struct PuntedPacket {
   std::uint16_t len = 0;  // bytes in data (the flow's max_len cut)
   std::uint8_t table = 0;
   std::uint8_t reason = 1;  // OFPR_NO_MATCH 0 (a table-miss flow), OFPR_ACTION 1
+  bool miss = false;        // no flow matched at all (for OpenFlow 1.0 clients)
   std::array<std::uint8_t, kControllerFrameMax> data;
 };
 

@@ -82,6 +82,7 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
     Packet* p = burst[i];
     const RulePtr rule = decide(caches, bridge, keys_[i], info_[i]);
     if (rule == nullptr) {
+      if (bridge.miss_to_controller) executor_.punt_frame(bridge, *p, 0xffff, 0, 0, 0, true);
       stats_.drop(Drop::no_match);
       pool_.free(p);
       continue;

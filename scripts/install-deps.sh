@@ -13,7 +13,7 @@ packages=(
   iproute2 iputils-ping netcat-openbsd iperf3 tcpdump ethtool procps bash
   wireguard-go wireguard-tools socat
   openvswitch-switch gnuplot-nox python3
-  python3-os-ken  # an OpenFlow controller for the controller tests
+  python3-os-ken openvswitch-testcontroller  # OpenFlow controllers for the tests
 )
 
 missing=()

@@ -89,7 +89,12 @@ std::vector<std::uint8_t> Session::port_status(std::uint8_t reason,
 
 std::vector<std::uint8_t> Session::packet_in(const dataplane::PuntedPacket& packet) const {
   if (version_ == 0 || role_ == 3) return {};
-  const std::span<const std::uint8_t> data(packet.data.data(), packet.len);
+  // A table miss goes to OpenFlow 1.0 clients only (from 1.3 on a miss is
+  // a drop unless a table-miss flow says otherwise), cut to miss_send_len.
+  if (packet.miss && version_ != kVersion10) return {};
+  const std::size_t len =
+      packet.miss ? std::min<std::size_t>(packet.len, miss_send_len_) : packet.len;
+  const std::span<const std::uint8_t> data(packet.data.data(), len);
   WireWriter w;
   start_message(w, version_, kPacketIn, 0);
   w.u32(0xffffffff);  // buffer_id: nothing is buffered, the frame is here

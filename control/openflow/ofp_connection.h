@@ -41,6 +41,8 @@ class Connection {
       const std::function<std::vector<std::uint8_t>(const Session&)>& make) = 0;
   // Open, with an OpenFlow version agreed.
   [[nodiscard]] virtual bool agreed() const noexcept = 0;
+  // The version agreed (0: none yet).
+  [[nodiscard]] virtual std::uint8_t version() const noexcept = 0;
   // When the peer last sent anything (inactivity probes).
   [[nodiscard]] virtual std::chrono::steady_clock::time_point last_heard() const noexcept = 0;
 };
@@ -68,6 +70,9 @@ class StreamConnection final : public Connection,
   }
   [[nodiscard]] bool agreed() const noexcept override {
     return socket_.is_open() && session_.version() != 0;
+  }
+  [[nodiscard]] std::uint8_t version() const noexcept override {
+    return socket_.is_open() ? session_.version() : 0;
   }
   [[nodiscard]] std::chrono::steady_clock::time_point last_heard() const noexcept override {
     return last_heard_;

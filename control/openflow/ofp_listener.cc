@@ -204,6 +204,12 @@ void Listeners::sync() {
 void Listeners::update_fail_open(const std::string& name) {
   const auto it = bridges_.find(name);
   if (it == bridges_.end() || !sw_.has_bridge(name)) return;
+  // OpenFlow 1.0's table miss goes to the controller: on while a 1.0
+  // client is connected.
+  const auto clients = it->second->connections();
+  sw_.set_miss_to_controller(name, std::any_of(clients.begin(), clients.end(), [](const auto& c) {
+                               return c->version() == kVersion10;
+                             }));
   const std::vector<const Connector*>& connectors = it->second->connectors;
   const bool away =
       !connectors.empty() && std::none_of(connectors.begin(), connectors.end(),
@@ -245,6 +251,7 @@ void Listeners::watch_punts(Bridge& b, const std::string& name) {
 void Listeners::watch_ports() {
   constexpr std::uint8_t kAdd = 0, kDelete = 1, kModify = 2;
   for (auto& [name, b] : bridges_) {
+    update_fail_open(name);  // and the 1.0 table miss, as clients come and go
     const std::vector<std::shared_ptr<Connection>> clients = b->connections();
     if (clients.empty()) {
       b->ports_known = false;

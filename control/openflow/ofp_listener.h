@@ -59,7 +59,8 @@ class Listeners final {
   struct Bridge;
   // PACKET_IN to the bridge's clients whenever its poll thread punts.
   void watch_punts(Bridge& b, const std::string& name);
-  // Fail-open while a standalone bridge's controllers are all away.
+  // Fail-open while a standalone bridge's controllers are all away; table
+  // misses to the controller while an OpenFlow 1.0 client is connected.
   void update_fail_open(const std::string& name);
 
   boost::asio::io_context& io_;

@@ -105,6 +105,40 @@ TEST(OpenFlowController,
   EXPECT_EQ(daemon.log().find("fail-open"), std::string::npos) << "secure never fails open";
 }
 
+// ovs-testcontroller (Debian's openvswitch-testcontroller) speaks OpenFlow
+// 1.0 and installs no table-miss flow: it relies on 1.0's table miss going
+// to the controller, and learns from those PACKET_INs. Its flows carry an
+// idle timeout and go when the traffic stops.
+TEST(OpenFlowController, OvsTestcontrollerLearnsFromOpenFlow10TableMissesAndItsFlowsExpire) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/ovs-testcontroller"))
+      << "openvswitch-testcontroller is installed by scripts/install-deps.sh";
+  SwitchHost host;
+  Container& a = host.plug("ofa", "10.73.0.1/24");
+  host.plug("ofb", "10.73.0.2/24");
+  ConfigDir dir({});
+  constexpr int kPort = 16636;
+  dir.write("sw.toml", config(dir.path(""), "secure", kPort));
+  const pid_t controller = net::spawn_with_log(
+      {"ip", "netns", "exec", host.ns().name(), "ovs-testcontroller", "-O", "OpenFlow10",
+       "--max-idle=2", "ptcp:" + std::to_string(kPort) + ":127.0.0.1"},
+      dir.path("testcontroller.log"));
+  DaemonProcess daemon(host.ns(), dir.path("sw.toml"), dir.path("ctl.sock"), dir.path("d.log"));
+  const bool ok = net::wait_until([&] { return pings(a, "10.73.0.2"); }, 20s);
+  const std::string flows = daemon.ctl_ok({"dump-flows", "br"});
+  EXPECT_TRUE(ok) << flows << daemon.log() << dir.read("testcontroller.log");
+  EXPECT_NE(flows.find("idle_timeout=2, "), std::string::npos) << flows;
+  // Traffic stops: the learned flows expire by their idle timeout.
+  EXPECT_TRUE(net::wait_until(
+      [&] {
+        return daemon.ctl_ok({"dump-flows", "br"}).find("idle_timeout=2") == std::string::npos;
+      },
+      10s))
+      << daemon.ctl_ok({"dump-flows", "br"});
+  ::kill(controller, SIGTERM);
+  ::waitpid(controller, nullptr, 0);
+}
+
 TEST(OpenFlowController, WithItsControllerAwayAStandaloneBridgeFailsOpenAndASecureOneDoesNot) {
   SOCKSWITCH_REQUIRE_NETNS();
   for (const std::string mode : {"standalone", "secure"}) {
