@@ -266,8 +266,12 @@ int run_daemon(const DaemonOptions& options) {
     return 1;
   }
   ::chmod(socket_path.c_str(), 0600);
-  std::function<std::string()> sources;
-  if (database) sources = [&database] { return database->state() + "\n"; };
+  const std::function<std::string()> sources = [&database, &openflow_listeners] {
+    std::string s;
+    if (database) s += database->state() + "\n";
+    if (openflow_listeners) s += openflow_listeners->state();
+    return s;
+  };
   accept_loop(acceptor, *sw, reload, sources);
 
   asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);

@@ -165,6 +165,9 @@ using Connections = std::vector<std::weak_ptr<Connection>>;
 class Endpoint {
  public:
   virtual ~Endpoint() = default;
+  // For `ctl show`: "listening on unix:PATH", "controller tcp:A:P connected
+  // (OpenFlow 1.3)".
+  [[nodiscard]] virtual std::string describe() const = 0;
   // The connections still open.
   [[nodiscard]] virtual std::vector<std::shared_ptr<Connection>> connections() {
     std::vector<std::shared_ptr<Connection>> out;

@@ -16,7 +16,7 @@ constexpr std::chrono::seconds kMaxBackoff{8};
 constexpr std::chrono::seconds kProbeIdle{5};      // no word for this long: ECHO_REQUEST
 constexpr std::chrono::seconds kProbeTimeout{15};  // no word for this long: reconnect
 
-std::string describe(const ControllerTarget& t) {
+std::string describe_target(const ControllerTarget& t) {
   return t.kind == ControllerTarget::Kind::connect_unix
              ? "unix:" + t.path
              : "tcp:" + t.address + ":" + std::to_string(t.port);
@@ -63,7 +63,7 @@ struct Connector::State : std::enable_shared_from_this<Connector::State> {
       if (ec) {
         if (ec.message() != self->last_error)
           spdlog::warn("openflow {}: controller {}: {}; trying again", self->bridge,
-                       describe(self->target), ec.message());
+                       describe_target(self->target), ec.message());
         self->last_error = ec.message();
         self->again(self->backoff);
         self->backoff = std::min(self->backoff * 2, kMaxBackoff);
@@ -71,7 +71,8 @@ struct Connector::State : std::enable_shared_from_this<Connector::State> {
       }
       self->last_error.clear();
       self->backoff = std::chrono::seconds(1);
-      spdlog::info("openflow {}: connected to controller {}", self->bridge, describe(self->target));
+      spdlog::info("openflow {}: connected to controller {}", self->bridge,
+                   describe_target(self->target));
       std::weak_ptr<State> weak = self;
       auto c = std::make_shared<StreamConnection<Protocol>>(std::move(*socket), self->sw,
                                                             self->bridge, [weak] {
@@ -87,7 +88,7 @@ struct Connector::State : std::enable_shared_from_this<Connector::State> {
   void lost() {
     current.reset();
     if (stopped) return;
-    spdlog::warn("openflow {}: controller {} disconnected", bridge, describe(target));
+    spdlog::warn("openflow {}: controller {} disconnected", bridge, describe_target(target));
     report();
     again(std::chrono::seconds(1));
   }
@@ -116,7 +117,7 @@ struct Connector::State : std::enable_shared_from_this<Connector::State> {
       const auto quiet = std::chrono::steady_clock::now() - self->current->last_heard();
       if (quiet > kProbeTimeout) {
         spdlog::warn("openflow {}: controller {} silent for {} s; reconnecting", self->bridge,
-                     describe(self->target), kProbeTimeout.count());
+                     describe_target(self->target), kProbeTimeout.count());
         const std::shared_ptr<Connection> c = self->current;
         c->close();  // lost() follows
         return;
@@ -149,6 +150,15 @@ bool Connector::connected() const {
 std::vector<std::shared_ptr<Connection>> Connector::connections() {
   if (state_->current) return {state_->current};
   return {};
+}
+
+std::string Connector::describe() const {
+  const std::string what = "controller " + describe_target(state_->target);
+  if (const auto& c = state_->current; c && c->agreed())
+    return what +
+           (c->version() == kVersion10 ? " connected (OpenFlow 1.0)" : " connected (OpenFlow 1.3)");
+  return what + " not connected" +
+         (state_->last_error.empty() ? "" : " (" + state_->last_error + ")");
 }
 
 }  // namespace sockswitch::control::openflow

@@ -33,6 +33,7 @@ class Connector final : public Endpoint {
   // Open with a version agreed.
   [[nodiscard]] bool connected() const;
   [[nodiscard]] std::vector<std::shared_ptr<Connection>> connections() override;
+  [[nodiscard]] std::string describe() const override;
 
   struct State;  // shared with the async handlers, which may outlive this
 

@@ -16,6 +16,7 @@
 #include <functional>
 #include <set>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "control/openflow/controller_target.h"
@@ -70,8 +71,13 @@ class Acceptor final : public Endpoint {
     path_ = unix_path;
     struct stat st {};
     if (!path_.empty() && ::stat(path_.c_str(), &st) == 0) inode_ = st.st_ino;
+    if constexpr (std::is_same_v<Protocol, Tcp>)
+      where_ = fmt::format("tcp:{}:{}", at.address().to_string(), at.port());
+    else
+      where_ = "unix:" + unix_path;
     accept();
   }
+  [[nodiscard]] std::string describe() const override { return "listening on " + where_; }
 
  private:
   void accept() {
@@ -90,6 +96,7 @@ class Acceptor final : public Endpoint {
   Switch& sw_;
   std::string bridge_;
   std::string path_;
+  std::string where_;
   ino_t inode_ = 0;
 };
 
@@ -133,6 +140,10 @@ struct Listeners::Bridge {
   // The bridge's punt eventfd (a dup: asio closes its own), and which one.
   asio::posix::stream_descriptor punts;
   int punt_fd = -1;
+  // PACKET_IN rate limit (a token bucket) and what it let through or not.
+  double tokens = kPacketInBurst;
+  std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
+  std::uint64_t packet_ins = 0, limited = 0;
   // The ports as clients last heard of them (empty while none is connected).
   std::vector<PortDescription> ports;
   bool ports_known = false;
@@ -237,9 +248,21 @@ void Listeners::watch_punts(Bridge& b, const std::string& name) {
         constexpr std::size_t kShare = 256;
         const std::vector<dataplane::PuntedPacket> punts = sw_.take_punts(name, kShare);
         const auto clients = b.connections();
-        for (const dataplane::PuntedPacket& p : punts)
+        const auto now = std::chrono::steady_clock::now();
+        b.tokens = std::min(
+            kPacketInBurst,
+            b.tokens + kPacketInRate * std::chrono::duration<double>(now - b.refilled).count());
+        b.refilled = now;
+        for (const dataplane::PuntedPacket& p : punts) {
+          if (b.tokens < 1) {
+            ++b.limited;
+            continue;
+          }
+          b.tokens -= 1;
+          ++b.packet_ins;
           for (const auto& c : clients)
             c->send_unasked([&](const Session& s) { return s.packet_in(p); });
+        }
         if (punts.size() == kShare) {  // more wait, and no new signal comes
           const std::uint64_t one = 1;
           [[maybe_unused]] const ssize_t w = ::write(b.punts.native_handle(), &one, sizeof one);
@@ -288,6 +311,22 @@ void Listeners::watch_ports() {
     b->ports = std::move(now);
     b->ports_known = true;
   }
+}
+
+std::string Listeners::state() const {
+  std::string out;
+  for (const auto& [name, b] : bridges_) {
+    out += fmt::format("openflow {}:", name);
+    std::size_t clients = 0;
+    for (const auto& e : b->endpoints) {
+      if (!e) continue;
+      out += " " + e->describe() + ";";
+      clients += e->connections().size();
+    }
+    out += fmt::format(" {} clients; {} packet-ins sent, {} over the rate limit ({}/s)\n", clients,
+                       b->packet_ins, b->limited, kPacketInRate);
+  }
+  return out;
 }
 
 }  // namespace sockswitch::control::openflow

@@ -52,6 +52,15 @@ class Listeners final {
   // nothing is read for bridges without clients).
   void watch_ports();
 
+  // One line per bridge for `ctl show`: its listeners and controllers,
+  // clients, PACKET_INs sent and held back by the rate limit.
+  [[nodiscard]] std::string state() const;
+
+  // PACKET_INs per bridge and second, and the burst above it (OVS's
+  // controller_rate_limit default); the rest are counted, not sent.
+  static constexpr double kPacketInRate = 1000;
+  static constexpr double kPacketInBurst = 250;
+
   // The rundir a daemon uses when its config names none.
   [[nodiscard]] static std::string default_rundir();
 

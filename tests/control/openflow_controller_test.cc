@@ -90,6 +90,11 @@ TEST(OpenFlowController,
   EXPECT_NE(flows.find("priority=1,in_port=ofa,dl_dst="), std::string::npos) << flows;
   EXPECT_NE(flows.find("priority=1,in_port=ofb,dl_dst="), std::string::npos) << flows;
   EXPECT_NE(daemon.log().find("connected to controller tcp:127.0.0.1:16633"), std::string::npos);
+  const std::string show = daemon.ctl_ok({"show"});
+  EXPECT_NE(show.find("controller tcp:127.0.0.1:16633 connected (OpenFlow 1.3);"),
+            std::string::npos)
+      << show;
+  EXPECT_NE(show.find("listening on unix:"), std::string::npos) << show;
 
   // The controller goes: secure keeps the flows it installed, and they
   // still carry the learned traffic.

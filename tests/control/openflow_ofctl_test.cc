@@ -464,6 +464,8 @@ TEST(OpenFlowChannel, PacketInAndPacketOutCarryAFrameThroughTheClient) {
             warp0);
   EXPECT_EQ(packet_in.size() - 42, std::size_t(packet_in[12] << 8 | packet_in[13]))
       << "the whole frame (max_len 65535)";
+  const std::string show = v.daemon.ctl_ok({"show"});
+  EXPECT_NE(show.find("1 packet-ins sent, 0 over the rate limit"), std::string::npos) << show;
   // An error: a PACKET_OUT with a frame shorter than an Ethernet header.
   c.send(ofp_message(
       4, 13, 78, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2}));
