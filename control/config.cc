@@ -424,10 +424,10 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   for (const toml::table* t : c.tables(root, "bridge")) {
     BridgeConfig b;
     b.pos = c.pos(*t);
-    c.only_keys(*t,
-                {"name", "port", "flows", "flow", "mac_aging", "mac_table_size", "controller",
-                 "fail_mode"},
-                "[[bridge]]");
+    c.only_keys(
+        *t,
+        {"name", "port", "flows", "flow", "mac_aging", "mac_table_size", "controller", "fail_mode"},
+        "[[bridge]]");
     if (auto name = c.string(*t, "name"))
       b.name = *name;
     else

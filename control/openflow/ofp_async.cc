@@ -11,12 +11,8 @@ namespace {
 
 constexpr std::uint32_t kNxFlowRemoved = 14;
 
-void put_duration(WireWriter& w, const flowtable::FlowStats& s) {
-  const auto age = std::chrono::steady_clock::now() - s.installed;
-  const auto ns = static_cast<std::uint64_t>(
-      std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(age).count()));
-  w.u32(ns / 1000000000u);
-  w.u32(ns % 1000000000u);
+std::chrono::nanoseconds age_of(const flowtable::FlowStats& s) {
+  return std::chrono::steady_clock::now() - s.installed;
 }
 
 }  // namespace
@@ -32,24 +28,19 @@ std::vector<std::uint8_t> Session::flow_removed(const flowtable::RemovedFlow& fl
     w.u16(r.priority);
     w.u8(reason);
     w.u8(r.table);
-    put_duration(w, flow.stats);
+    put_duration(w, age_of(flow.stats));
     w.u16(r.idle_timeout);
     w.u16(r.hard_timeout);
     w.u64(flow.stats.packets);
     w.u64(flow.stats.bytes);
-    const std::size_t at = w.size();
-    w.u16(1);  // OXM
-    w.u16(0);
-    const std::size_t n = encode_tlv_match(w, r.match, true);
-    w.put_u16_at(at + 2, n + 4);
-    w.zeros((8 - (n + 4) % 8) % 8);
+    encode_oxm_match(w, r.match);
   } else if (nxm_) {
     start_nicira(w, version_, kNxFlowRemoved, 0);
     w.u64(r.cookie);
     w.u16(r.priority);
     w.u8(reason);
     w.u8(r.table);
-    put_duration(w, flow.stats);
+    put_duration(w, age_of(flow.stats));
     w.u16(r.idle_timeout);
     const std::size_t match_len_at = w.size();
     w.u16(0);
@@ -65,7 +56,7 @@ std::vector<std::uint8_t> Session::flow_removed(const flowtable::RemovedFlow& fl
     w.u16(r.priority);
     w.u8(reason);
     w.u8(0);
-    put_duration(w, flow.stats);
+    put_duration(w, age_of(flow.stats));
     w.u16(r.idle_timeout);
     w.zeros(2);
     w.u64(flow.stats.packets);
@@ -109,12 +100,7 @@ std::vector<std::uint8_t> Session::packet_in(const dataplane::PuntedPacket& pack
     w.u64(packet.cookie);
     flowtable::Match in_port;
     in_port.set_exact(flowtable::FieldId::in_port, packet.in_port);
-    const std::size_t at = w.size();
-    w.u16(1);  // OXM
-    w.u16(0);
-    const std::size_t n = encode_tlv_match(w, in_port, true);
-    w.put_u16_at(at + 2, n + 4);
-    w.zeros((8 - (n + 4) % 8) % 8);
+    encode_oxm_match(w, in_port);
     w.zeros(2);
   }
   w.raw(data);

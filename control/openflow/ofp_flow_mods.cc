@@ -145,12 +145,7 @@ void Session::flow_mod(WireReader& r, std::uint32_t xid, std::span<const std::ui
     const std::uint32_t out_group = r.u32();
     extras.flags = r.u16();
     r.skip(2);
-    const std::uint16_t match_type = r.u16(), match_len = r.u16();
-    if (match_type != 1)
-      throw OfpError(OfpCode::match_bad_type, fmt::format("match type {} (only OXM)", match_type));
-    if (match_len < 4) throw OfpError(OfpCode::match_bad_len, "match length below 4");
-    rule.match = decode_tlv_match(r.take(match_len - 4u));
-    r.skip((8 - match_len % 8) % 8);
+    rule.match = decode_oxm_match(r);
     if (is_delete(mod.command) && out_group != 0xffffffff)
       throw OfpError(OfpCode::flow_mod_unsupported, "out_group: groups are not supported");
     if (extras.flags & kResetCounts13 && !is_delete(mod.command) &&

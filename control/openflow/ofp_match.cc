@@ -388,4 +388,23 @@ bool encode_ofp10_match(WireWriter& w, const Match& m) {
   return true;
 }
 
+Match decode_oxm_match(WireReader& r) {
+  const std::uint16_t type = r.u16(), len = r.u16();
+  if (type != 1)
+    throw OfpError(OfpCode::match_bad_type, fmt::format("match type {} (only OXM)", type));
+  if (len < 4) throw OfpError(OfpCode::match_bad_len, "match length below 4");
+  Match m = decode_tlv_match(r.take(len - 4u));
+  r.skip((8 - len % 8) % 8);
+  return m;
+}
+
+void encode_oxm_match(WireWriter& w, const Match& m) {
+  const std::size_t at = w.size();
+  w.u16(1);  // OXM
+  w.u16(0);
+  const std::size_t n = encode_tlv_match(w, m, true);
+  w.put_u16_at(at + 2, n + 4);
+  w.zeros((8 - (n + 4) % 8) % 8);
+}
+
 }  // namespace sockswitch::control::openflow

@@ -39,6 +39,11 @@ namespace sockswitch::control::openflow {
 // mask 1.0 lacks; nothing is written then).
 bool encode_ofp10_match(WireWriter& w, const flowtable::Match& m);
 
+// OpenFlow 1.3's ofp_match structure (type OXM, length, the TLVs, padding
+// to 8 bytes), read and written whole.
+[[nodiscard]] flowtable::Match decode_oxm_match(WireReader& r);
+void encode_oxm_match(WireWriter& w, const flowtable::Match& m);
+
 // A TLV list (the bytes of the fields only, no padding).
 [[nodiscard]] flowtable::Match decode_tlv_match(std::span<const std::uint8_t> tlvs);
 // Writes `m` as TLVs (NXM headers where a field has one when `oxm` is

@@ -89,12 +89,6 @@ std::optional<flowtable::PortNo> out_port_filter(std::uint32_t wire, std::uint8_
   return p;
 }
 
-void put_duration(WireWriter& w, std::chrono::nanoseconds age) {
-  const auto ns = std::max<std::int64_t>(0, age.count());
-  w.u32(static_cast<std::uint64_t>(ns) / 1000000000u);
-  w.u32(static_cast<std::uint64_t>(ns) % 1000000000u);
-}
-
 // Pads a TLV match to 8 bytes.
 void pad8(WireWriter& w, std::size_t n) {
   w.zeros((8 - n % 8) % 8);
@@ -227,10 +221,7 @@ void Session::stats(WireReader& r, std::uint32_t xid, std::vector<std::uint8_t>&
       r.skip(4);
       f.cookie = r.u64();
       f.cookie_mask = r.u64();
-      const std::uint16_t match_type = r.u16(), match_len = r.u16();
-      if (match_type != 1 || match_len < 4)
-        throw OfpError(OfpCode::match_bad_type, "the match must be OXM");
-      f.match = decode_tlv_match(r.take(match_len - 4u));
+      f.match = decode_oxm_match(r);
       StatsReply reply(version_, xid, type);
       if (type == kStatsAggregate) {
         aggregate(f, reply);
@@ -250,12 +241,7 @@ void Session::stats(WireReader& r, std::uint32_t xid, std::vector<std::uint8_t>&
           w.u64(e.rule.cookie);
           w.u64(e.packets);
           w.u64(e.bytes);
-          const std::size_t at = w.size();
-          w.u16(1);  // OXM
-          w.u16(0);
-          const std::size_t n = encode_tlv_match(w, e.rule.match, true);
-          w.put_u16_at(at + 2, n + 4);
-          pad8(w, n + 4);
+          encode_oxm_match(w, e.rule.match);
           encode_actions(w, e.rule.actions, version_, e.rule.match);
           w.put_u16_at(0, w.size());
         });

@@ -8,6 +8,8 @@
 // and code, ready to send back) rather than read past a message.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -229,6 +231,13 @@ class WireWriter {
  private:
   std::vector<std::uint8_t> b_;
 };
+
+// A duration as OpenFlow's seconds and nanoseconds (negative: zero).
+inline void put_duration(WireWriter& w, std::chrono::nanoseconds age) {
+  const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(0, age.count()));
+  w.u32(ns / 1000000000u);
+  w.u32(ns % 1000000000u);
+}
 
 // Starts a message: the header with its length patched by finish_message().
 inline void start_message(WireWriter& w, std::uint8_t version, std::uint8_t type,

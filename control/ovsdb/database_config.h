@@ -51,7 +51,7 @@ struct DatabaseSnapshot {
   std::vector<BridgeOutcome> bridges;
   std::vector<InterfaceOutcome> interfaces;
   std::vector<std::string> controller_uuids;  // active targets: refused, written back as such
-  std::vector<std::string> notes;  // for the log (the source logs each once)
+  std::vector<std::string> notes;             // for the log (the source logs each once)
 };
 
 class DatabaseConfig final {
