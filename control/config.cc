@@ -101,6 +101,28 @@ class Checker {
     }
     return out;
   }
+  // An array of integers in lo..hi.
+  std::vector<std::int64_t> integers(const toml::table& t, std::string_view key, std::int64_t lo,
+                                     std::int64_t hi) {
+    std::vector<std::int64_t> out;
+    const toml::node* n = t.get(key);
+    if (n == nullptr) return out;
+    const toml::array* a = n->as_array();
+    if (a == nullptr) {
+      issue(*n, fmt::format("'{}' must be an array of integers", key));
+      return out;
+    }
+    for (const toml::node& e : *a) {
+      const std::optional<std::int64_t> v = e.value<std::int64_t>();
+      if (!e.is_integer() || !v)
+        issue(e, fmt::format("each entry of '{}' must be an integer", key));
+      else if (*v < lo || *v > hi)
+        issue(e, fmt::format("'{}' entry {} is out of range {}..{}", key, *v, lo, hi));
+      else
+        out.push_back(*v);
+    }
+    return out;
+  }
   // An array of strings, with each string's node for positions.
   std::vector<std::pair<std::string, const toml::node*>> strings(const toml::table& t,
                                                                  std::string_view key) {
@@ -188,12 +210,30 @@ bool driver_has_netdev(std::string_view driver) {
 
 namespace {
 
+// tag, trunks, vlan_mode: Open vSwitch's Port columns, with its meaning.
+void read_vlan(Checker& c, const toml::table& t, PortConfig& p) {
+  if (auto tag = c.integer(t, "tag", 0, 4095)) p.vlan.tag = static_cast<std::uint16_t>(*tag);
+  for (const std::int64_t v : c.integers(t, "trunks", 0, 4095))
+    p.vlan.trunks.push_back(static_cast<std::uint16_t>(v));
+  if (auto mode = c.string(t, "vlan_mode")) {
+    if (auto m = dataplane::parse_vlan_mode(*mode))
+      p.vlan.mode = *m;
+    else
+      c.issue(*t.get("vlan_mode"),
+              fmt::format("unknown vlan_mode '{}' (access, trunk, native-tagged or "
+                          "native-untagged)",
+                          *mode));
+  }
+  if (const std::string why = dataplane::vlan_config_error(p.vlan); !why.empty())
+    c.issue(t, fmt::format("port '{}': {}", p.name, why));
+}
+
 PortConfig read_port(Checker& c, const toml::table& t) {
   PortConfig p;
   p.pos = c.pos(t);
   c.only_keys(t,
               {"name", "driver", "ofport", "no_flood", "queues", "mac", "create", "peer", "rx_pcap",
-               "tx_pcap", "dpdk_devargs", "wg_config"},
+               "tx_pcap", "dpdk_devargs", "wg_config", "tag", "trunks", "vlan_mode"},
               "[[bridge.port]]");
   if (auto name = c.string(t, "name"))
     p.name = *name;
@@ -209,6 +249,7 @@ PortConfig read_port(Checker& c, const toml::table& t) {
     p.ofport = PortNo{static_cast<std::uint32_t>(*n)};
   if (auto b = c.boolean(t, "no_flood")) p.no_flood = *b;
   if (auto q = c.integer(t, "queues", 1, 16)) p.queues = static_cast<std::uint16_t>(*q);
+  read_vlan(c, t, p);
   p.mac = c.string(t, "mac");
   if (p.mac) {
     try {

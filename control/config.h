@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/port_vlan.h"
 #include "flowtable/flow_error.h"
 #include "flowtable/flow_parser.h"
 #include "flowtable/port_map.h"
@@ -56,6 +57,9 @@ struct PortConfig {
   std::optional<std::string> wg_config;
   std::array<std::uint8_t, 32> wg_config_digest{};
   std::shared_ptr<const wireguard::WgConfig> wg_parsed;
+  // tag, trunks, vlan_mode: its role in NORMAL. Changes in place (a new
+  // snapshot), so not part of what the port is (==), like origin.
+  dataplane::VlanConfig vlan;
   flowtable::SourcePos pos;
   PortOrigin origin = PortOrigin::file;  // not part of what the port is (==)
 

@@ -1,6 +1,7 @@
 // control/control_commands.cc: the command table and its dispatch.
 #include "control/control_commands.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -30,7 +31,8 @@ constexpr std::array<ControlCommand, 14> kCommands{{
     {"replace-flows", "replace-flows BRIDGE FILE",
      "make the table equal to FILE in one change; unchanged flows keep their counters", 2, 2},
     {"add-port",
-     "add-port BRIDGE NAME [driver=D] [ofport=N] [mac=M] [queues=Q] [no_flood=1] [wg_config=F]",
+     "add-port BRIDGE NAME [driver=D] [ofport=N] [mac=M] [queues=Q] [no_flood=1] [wg_config=F] "
+     "[tag=V] [trunks=V,V] [vlan_mode=M]",
      "add a port (what a wg-quick PostUp calls)", 2, kAny},
     {"del-port", "del-port BRIDGE NAME", "remove a port (what a wg-quick PreDown calls)", 2, 2},
     {"trace", "trace BRIDGE PACKET [--json]", "the flows a packet with those headers hits", 2, 3},
@@ -63,6 +65,19 @@ struct PortRequest {
   std::set<std::string> given;  // the keys the request spelled out
 };
 
+// "10,20,30", as ovs-vsctl's trunks=.
+std::vector<std::uint16_t> vlan_list(const std::string& value) {
+  std::vector<std::uint16_t> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const std::size_t comma = std::min(value.find(',', start), value.size());
+    out.push_back(static_cast<std::uint16_t>(
+        number_option("trunks", value.substr(start, comma - start), 0, 4095)));
+    start = comma + 1;
+  }
+  return out;
+}
+
 PortRequest port_from_args(std::span<const std::string> args) {
   PortRequest r;
   PortConfig& p = r.port;
@@ -87,7 +102,16 @@ PortRequest port_from_args(std::span<const std::string> args) {
       p.create = flag_option(key, value);
     else if (key == "wg_config")
       p.wg_config = value;  // read by the daemon: give an absolute path
-    else
+    else if (key == "tag")
+      p.vlan.tag = static_cast<std::uint16_t>(number_option(key, value, 0, 4095));
+    else if (key == "trunks")
+      p.vlan.trunks = vlan_list(value);
+    else if (key == "vlan_mode") {
+      p.vlan.mode = dataplane::parse_vlan_mode(value);
+      if (!p.vlan.mode)
+        throw std::invalid_argument("vlan_mode '" + value +
+                                    "' is not access, trunk, native-tagged or native-untagged");
+    } else
       throw std::invalid_argument("unknown port option '" + key + "'");
   }
   return r;

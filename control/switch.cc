@@ -112,8 +112,8 @@ std::vector<dataplane::BridgePort> Switch::bridge_ports(
   std::vector<dataplane::BridgePort> ports;
   for (const RunningPort& p : b.ports)
     if (p.port && !except.count(p.port.get()))
-      ports.push_back(
-          {p.config.ofport, p.port.get(), 0, 0, p.config.no_flood, p.port->queue_count()});
+      ports.push_back({p.config.ofport, p.port.get(), 0, 0, p.config.no_flood,
+                       p.port->queue_count(), dataplane::PortVlan(p.config.vlan)});
   return ports;
 }
 
@@ -333,13 +333,15 @@ std::string Switch::dump_ports(const std::string& name) const {
     const ports::PortCounters c = p.port->counters();
     const std::uint16_t queues = p.port->queue_count();
     out += fmt::format(
-        "  port {:>3}: {} ({}, link {}{})\n"
+        "  port {:>3}: {} ({}, link {}{}{})\n"
         "           rx pkts={}, bytes={}, drop={}, errs={}\n"
         "           tx pkts={}, bytes={}, drop={}, errs={}\n",
         flowtable::to_u32(p.config.ofport), p.config.name, p.config.driver,
         p.port->link_state() == ports::LinkState::up ? "up" : "down",
-        queues > 1 ? fmt::format(", {} queues", queues) : "", c.rx_packets, c.rx_bytes,
-        c.rx_dropped, c.rx_errors, c.tx_packets, c.tx_bytes, c.tx_dropped, c.tx_errors);
+        queues > 1 ? fmt::format(", {} queues", queues) : "",
+        p.config.vlan.empty() ? "" : ", " + dataplane::describe_vlan_config(p.config.vlan),
+        c.rx_packets, c.rx_bytes, c.rx_dropped, c.rx_errors, c.tx_packets, c.tx_bytes, c.tx_dropped,
+        c.tx_errors);
   }
   return out;
 }

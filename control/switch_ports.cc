@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "dataplane/tx_batch.h"
@@ -56,6 +57,12 @@ std::string port_differences(const PortConfig& have, const PortConfig& want,
   check("no_flood", yes(have.no_flood), yes(want.no_flood));
   check("create", yes(have.create), yes(want.create));
   check("wg_config", have.wg_config.value_or(""), want.wg_config.value_or(""));
+  check("tag", have.vlan.tag ? std::to_string(*have.vlan.tag) : "",
+        want.vlan.tag ? std::to_string(*want.vlan.tag) : "");
+  check("trunks", fmt::format("{}", fmt::join(have.vlan.trunks, ",")),
+        fmt::format("{}", fmt::join(want.vlan.trunks, ",")));
+  check("vlan_mode", have.vlan.mode ? std::string(dataplane::vlan_mode_name(*have.vlan.mode)) : "",
+        want.vlan.mode ? std::string(dataplane::vlan_mode_name(*want.vlan.mode)) : "");
   return out;
 }
 
@@ -126,6 +133,8 @@ std::string Switch::add_port(const std::string& name, PortConfig port,
                          flowtable::to_u32(p.config.ofport));
     }
   if (port.driver == "patch") throw std::invalid_argument("patch ports come from the config file");
+  if (const std::string why = dataplane::vlan_config_error(port.vlan); !why.empty())
+    throw std::invalid_argument(fmt::format("port '{}': {}", port.name, why));
   if (port.mac && !driver_takes_mac(port.driver))
     throw std::invalid_argument(fmt::format(
         "mac is for tun, wireguard and auto/af_packet on a bare-IP device; a {} port uses its "

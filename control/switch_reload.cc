@@ -187,7 +187,10 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
       const auto match = std::find_if(w.ports.begin(), w.ports.end(),
                                       [&](const PortConfig& pc) { return pc == p.config; });
       const bool keep = match != w.ports.end() && !replace.count(p.config.name);
-      if (keep) p.config.origin = match->origin;  // the file may now name a port ctl added
+      if (keep) {
+        p.config.origin = match->origin;  // the file may now name a port ctl added
+        p.config.vlan = match->vlan;      // published with the ports below
+      }
       if (!keep) b.numbering.released(p.config.name, p.config.ofport, PortNumbering::Clock::now());
       (keep ? next : retired).push_back(std::move(p));
     }

@@ -43,6 +43,7 @@ void ActionExecutor::run_list(const BridgeSnapshot& bridge,
 }
 
 void ActionExecutor::punt(PacketRun& r, std::uint16_t max_len) noexcept {
+  if (r.wire_tci >= 0) settle_pending(r);  // the controller sees the frame as it came
   // A table-miss flow (priority 0, matching everything) reports no match,
   // as OpenFlow 1.3 has it.
   const flowtable::FlowRule* f = r.flow;
@@ -168,7 +169,7 @@ void ActionExecutor::output(PacketRun& r, std::int16_t slot) noexcept {
 
 // Sends a copy of the packet to the pending output, if there is one, so the
 // packet stays free for what follows.
-void ActionExecutor::settle_pending(PacketRun& r) noexcept {
+void ActionExecutor::send_pending(PacketRun& r) noexcept {
   if (r.pending == kNoPortIndex) return;
   if (Packet* c = copy(*r.packet)) {
     tx_.enqueue(r.bridge->bridge_index, r.pending, r.bridge->ports[std::size_t(r.pending)], c);
@@ -176,6 +177,18 @@ void ActionExecutor::settle_pending(PacketRun& r) noexcept {
     stats_.drop(Drop::no_buffer);
   }
   r.pending = kNoPortIndex;
+}
+
+void ActionExecutor::settle_pending(PacketRun& r) noexcept {
+  send_pending(r);
+  if (r.wire_tci < 0) return;
+  const std::uint64_t tci = r.key->get(FieldId::vlan_tci);
+  const auto as_keyed = static_cast<std::uint16_t>(tci & flowtable::kVlanCfi ? tci & 0xefff : 0);
+  if (!set_outer_tci(*r.packet, as_keyed)) {
+    r.dead = true;  // cannot happen: removing what NORMAL pushed frees the room it took
+    r.reason = Drop::bad_edit;
+  }
+  r.wire_tci = -1;
 }
 
 void ActionExecutor::flood(PacketRun& r, bool honour_no_flood) noexcept {
@@ -187,6 +200,10 @@ void ActionExecutor::flood(PacketRun& r, bool honour_no_flood) noexcept {
 }
 
 void ActionExecutor::normal(PacketRun& r) noexcept {
+  if (r.bridge->vlans) {
+    normal_in_vlans(r);
+    return;
+  }
   const flowtable::FlowKey& k = *r.key;
   const std::uint64_t tci = k.get(FieldId::vlan_tci);
   const VlanId vlan{static_cast<std::uint16_t>(tci & flowtable::kVlanCfi ? tci & 0x0fff : 0)};
@@ -208,6 +225,66 @@ void ActionExecutor::normal(PacketRun& r) noexcept {
     }
   }
   flood(r, true);
+}
+
+// NORMAL with VLAN settings: the frame is in the VLAN its ingress port
+// gives it, learned and looked up there, and sent only to ports that carry
+// that VLAN, each with the tag that port wants.
+void ActionExecutor::normal_in_vlans(PacketRun& r) noexcept {
+  const flowtable::FlowKey& k = *r.key;
+  const std::uint64_t tci = k.get(FieldId::vlan_tci);
+  const bool tagged = (tci & flowtable::kVlanCfi) != 0;
+  const auto vid = static_cast<std::uint16_t>(tagged ? tci & 0x0fff : 0);
+  const auto pcp = static_cast<std::uint16_t>(tagged ? tci & 0xe000 : 0);
+  const auto& ports = r.bridge->ports;
+  // A frame from no port (PACKET_OUT) is in the VLAN its tag names, as in OVS.
+  const int in_vlan =
+      r.in_slot == kNoPortIndex ? vid : ports[std::size_t(r.in_slot)].vlan.input_vlan(vid);
+  if (in_vlan < 0) {
+    r.reason = Drop::vlan;
+    return;
+  }
+  const auto vlan = static_cast<std::uint16_t>(in_vlan);
+  MacLearningTable& mac = *r.bridge->mac;
+  mac.learn(MacAddr::from_u64(k.get(FieldId::eth_src)), VlanId{vlan}, r.packet->in_port(), r.now);
+
+  const MacAddr dst = MacAddr::from_u64(k.get(FieldId::eth_dst));
+  if (!dst.is_multicast()) {
+    if (const auto port = mac.lookup(dst, VlanId{vlan}, r.now)) {
+      const std::int16_t slot = r.bridge->index(*port);
+      if (slot == r.in_slot) {
+        r.reason = Drop::reflect;
+        return;
+      }
+      // Learned before the port's VLANs changed: flood within the VLAN instead.
+      if (slot != kNoPortIndex && ports[std::size_t(slot)].vlan.carries(vlan)) {
+        output_tagged(r, slot, ports[std::size_t(slot)].vlan.output_tci(vlan, pcp));
+        return;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    const BridgePort& out = ports[i];
+    if (std::int16_t(i) == r.in_slot || out.no_flood || !out.vlan.carries(vlan)) continue;
+    output_tagged(r, static_cast<std::int16_t>(i), out.vlan.output_tci(vlan, pcp));
+  }
+}
+
+void ActionExecutor::output_tagged(PacketRun& r, std::int16_t slot, std::uint16_t tci) noexcept {
+  send_pending(r);  // the previous output takes the frame tagged as it is now
+  std::int32_t now = r.wire_tci;
+  if (now < 0) {
+    const std::uint64_t key_tci = r.key->get(FieldId::vlan_tci);
+    now = key_tci & flowtable::kVlanCfi ? std::int32_t(key_tci & 0xefff) : 0;
+  }
+  if (now != tci) {
+    if (!set_outer_tci(*r.packet, tci)) {
+      stats_.drop(Drop::bad_edit);  // no headroom for the tag: this port goes without
+      return;
+    }
+    r.wire_tci = tci;
+  }
+  r.pending = slot;
 }
 
 Packet* ActionExecutor::copy(const Packet& p) noexcept {

@@ -9,7 +9,10 @@
 //
 // NORMAL is the learning switch: it learns the source MAC on the ingress
 // port (VLAN-aware) and sends to the port the destination was learned on,
-// or floods when the destination is unknown, multicast or broadcast.
+// or floods when the destination is unknown, multicast or broadcast. When
+// ports have VLAN settings (port_vlan.h) it switches within the frame's
+// VLAN and tags the frame per output port; what follows NORMAL in the
+// action list sees the frame as it was (OVS restores it the same way).
 //
 // resubmit and goto_table look the packet up in another table of the same
 // version (without caching) and run that flow's actions in place, bounded
@@ -81,6 +84,9 @@ class ActionExecutor final {
     bool dead = false;                // a rewrite failed: stop here
     // The flow that sent it to the controller says so in the PACKET_IN.
     const flowtable::FlowRule* flow = nullptr;
+    // NORMAL's per-port tagging: the frame's outer tag now (VID and
+    // priority bits, 0 for none), or -1 while it is as the key says.
+    std::int32_t wire_tci = -1;
   };
 
   void run_actions(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule, Packet* p,
@@ -94,6 +100,12 @@ class ActionExecutor final {
   void output_port(PacketRun& r, flowtable::PortNo port) noexcept;
   void flood(PacketRun& r, bool honour_no_flood) noexcept;
   void normal(PacketRun& r) noexcept;
+  void normal_in_vlans(PacketRun& r) noexcept;
+  // Makes the pending output with the frame retagged as `tci` (0: untagged).
+  void output_tagged(PacketRun& r, std::int16_t slot, std::uint16_t tci) noexcept;
+  // Sends the pending output a copy of the frame as it is now.
+  void send_pending(PacketRun& r) noexcept;
+  // send_pending, then undoes NORMAL's retagging: what follows sees the frame as it came.
   void settle_pending(PacketRun& r) noexcept;
   [[nodiscard]] Packet* copy(const Packet& p) noexcept;
 

@@ -1,6 +1,7 @@
 // dataplane/bridge.cc: building and publishing bridge snapshots.
 #include "dataplane/bridge.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "dataplane/rcu.h"
@@ -45,6 +46,8 @@ void Bridge::update(std::vector<BridgePort> ports, std::span<const flowtable::Fl
                                   " used twice on bridge " + name_);
     slot = static_cast<std::int16_t>(i);
   }
+  next->vlans = std::any_of(ports.begin(), ports.end(),
+                            [](const BridgePort& p) { return !p.vlan.transparent(); });
   next->ports = std::move(ports);
   if (!mods.empty()) {
     flows_.apply(mods);  // throws before changing anything on a bad batch

@@ -23,6 +23,7 @@
 
 #include "dataplane/controller_queue.h"
 #include "dataplane/mac_learning.h"
+#include "dataplane/port_vlan.h"
 #include "dataplane/rcu.h"
 #include "flowtable/flow_mod.h"
 #include "flowtable/flow_table.h"
@@ -39,6 +40,7 @@ struct BridgePort {
   // How many rx queues from rx_queue on (a multi-queue device spreads flows
   // over its queues; every one must be polled or those flows vanish).
   std::uint16_t rx_queues = 1;
+  PortVlan vlan{};  // its 802.1Q role in NORMAL
 };
 
 inline constexpr std::int16_t kNoPortIndex = -1;
@@ -54,6 +56,9 @@ struct BridgeSnapshot {
   // OVS's fail-open: the controller it depends on is away, every packet
   // is switched by NORMAL and the flow table is not consulted.
   bool fail_open = false;
+  // Some port has VLAN settings: NORMAL must place each frame in a VLAN
+  // and tag it per output port (port_vlan.h). Without, frames pass as they are.
+  bool vlans = false;
   // A client speaks OpenFlow 1.0, whose table misses go to the controller.
   bool miss_to_controller = false;
 

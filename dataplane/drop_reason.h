@@ -20,6 +20,7 @@ enum class Drop : std::uint8_t {
   bad_edit,          // a header rewrite did not fit the packet (too short, no headroom)
   resubmit_depth,    // resubmit/goto_table chain longer than the bound
   resubmit_total,    // more table lookups for one packet than the bound
+  vlan,              // NORMAL: the ingress port does not take the frame's VLAN
   kCount
 };
 
@@ -40,6 +41,8 @@ inline constexpr std::array<DropInfo, static_cast<std::size_t>(Drop::kCount)> kD
     {"drop.bad_edit", "a header rewrite did not fit the packet"},
     {"drop.resubmit_depth", "resubmit/goto_table chain too deep"},
     {"drop.resubmit_total", "more resubmits for one packet than the bound (4096)"},
+    {"drop.vlan",
+     "NORMAL: a VLAN the ingress port does not take (tagged on access, not in trunks)"},
 }};
 
 }  // namespace sockswitch::dataplane

@@ -246,22 +246,31 @@ std::uint16_t outer_tci(const Packet& p) noexcept {
   return static_cast<std::uint16_t>(load_be16(p.data() + 14) | flowtable::kVlanCfi);
 }
 
-bool push_tag(Packet& p, FlowKey& key, std::uint16_t tpid, std::uint16_t tci) noexcept {
+bool push_tag(Packet& p, std::uint16_t tpid, std::uint16_t tci) noexcept {
   if (p.length() < 14) return false;
   std::uint8_t* f = p.push_front(4);
   if (f == nullptr) return false;
   std::memmove(f, f + 4, 12);
   store_be16(f + 12, tpid);
   store_be16(f + 14, tci);
+  return true;
+}
+
+bool pop_tag(Packet& p) noexcept {
+  if (outer_tci(p) == 0) return true;  // nothing to strip: OpenFlow makes it a no-op
+  std::uint8_t* f = p.data();
+  std::memmove(f + 4, f, 12);
+  return p.pull_front(4) != nullptr;
+}
+
+bool push_tag(Packet& p, FlowKey& key, std::uint16_t tpid, std::uint16_t tci) noexcept {
+  if (!push_tag(p, tpid, tci)) return false;
   key.set(FieldId::vlan_tci, tci | flowtable::kVlanCfi);
   return true;
 }
 
 bool pop_tag(Packet& p, FlowKey& key) noexcept {
-  if (outer_tci(p) == 0) return true;  // nothing to strip: OpenFlow makes it a no-op
-  std::uint8_t* f = p.data();
-  std::memmove(f + 4, f, 12);
-  if (p.pull_front(4) == nullptr) return false;
+  if (!pop_tag(p)) return false;
   key.set(FieldId::vlan_tci, outer_tci(p));
   return true;
 }
@@ -374,6 +383,18 @@ bool apply_rewrite(const Action& a, Packet& p, FlowKey& key) noexcept {
     default:
       return false;
   }
+}
+
+bool set_outer_tci(Packet& p, std::uint16_t tci) noexcept {
+  const std::uint16_t have = outer_tci(p);
+  if (tci == 0) return pop_tag(p);
+  if (have == 0) return push_tag(p, flowtable::kEthTypeVlan, tci);
+  // The drop-eligible bit is the frame's own; VID and priority are set.
+  constexpr std::uint16_t kVidPcp = 0xefff;
+  const std::uint16_t now = load_be16(p.data() + 14);
+  if ((now & kVidPcp) != tci)
+    store_be16(p.data() + 14, static_cast<std::uint16_t>((now & ~kVidPcp) | tci));
+  return true;
 }
 
 }  // namespace sockswitch::dataplane

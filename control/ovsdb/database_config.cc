@@ -92,10 +92,23 @@ std::string interface_port(const Row& iface, const std::string& bridge, PortConf
 // Port settings without which the port would forward differently: refused.
 std::string port_refusal(const Row& port, std::size_t interfaces) {
   if (interfaces > 1) return "bonds (a port of several interfaces) are not supported by sockswitch";
-  if (!set_atoms(column(port, "tag")).empty() || !set_atoms(column(port, "trunks")).empty() ||
-      !set_atoms(column(port, "vlan_mode")).empty())
-    return "VLANs (Port tag, trunks, vlan_mode) are not carried out by sockswitch yet";
+  if (optional_string(column(port, "vlan_mode")) == "dot1q-tunnel")
+    return "vlan_mode dot1q-tunnel (802.1ad QinQ) is not carried out by sockswitch";
   return "";
+}
+
+// Port.tag, trunks and vlan_mode, resolved as ovs-vswitchd does: what it
+// ignores with a warning is ignored here too, and said (`why`).
+dataplane::VlanConfig port_vlan(const Row& port, std::string& why) {
+  dataplane::VlanConfig v;
+  if (const auto tag = optional_integer(column(port, "tag")); tag && *tag >= 0 && *tag <= 4095)
+    v.tag = static_cast<std::uint16_t>(*tag);
+  for (const std::int64_t t : integer_set(column(port, "trunks")))
+    if (t >= 0 && t <= 4095) v.trunks.push_back(static_cast<std::uint16_t>(t));
+  if (const auto mode = optional_string(column(port, "vlan_mode")))
+    v.mode = dataplane::parse_vlan_mode(*mode);  // the schema allows no other value
+  why = dataplane::vlan_config_error(v);
+  return v;
 }
 
 // Port and bridge settings that only add to forwarding: noted.
@@ -254,6 +267,13 @@ DatabaseSnapshot DatabaseConfig::build(const Replica& db, const Config& file, co
           io.mtu_request = static_cast<std::uint32_t>(std::min<std::int64_t>(*mtu, 65535));
         PortConfig pc;
         pc.name = io.name;
+        std::string vlan_ignored;
+        pc.vlan = port_vlan(*port_row, vlan_ignored);
+        if (!vlan_ignored.empty()) {
+          io.status["vlan"] = vlan_ignored + " (as Open vSwitch does)";
+          out.notes.push_back(
+              fmt::format("port {}: {} (as Open vSwitch does)", io.name, vlan_ignored));
+        }
         io.error = !bo.error.empty()  ? "its bridge is not configured: " + bo.error
                    : !refusal.empty() ? refusal
                                       : interface_port(*iface, bo.name, pc);

@@ -129,6 +129,35 @@ TEST(Config, OpenFlowControllerTargetsAndFailModeAreChecked) {
   EXPECT_NE(error_of("ovs_rundir = \"run\"\n").find("give an absolute path"), std::string::npos);
 }
 
+TEST(Config, PortVlanSettingsAreReadOrRefusedWithTheReason) {
+  const Config c = parse_config(
+      "[[bridge]]\nname = \"br\"\n"
+      "[[bridge.port]]\nname = \"a\"\ntag = 10\n"
+      "[[bridge.port]]\nname = \"t\"\ntrunks = [10, 20]\n"
+      "[[bridge.port]]\nname = \"n\"\ntag = 10\ntrunks = [20]\nvlan_mode = \"native-untagged\"\n",
+      "test.toml");
+  ASSERT_EQ(c.bridges[0].ports.size(), 3u);
+  EXPECT_EQ(c.bridges[0].ports[0].vlan.tag, 10);
+  EXPECT_EQ(c.bridges[0].ports[1].vlan.trunks, (std::vector<std::uint16_t>{10, 20}));
+  EXPECT_EQ(c.bridges[0].ports[2].vlan.mode, dataplane::VlanMode::native_untagged);
+  const std::string port = "[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"p\"\n";
+  EXPECT_NE(
+      error_of(port + "tag = 4096\n").find("test.toml:5:7: error: 'tag' = 4096 is out of range"),
+      std::string::npos);
+  EXPECT_NE(error_of(port + "trunks = [1, \"x\"]\n").find("test.toml:5:14: error: each entry"),
+            std::string::npos);
+  EXPECT_NE(error_of(port + "vlan_mode = \"dot1q-tunnel\"\n")
+                .find("test.toml:5:13: error: unknown vlan_mode 'dot1q-tunnel'"),
+            std::string::npos);
+  // What OVS would ignore with a warning is refused here, with the reason.
+  EXPECT_NE(error_of(port + "tag = 10\ntrunks = [20]\n")
+                .find("test.toml:3:1: error: port 'p': a port with a 'tag' and 'trunks' needs a "
+                      "'vlan_mode'"),
+            std::string::npos);
+  EXPECT_NE(error_of(port + "vlan_mode = \"native-tagged\"\n").find("needs a 'tag'"),
+            std::string::npos);
+}
+
 TEST(Config, BadFlowFileIsReportedAtItsOwnPosition) {
   const std::string dir = testing::TempDir();
   const std::string flows = dir + "/bad.flows";

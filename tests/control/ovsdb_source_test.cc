@@ -19,6 +19,7 @@
 #include "tests/control/daemon_process.h"
 #include "tests/control/ovsdb_server.h"
 #include "tests/control/switch_host.h"
+#include "tests/dataplane/frame_builder.h"
 #include "tests/net/require_netns.h"
 #include "tests/net/tcp_transfer.h"
 
@@ -26,6 +27,7 @@ namespace sockswitch::test {
 namespace {
 
 using namespace std::chrono_literals;
+using sockswitch::dataplane::test::FrameBuilder;
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
@@ -158,18 +160,106 @@ TEST(OvsdbSource, ProxmoxCommandLinesAndWhatIsRefusedSaysWhy) {
   // does (Proxmox reads it from there).
   EXPECT_EQ(s.host.ns().exec({"cat", "/sys/class/net/vmbr0/mtu"}).output, "1400\n");
   EXPECT_TRUE(s.ping("veth200i0", "10.3.0.201")) << s.log();
-  // A VLAN tag is not carried out yet: refused with the reason, never
-  // ignored (an access port that forwarded untagged would leak).
+  // QinQ is not carried out: refused with the reason, never ignored.
   s.host.plug("veth202i0", "10.3.0.202/24");
-  const net::CommandResult tagged = s.db.vsctl({"--", "add-port", "vmbr0", "veth202i0", "tag=10"});
-  EXPECT_TRUE(contains(tagged.output, "VLANs (Port tag, trunks, vlan_mode) are not carried out"))
-      << tagged.output;
+  const net::CommandResult qinq =
+      s.db.vsctl({"--", "add-port", "vmbr0", "veth202i0", "tag=10", "vlan_mode=dot1q-tunnel"});
+  EXPECT_TRUE(contains(qinq.output, "vlan_mode dot1q-tunnel (802.1ad QinQ) is not carried out"))
+      << qinq.output;
   EXPECT_EQ(s.ofport("veth202i0"), "-1");
   EXPECT_FALSE(s.ping("veth200i0", "10.3.0.202", 2));
   // A tunnel type we do not have: the same.
   const net::CommandResult vxlan =
       s.db.vsctl({"add-port", "vmbr0", "vx0", "--", "set", "Interface", "vx0", "type=vxlan"});
   EXPECT_TRUE(contains(vxlan.output, "interface type 'vxlan' is not supported")) << vxlan.output;
+}
+
+// An ARP request for `target` from `c`'s eth0 as `sender`, tagged with
+// `vid` (0: untagged). The kernel here has no VLAN devices (8021q), so a
+// trunk container speaks in raw frames.
+void send_arp(const Container& c, std::uint32_t sender, std::uint32_t target, std::uint16_t vid) {
+  FrameBuilder f;
+  f.eth_addrs(0xffffffffffff, c.mac());
+  if (vid != 0) f.tag(0x8100, vid);
+  f.type(0x0806).u16(1).u16(0x0800).u8(6).u8(4).u16(1);
+  f.mac(c.mac()).u32(sender).mac(0).u32(target).zeros(18);
+  c.wire->send(f.build());
+}
+
+// Whether `c` receives, within 2 s, an ARP frame (op 1 request, 2 reply)
+// whose sender is `sender`, tagged with `vid` (0: untagged).
+bool arp_arrives(const Container& c, int op, std::uint32_t sender, std::uint16_t vid) {
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (std::chrono::steady_clock::now() < deadline)
+    for (const net::Frame& f : c.wire->receive(200ms)) {
+      std::size_t at = 12;
+      std::uint16_t tci = 0;
+      if (f.size() >= 18 && f[12] == 0x81 && f[13] == 0x00) {
+        tci = static_cast<std::uint16_t>(f[14] << 8 | f[15]);
+        at = 16;
+      }
+      if (f.size() < at + 2 + 28 || f[at] != 0x08 || f[at + 1] != 0x06) continue;
+      const std::uint8_t* arp = &f[at + 2];
+      const std::uint32_t spa = std::uint32_t{arp[14]} << 24 | std::uint32_t{arp[15]} << 16 |
+                                std::uint32_t{arp[16]} << 8 | arp[17];
+      if (arp[7] == op && spa == sender && (tci & 0x0fff) == vid) return true;
+    }
+  return false;
+}
+
+TEST(OvsdbSource, ProxmoxVlanTagsAndTrunksSwitchWithinTheirVlans) {
+  REQUIRE_OVSDB();
+  DatabaseSwitch s;
+  s.db.vsctl_ok({"add-br", "vmbr0"});
+  // Containers as Proxmox adds them: tag=N for an access port, trunks= for
+  // a trunk, and both with vlan_mode=native-untagged.
+  s.host.plug("veth202i0", "10.10.0.2/24");
+  s.host.plug("veth203i0", "10.10.0.3/24");
+  s.host.plug("veth204i0", "10.10.0.4/24");  // same subnet, other VLAN: must stay apart
+  const Container& trunk = s.host.plug("veth205i0");
+  const Container& native = s.host.plug("veth206i0", "10.10.0.6/24");
+  for (const auto& [port, tag] :
+       {std::pair{"veth202i0", "tag=10"}, {"veth203i0", "tag=10"}, {"veth204i0", "tag=20"}})
+    s.db.vsctl_ok(
+        {"--", "add-port", "vmbr0", port, tag, "--", "set", "Interface", port, "mtu_request=1500"});
+  s.db.vsctl_ok({"--", "add-port", "vmbr0", "veth205i0", "trunks=10,20"});
+  s.db.vsctl_ok(
+      {"--", "add-port", "vmbr0", "veth206i0", "tag=10", "vlan_mode=native-untagged", "trunks=20"});
+  EXPECT_EQ(s.ofport("veth206i0"), "5");
+
+  EXPECT_TRUE(s.ping("veth202i0", "10.10.0.3")) << s.log();  // access to access, VLAN 10
+  EXPECT_FALSE(s.ping("veth202i0", "10.10.0.4", 2));         // VLAN 20: apart
+  EXPECT_TRUE(s.ping("veth202i0", "10.10.0.6")) << s.log();  // native VLAN, untagged there
+  // TCP from an access port to the native port, with the default offloads.
+  EXPECT_EQ(net::tcp_transfer(*native.ns, "10.10.0.6", *s.host["veth202i0"].ns, 5001, 1 << 20, 10s),
+            std::size_t{1} << 20);
+
+  // The trunk asks in VLAN 10 and in VLAN 20: each is answered by that
+  // VLAN's container only, and the answer comes back tagged with its VLAN.
+  (void)trunk.wire->receive_ready();
+  (void)native.wire->receive_ready();
+  send_arp(trunk, 0x0a0a0005, 0x0a0a0002, 10);
+  EXPECT_TRUE(arp_arrives(trunk, 2, 0x0a0a0002, 10)) << "reply from VLAN 10, tagged 10";
+  EXPECT_TRUE(arp_arrives(native, 1, 0x0a0a0005, 0)) << "the native VLAN arrives untagged";
+  send_arp(trunk, 0x0a0a0005, 0x0a0a0004, 20);
+  EXPECT_TRUE(arp_arrives(trunk, 2, 0x0a0a0004, 20)) << "reply from VLAN 20, tagged 20";
+  EXPECT_TRUE(arp_arrives(native, 1, 0x0a0a0005, 20)) << "a trunked VLAN arrives tagged";
+  send_arp(trunk, 0x0a0a0005, 0x0a0a0002, 20);  // 10.10.0.2 is not in VLAN 20
+  EXPECT_FALSE(arp_arrives(trunk, 2, 0x0a0a0002, 20));
+  send_arp(trunk, 0x0a0a0005, 0x0a0a0002, 30);  // a VLAN the trunk does not carry
+  EXPECT_FALSE(arp_arrives(trunk, 2, 0x0a0a0002, 30));
+
+  const std::string ports = s.daemon->ctl_ok({"dump-ports", "vmbr0"});
+  EXPECT_TRUE(
+      contains(ports, "veth206i0 (auto, link up, tag=10 trunks=20 vlan_mode=native-untagged)"))
+      << ports;
+  const std::string show = s.daemon->ctl_ok({"show"});
+  EXPECT_TRUE(contains(show, "drop.vlan: ")) << show;  // the VLAN 30 request
+
+  // Retagging a running container's port takes effect at once, in place.
+  s.db.vsctl_ok({"set", "Port", "veth204i0", "tag=10"});
+  EXPECT_TRUE(s.ping("veth202i0", "10.10.0.4")) << s.log();
+  EXPECT_EQ(s.ofport("veth204i0"), "3");
 }
 
 TEST(OvsdbSource, OpDbusTransactionsWithoutNextCfgAreAppliedAndNumbered) {

@@ -89,6 +89,11 @@ TEST(RuntimePorts, AddingAPortThatIsThereWithTheSameSettingsIsANoOp) {
   const std::string why = c.refused({"add-port", "br", "p1", "driver=tap", "ofport=7"});
   EXPECT_TRUE(contains(why, "driver=pcap (asked: driver=tap)")) << why;
   EXPECT_TRUE(contains(why, "ofport=1 (asked: ofport=7)")) << why;
+  const std::string vlan = c.refused({"add-port", "br", "p1", "tag=10"});
+  EXPECT_TRUE(contains(vlan, "tag= (asked: tag=10)")) << vlan;
+  c.ok(
+      {"add-port", "br", "v1", "driver=pcap", "tag=10", "trunks=20,30", "vlan_mode=native-tagged"});
+  EXPECT_TRUE(contains(c.ports(), "tag=10 trunks=20,30 vlan_mode=native-tagged")) << c.ports();
 }
 
 TEST(RuntimePorts, PortsAddedAtRunTimeSurviveReloadUntilDeleted) {
@@ -129,7 +134,15 @@ TEST(RuntimePorts, MalformedArgumentsAreRefusedAndCounted) {
                        "no_flood=maybe"));
   EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=pcap", "mac=02:00:00:00:00:01"}),
                        "a pcap port uses its device's own address"));
-  EXPECT_EQ(c.sw.rejected_requests(), 8u);
+  EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=pcap", "tag=4096"}),
+                       "tag=4096: expected a whole number from 0 to 4095"));
+  EXPECT_TRUE(
+      contains(c.refused({"add-port", "br", "q", "driver=pcap", "trunks=10,,20"}), "trunks="));
+  EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=pcap", "vlan_mode=qinq"}),
+                       "vlan_mode 'qinq' is not access, trunk"));
+  EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=pcap", "tag=10", "trunks=20"}),
+                       "port 'q': a port with a 'tag' and 'trunks' needs a 'vlan_mode'"));
+  EXPECT_EQ(c.sw.rejected_requests(), 12u);
   EXPECT_EQ(c.ports(), before);
   c.ok({"del-flows", "br", "--strict", "priority=10"});
 }

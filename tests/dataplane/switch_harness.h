@@ -50,6 +50,14 @@ class SwitchHarness {
   }
   void apply(std::vector<flowtable::FlowMod> mods) { bridge_.apply_flows(mods); }
 
+  // Gives `port` VLAN settings (port_vlan.h) and publishes them.
+  void set_vlan(const std::string& port, const VlanConfig& vlan) {
+    std::vector<BridgePort> ports(bridge_.ports().begin(), bridge_.ports().end());
+    for (BridgePort& p : ports)
+      if (p.port->name() == port) p.vlan = PortVlan(vlan);
+    bridge_.set_ports(std::move(ports));
+  }
+
   void send(const std::string& port, const std::vector<std::uint8_t>& frame) {
     ASSERT_TRUE(ports_.at(port)->inject(frame));
   }

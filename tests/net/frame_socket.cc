@@ -24,6 +24,7 @@ FrameSocket::FrameSocket(const NetNamespace& ns, const std::string& device) : de
     sock_ = ports::Fd::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, "AF_PACKET");
     const int one = 1, rcvbuf = 4 << 20;
     ::setsockopt(sock_.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+    ::setsockopt(sock_.get(), SOL_PACKET, PACKET_AUXDATA, &one, sizeof one);
     ::setsockopt(sock_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, device.c_str(), IFNAMSIZ - 1);
@@ -58,10 +59,33 @@ void FrameSocket::send(std::span<const std::uint8_t> frame) const {
 std::vector<Frame> FrameSocket::receive_ready() const {
   std::vector<Frame> frames;
   Frame buf(65536);
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(tpacket_auxdata))];
   for (;;) {
-    const ssize_t n = ::recv(sock_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+    iovec iov{buf.data(), buf.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(sock_.get(), &msg, MSG_DONTWAIT);
     if (n < 0) break;
-    frames.emplace_back(buf.begin(), buf.begin() + n);
+    Frame f(buf.begin(), buf.begin() + n);
+    // The kernel takes a received frame's 802.1Q tag out into metadata:
+    // put it back, so the test sees the frame as it was on the wire.
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+      tpacket_auxdata aux;
+      std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
+      if ((aux.tp_status & TP_STATUS_VLAN_VALID) == 0 || f.size() < 12) continue;
+      const std::uint16_t tpid =
+          (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) != 0 ? aux.tp_vlan_tpid : ETH_P_8021Q;
+      const std::uint8_t tag[4] = {static_cast<std::uint8_t>(tpid >> 8),
+                                   static_cast<std::uint8_t>(tpid),
+                                   static_cast<std::uint8_t>(aux.tp_vlan_tci >> 8),
+                                   static_cast<std::uint8_t>(aux.tp_vlan_tci)};
+      f.insert(f.begin() + 12, tag, tag + 4);
+    }
+    frames.push_back(std::move(f));
   }
   return frames;
 }

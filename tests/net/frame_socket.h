@@ -3,7 +3,8 @@
 // The test's hands and eyes at a container's interface: send() puts a
 // crafted frame on the wire as if the container had sent it, receive()
 // collects every frame the device received (whatever its destination MAC:
-// the kernel may drop a frame for another host, the socket still sees it).
+// the kernel may drop a frame for another host, the socket still sees it),
+// with its 802.1Q tag where it was on the wire.
 // Own transmissions are not looped back (PACKET_IGNORE_OUTGOING). The
 // socket is created inside the namespace and then used from any thread.
 #pragma once
