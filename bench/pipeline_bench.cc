@@ -16,6 +16,13 @@
 //   Flows100k        100 000 random flows of 32 mask shapes; 65 536 random
 //                    packets drawn from them: mostly the megaflow and
 //                    classifier path.
+//   Normal/Flood     `actions=normal`, destination unknown: a flood to the
+//                    three other ports (two copies per packet).
+//   Normal/FloodVlans the same with VLAN settings (ingress and one port
+//                    access VLAN 10, one trunk, one access VLAN 20): one
+//                    untagged copy, one tagged (a tag pushed per packet).
+//   Metered          `actions=meter:1,output:out`, a meter that never drops:
+//                    the bucket arithmetic per packet.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -78,6 +85,15 @@ class Rig {
     bridge_.apply_flows(mods);
   }
   void install(std::vector<flowtable::FlowMod> mods) { bridge_.apply_flows(mods); }
+  void set_vlans(const std::vector<VlanConfig>& vlans) {
+    std::vector<BridgePort> bp(bridge_.ports().begin(), bridge_.ports().end());
+    for (std::size_t i = 0; i < bp.size() && i < vlans.size(); ++i)
+      bp[i].vlan = PortVlan(vlans[i]);
+    bridge_.set_ports(std::move(bp));
+  }
+  void set_meter(const flowtable::MeterConfig& m) {
+    bridge_.set_meters(MeterSet().with(std::make_shared<MeterState>(m)));
+  }
 
   void run(benchmark::State& state, const std::vector<std::vector<std::uint8_t>>& frames,
            std::size_t in) {
@@ -189,9 +205,44 @@ void BM_Flows100k(benchmark::State& state) {
   rig.run(state, frames, 0);
 }
 
+std::vector<std::vector<std::uint8_t>> flow_frames(int n) {
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (int i = 0; i < n; ++i)
+    frames.push_back(
+        udp_frame(0x0a010001, 0x0a020066, static_cast<std::uint16_t>(40000 + i), 443, 17));
+  return frames;
+}
+
+void BM_Normal_Flood(benchmark::State& state) {
+  Rig rig;
+  rig.install_text("priority=10,actions=normal\n");
+  rig.run(state, flow_frames(64), 0);
+}
+
+void BM_Normal_FloodVlans(benchmark::State& state) {
+  Rig rig;
+  rig.install_text("priority=10,actions=normal\n");
+  using M = VlanMode;
+  rig.set_vlans({{M::access, 10, {}},
+                 {M::access, 10, {}},
+                 {M::trunk, std::nullopt, {}},
+                 {M::access, 20, {}}});
+  rig.run(state, flow_frames(64), 0);
+}
+
+void BM_Metered(benchmark::State& state) {
+  Rig rig;
+  rig.set_meter({1, flowtable::MeterUnit::pktps, false, false, {{4'000'000'000u, 0}}});
+  rig.install_text("priority=10,actions=meter:1,output:out\n");
+  rig.run(state, flow_frames(64), 0);
+}
+
 BENCHMARK(BM_Vps_EmcHit);
 BENCHMARK(BM_Flows1k_Tuples10k);
 BENCHMARK(BM_Flows100k);
+BENCHMARK(BM_Normal_Flood);
+BENCHMARK(BM_Normal_FloodVlans);
+BENCHMARK(BM_Metered);
 
 }  // namespace
 }  // namespace sockswitch::dataplane

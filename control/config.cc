@@ -210,6 +210,30 @@ bool driver_has_netdev(std::string_view driver) {
 
 namespace {
 
+// meters = ["meter=1,pktps,bands=type=drop,rate=100", ...], in ovs-ofctl
+// add-meter's syntax; every meter:N of the bridge's flows must be one.
+void read_meters(Checker& c, const toml::table& t, BridgeConfig& b) {
+  std::set<std::uint32_t> ids;
+  for (const auto& [text, node] : c.strings(t, "meters")) {
+    flowtable::SourcePos pos = c.pos(*node);
+    ++pos.column;  // past the opening quote
+    try {
+      const flowtable::MeterConfig m = flowtable::parse_meter(text, pos);
+      if (!ids.insert(m.id).second)
+        c.issue(*node, fmt::format("meter {} is defined twice", m.id));
+      else
+        b.meters.push_back(m);
+    } catch (const flowtable::FlowError& e) {
+      c.issue(e.pos(), e.message() + (e.token().empty() ? "" : " (at '" + e.token() + "')"));
+    }
+  }
+  for (const flowtable::ParsedFlow& f : b.flows)
+    if (!f.rule.actions.empty() && f.rule.actions.front().kind == flowtable::ActionKind::meter &&
+        !ids.count(static_cast<std::uint32_t>(f.rule.actions.front().value.lo)))
+      c.issue(f.pos, fmt::format("meter {} is not defined: add it to the bridge's 'meters'",
+                                 f.rule.actions.front().value.lo));
+}
+
 // tag, trunks, vlan_mode: Open vSwitch's Port columns, with its meaning.
 void read_vlan(Checker& c, const toml::table& t, PortConfig& p) {
   if (auto tag = c.integer(t, "tag", 0, 4095)) p.vlan.tag = static_cast<std::uint16_t>(*tag);
@@ -465,10 +489,10 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   for (const toml::table* t : c.tables(root, "bridge")) {
     BridgeConfig b;
     b.pos = c.pos(*t);
-    c.only_keys(
-        *t,
-        {"name", "port", "flows", "flow", "mac_aging", "mac_table_size", "controller", "fail_mode"},
-        "[[bridge]]");
+    c.only_keys(*t,
+                {"name", "port", "flows", "flow", "mac_aging", "mac_table_size", "controller",
+                 "fail_mode", "meters"},
+                "[[bridge]]");
     if (auto name = c.string(*t, "name"))
       b.name = *name;
     else
@@ -508,6 +532,7 @@ Config parse_config(std::string_view text, const std::string& file_name) {
       c.issue(b.pos, fmt::format("bridge '{}' has more than {} ports", b.name, kMaxPortsPerBridge));
     number_ports(c, b);
     read_flows(c, *t, b);
+    read_meters(c, *t, b);
     cfg.bridges.push_back(std::move(b));
   }
   if (cfg.bridges.size() > kMaxBridges)

@@ -26,6 +26,7 @@
 #include "dataplane/port_vlan.h"
 #include "flowtable/flow_error.h"
 #include "flowtable/flow_parser.h"
+#include "flowtable/meter.h"
 #include "flowtable/port_map.h"
 #include "ports/wireguard/wg_config.h"
 
@@ -88,8 +89,9 @@ struct PortConfig {
 struct BridgeConfig {
   std::string name;
   std::vector<PortConfig> ports;
-  std::vector<flowtable::ParsedFlow> flows;  // from the flow file, then the inline lines
-  std::optional<std::string> flows_file;     // as resolved (absolute or relative to the config)
+  std::vector<flowtable::ParsedFlow> flows;    // from the flow file, then the inline lines
+  std::vector<flowtable::MeterConfig> meters;  // what its flows' meter:N actions name
+  std::optional<std::string> flows_file;       // as resolved (absolute or relative to the config)
   std::uint32_t mac_aging_seconds = 300;
   std::uint32_t mac_table_size = 8192;
   flowtable::PortMap port_map;  // names -> OpenFlow numbers, for flows and ctl

@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::size_t kAny = SIZE_MAX;
 
-constexpr std::array<ControlCommand, 14> kCommands{{
+constexpr std::array<ControlCommand, 19> kCommands{{
     {"show", "show", "bridges, ports, link states and poll-thread statistics", 0, 0},
     {"dump-flows", "dump-flows BRIDGE", "flows with counters and durations (ovs-ofctl style)", 1,
      1},
@@ -30,6 +30,15 @@ constexpr std::array<ControlCommand, 14> kCommands{{
      "set the actions of matching flows (cookie=V/M selects); their counters stay", 2, 3},
     {"replace-flows", "replace-flows BRIDGE FILE",
      "make the table equal to FILE in one change; unchanged flows keep their counters", 2, 2},
+    {"add-meter", "add-meter BRIDGE METER",
+     "add a meter: meter=ID,kbps|pktps[,burst][,stats],bands=type=drop,rate=R[,burst_size=B]", 2,
+     2},
+    {"mod-meter", "mod-meter BRIDGE METER", "change a meter (its buckets start full again)", 2, 2},
+    {"del-meters", "del-meters BRIDGE [meter=ID]",
+     "delete meters (all without meter=ID) and the flows that use them", 1, 2},
+    {"dump-meters", "dump-meters BRIDGE [meter=ID]", "the meters, in add-meter's syntax", 1, 2},
+    {"meter-stats", "meter-stats BRIDGE [meter=ID]",
+     "packets and bytes each meter saw, and each band dropped", 1, 2},
     {"add-port",
      "add-port BRIDGE NAME [driver=D] [ofport=N] [mac=M] [queues=Q] [no_flood=1] [wg_config=F] "
      "[tag=V] [trunks=V,V] [vlan_mode=M]",
@@ -150,6 +159,12 @@ std::string dispatch(Switch& sw, const std::string& cmd, std::vector<std::string
     return sw.add_port(args[0], std::move(r.port), r.given);
   }
   if (cmd == "del-port") return sw.del_port(args[0], args[1]);
+  if (cmd == "add-meter") return sw.add_meter(args[0], args[1]);
+  if (cmd == "mod-meter") return sw.mod_meter(args[0], args[1]);
+  const std::string selector = args.size() > 1 ? args[1] : "";
+  if (cmd == "del-meters") return sw.del_meters(args[0], selector);
+  if (cmd == "dump-meters") return sw.dump_meters(args[0], selector);
+  if (cmd == "meter-stats") return sw.meter_stats(args[0], selector);
   if (cmd == "trace") {
     const bool json = std::erase(args, std::string("--json")) > 0;
     if (args.size() != 2) throw std::invalid_argument("usage: " + usage_of(cmd));

@@ -233,6 +233,16 @@ int run_daemon(const DaemonOptions& options) {
       openflow_listeners->flow_removed(bridge, flow, static_cast<std::uint8_t>(why));
     });
   }
+  if (database)
+    database->set_controller_links(
+        [&openflow_listeners](const std::string& bridge,
+                              const std::string& target) -> std::optional<ovsdb::ControllerLink> {
+          if (!openflow_listeners)
+            return ovsdb::ControllerLink{false, "", "openflow = false in sockswitch's config"};
+          const auto s = openflow_listeners->controller_status(bridge, target);
+          if (!s) return std::nullopt;
+          return ovsdb::ControllerLink{s->connected, s->state, s->last_error};
+        });
   const auto reload = [&]() -> std::string {
     Config wanted = load_config(options.config_path);  // ConfigError: reported, nothing changes
     wanted.control_socket = socket_path;

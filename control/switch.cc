@@ -31,6 +31,13 @@ dataplane::MacLearningConfig Switch::mac_config(const BridgeConfig& b) {
   return m;
 }
 
+dataplane::MeterSet Switch::meter_set(const std::vector<flowtable::MeterConfig>& meters) {
+  dataplane::MeterSet set;
+  for (const flowtable::MeterConfig& m : meters)
+    set = set.with(std::make_shared<dataplane::MeterState>(m));
+  return set;
+}
+
 Switch::Switch(Config config) : config_(std::move(config)) {
   plan_threads();
   std::uint8_t index = 0;
@@ -49,6 +56,7 @@ Switch::Switch(Config config) : config_(std::move(config)) {
   for (RunningBridge& b : bridges_) {
     for (RunningPort& p : b.ports)
       observe_device(p);
+    b.bridge->set_meters(meter_set(b.config.meters));
     b.bridge->update(bridge_ports(b), flow_mods(b, b.config.flows, true));
     after_publish(b);
   }

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -32,6 +33,14 @@
 #include "ports/port.h"
 
 namespace sockswitch::control {
+
+// A meter command refused because of the meter table's state (an id in
+// use, or none by that id): OpenFlow answers these with their own codes.
+struct MeterRefused : std::invalid_argument {
+  enum class Why { exists, unknown };
+  MeterRefused(Why w, const std::string& what) : std::invalid_argument(what), why(w) {}
+  Why why;
+};
 
 class Switch final {
  public:
@@ -74,6 +83,22 @@ class Switch final {
   std::string add_port(const std::string& bridge, PortConfig port,
                        const std::set<std::string>& given);
   std::string del_port(const std::string& bridge, const std::string& name);
+  // ovs-ofctl's meter commands (switch_meters.cc). `meter` in add-meter's
+  // syntax; `selector` "meter=N", "meter=all" or empty (all). Deleting a
+  // meter deletes the flows that use it, as OVS does.
+  std::string add_meter(const std::string& bridge, const std::string& meter);
+  std::string mod_meter(const std::string& bridge, const std::string& meter);
+  // The same for the OpenFlow channel's METER_MOD: add refuses an id in
+  // use, modify one not in use (MeterRefused); delete takes id 0 as all.
+  void add_meter(const std::string& bridge, const flowtable::MeterConfig& meter);
+  void mod_meter(const std::string& bridge, const flowtable::MeterConfig& meter);
+  std::size_t delete_meters(const std::string& bridge, std::uint32_t id);
+  // The bridge's meters now, and how many flows use each.
+  [[nodiscard]] std::shared_ptr<const dataplane::MeterSet> meters(const std::string& bridge) const;
+  [[nodiscard]] std::map<std::uint32_t, std::size_t> meter_flow_counts(const std::string& bridge);
+  std::string del_meters(const std::string& bridge, const std::string& selector);
+  [[nodiscard]] std::string dump_meters(const std::string& bridge, const std::string& selector);
+  [[nodiscard]] std::string meter_stats(const std::string& bridge, const std::string& selector);
   [[nodiscard]] std::string trace(const std::string& bridge, const std::string& packet,
                                   bool json) const;
   // A native wireguard port's peers, latest handshakes and transfer counters.
@@ -190,6 +215,13 @@ class Switch final {
   // Applies mods to the bridge's table and reports the deleted flows that
   // asked to be (flow_removed_).
   void apply_flows(RunningBridge& b, std::span<const flowtable::FlowMod> mods);
+  // Refuses (std::invalid_argument) mods whose flows name a meter that
+  // `meters` does not have.
+  static void check_meters(const std::string& bridge, std::span<const flowtable::FlowMod> mods,
+                           const dataplane::MeterSet& meters);
+  // Gives the bridge `meters` and deletes the flows that use a meter it no
+  // longer has.
+  void set_meters(RunningBridge& b, dataplane::MeterSet meters);
   // The flow mods that make the table hold `flows` (replace_all: only
   // the difference, so flows that stay keep their counters).
   [[nodiscard]] std::vector<flowtable::FlowMod> flow_mods(
@@ -202,6 +234,7 @@ class Switch final {
   [[nodiscard]] static std::vector<std::vector<std::string>> assign_threads(
       const std::vector<PollThreadSpec>& threads, const std::vector<BridgeConfig>& bridges);
   static dataplane::MacLearningConfig mac_config(const BridgeConfig& b);
+  static dataplane::MeterSet meter_set(const std::vector<flowtable::MeterConfig>& meters);
   void rebuild(Config wanted);
   [[nodiscard]] std::shared_ptr<dataplane::PacketPool> pool_of(const std::string& bridge) const;
   void start_threads();

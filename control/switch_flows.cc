@@ -66,6 +66,7 @@ void Switch::install_flows(RunningBridge& b, const std::vector<flowtable::Parsed
 }
 
 void Switch::apply_flows(RunningBridge& b, std::span<const FlowMod> mods) {
+  check_meters(b.config.name, mods, b.bridge->meters());
   const std::vector<flowtable::RemovedFlow> removed = b.bridge->apply_flows(mods);
   if (flow_removed_)
     for (const flowtable::RemovedFlow& r : removed)

@@ -154,6 +154,22 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
   // Settings that can still be refused are checked before anything changes.
   for (const BridgeConfig& w : wanted.bridges)
     (void)dataplane::MacLearningTable(mac_config(w));
+  // Flows that will be set must find their meters (the file's, when they
+  // change; else the ones the bridge has, `ctl add-meter` included).
+  std::vector<bool> set_meters_of(target.size()), set_flows_of(target.size());
+  for (std::size_t i = 0; i < target.size(); ++i) {
+    const BridgeConfig& w = wanted.bridges[i];
+    const RunningBridge& b = *target[i];
+    set_meters_of[i] = fresh[i] || w.meters != b.config.meters;
+    set_flows_of[i] = flow_reload == FlowReload::replace || fresh[i] ||
+                      w.flows_basis != b.config.flows_basis || !same_flows(w.flows, b.config.flows);
+    if (!set_flows_of[i]) continue;
+    const dataplane::MeterSet will = set_meters_of[i] ? meter_set(w.meters) : b.bridge->meters();
+    std::vector<flowtable::FlowMod> adds;
+    for (const flowtable::ParsedFlow& f : w.flows)
+      adds.push_back({flowtable::FlowModCommand::add, f.rule});
+    check_meters(w.name, adds, will);
+  }
   for (std::size_t i = 0; i < threads_.size() && i < wanted.poll_threads.size(); ++i)
     if (wanted.poll_threads[i].cpu &&
         *wanted.poll_threads[i].cpu >= ::sysconf(_SC_NPROCESSORS_CONF))
@@ -212,11 +228,10 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
     // Ports and flows in one snapshot; after its grace period no thread
     // touches a retired port. A database bridge's flows belong to ctl and
     // controllers too: they are set only when their source changed.
-    const bool set_flows = flow_reload == FlowReload::replace || fresh[i] ||
-                           w.flows_basis != b.config.flows_basis ||
-                           !same_flows(w.flows, b.config.flows);
-    b.bridge->update(bridge_ports(b),
-                     set_flows ? flow_mods(b, w.flows, true) : std::vector<flowtable::FlowMod>{});
+    // Meters before the flows that use them; flows of meters gone go first.
+    if (set_meters_of[i]) set_meters(b, meter_set(w.meters));
+    b.bridge->update(bridge_ports(b), set_flows_of[i] ? flow_mods(b, w.flows, true)
+                                                      : std::vector<flowtable::FlowMod>{});
     after_publish(b);
     retired.clear();
     if (w.mac_aging_seconds != b.config.mac_aging_seconds ||

@@ -111,6 +111,13 @@ void ActionExecutor::execute(PacketRun& r, std::span<const flowtable::Action> ac
       case ActionKind::goto_table:
         lookup_and_execute(r, a.table, depth + 1);
         return;  // goto_table is always last
+      case ActionKind::meter:
+        if (!metered(r, static_cast<std::uint32_t>(a.value.lo))) {
+          r.dead = true;
+          r.reason = Drop::meter;
+          return;
+        }
+        break;
       default:
         // Every remaining kind edits headers; a pending output must see the
         // packet as it was before the edit.
@@ -197,6 +204,13 @@ void ActionExecutor::flood(PacketRun& r, bool honour_no_flood) noexcept {
     if (std::int16_t(i) == r.in_slot || (honour_no_flood && ports[i].no_flood)) continue;
     output(r, static_cast<std::int16_t>(i));
   }
+}
+
+bool ActionExecutor::metered(PacketRun& r, std::uint32_t id) noexcept {
+  MeterState* m = r.bridge->meters->find(id);
+  if (m == nullptr) return true;  // deleted meters take their flows with them: a moment's race
+  if (now_ns_ == 0) now_ns_ = monotonic_ns();
+  return m->admit(r.packet->length(), now_ns_);
 }
 
 void ActionExecutor::normal(PacketRun& r) noexcept {

@@ -67,6 +67,8 @@ class ActionExecutor final {
   void punt_frame(const BridgeSnapshot& bridge, const Packet& p, std::uint16_t max_len,
                   std::uint64_t cookie, std::uint8_t table, std::uint8_t reason,
                   bool miss) noexcept;
+  // A new receive burst: meters read the clock again (once, when needed).
+  void begin_burst() noexcept { now_ns_ = 0; }
   // Runs a PACKET_OUT's actions on `p` (in_port already set); consumes it.
   void run_list(const BridgeSnapshot& bridge, std::span<const flowtable::Action> actions, Packet* p,
                 flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
@@ -99,6 +101,8 @@ class ActionExecutor final {
   void output(PacketRun& r, std::int16_t slot) noexcept;
   void output_port(PacketRun& r, flowtable::PortNo port) noexcept;
   void flood(PacketRun& r, bool honour_no_flood) noexcept;
+  // A meter's verdict; false when the packet is over its rate.
+  [[nodiscard]] bool metered(PacketRun& r, std::uint32_t id) noexcept;
   void normal(PacketRun& r) noexcept;
   void normal_in_vlans(PacketRun& r) noexcept;
   // Makes the pending output with the frame retagged as `tci` (0: untagged).
@@ -109,6 +113,7 @@ class ActionExecutor final {
   void settle_pending(PacketRun& r) noexcept;
   [[nodiscard]] Packet* copy(const Packet& p) noexcept;
 
+  std::uint64_t now_ns_ = 0;  // the burst's clock for meters; 0: not read yet
   std::size_t thread_;
   PacketPool& pool_;
   TxBatch& tx_;

@@ -73,6 +73,12 @@ void Bridge::set_mac_config(const MacLearningConfig& mac) {
   mac_ = std::move(table);  // no poll thread holds the old one after the grace period
 }
 
+void Bridge::set_meters(MeterSet meters) {
+  auto next = std::make_unique<BridgeSnapshot>(*current_);
+  next->meters = std::make_shared<const MeterSet>(std::move(meters));
+  publish(std::move(next));
+}
+
 void Bridge::set_fail_open(bool on) {
   if (current_->fail_open == on) return;
   auto next = std::make_unique<BridgeSnapshot>(*current_);

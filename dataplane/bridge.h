@@ -23,6 +23,7 @@
 
 #include "dataplane/controller_queue.h"
 #include "dataplane/mac_learning.h"
+#include "dataplane/meter_table.h"
 #include "dataplane/port_vlan.h"
 #include "dataplane/rcu.h"
 #include "flowtable/flow_mod.h"
@@ -53,6 +54,7 @@ struct BridgeSnapshot {
   std::uint8_t bridge_index = 0;
   MacLearningTable* mac = nullptr;
   ControllerQueues* controller = nullptr;  // the bridge's; lives as long as it
+  std::shared_ptr<const MeterSet> meters = std::make_shared<const MeterSet>();
   // OVS's fail-open: the controller it depends on is away, every packet
   // is switched by NORMAL and the flow table is not consulted.
   bool fail_open = false;
@@ -96,6 +98,12 @@ class Bridge final {
   // entries are forgotten: NORMAL floods until it learns again); the old is
   // freed after the grace period.
   void set_mac_config(const MacLearningConfig& mac);
+  // Publishes a new set of meters (their flows are the caller's to check).
+  void set_meters(MeterSet meters);
+  [[nodiscard]] const MeterSet& meters() const noexcept { return *current_->meters; }
+  [[nodiscard]] std::shared_ptr<const MeterSet> published_meters() const noexcept {
+    return current_->meters;
+  }
   // Publishes BridgeSnapshot::fail_open (no-op when it already is `on`).
   void set_fail_open(bool on);
   // Publishes BridgeSnapshot::miss_to_controller.

@@ -21,6 +21,7 @@ enum class Drop : std::uint8_t {
   resubmit_depth,    // resubmit/goto_table chain longer than the bound
   resubmit_total,    // more table lookups for one packet than the bound
   vlan,              // NORMAL: the ingress port does not take the frame's VLAN
+  meter,             // over a meter band's rate
   kCount
 };
 
@@ -43,6 +44,16 @@ inline constexpr std::array<DropInfo, static_cast<std::size_t>(Drop::kCount)> kD
     {"drop.resubmit_total", "more resubmits for one packet than the bound (4096)"},
     {"drop.vlan",
      "NORMAL: a VLAN the ingress port does not take (tagged on access, not in trunks)"},
+    {"drop.meter", "over the rate of a meter's band (meter:N)"},
 }};
+
+// The table is read by index: a reason added to one list and not in the
+// same place in the other would print under another's name.
+constexpr bool drop_named(Drop d, std::string_view name) {
+  return kDrops[static_cast<std::size_t>(d)].name == name;
+}
+static_assert(drop_named(Drop::no_match, "drop.no_match") &&
+              drop_named(Drop::resubmit_total, "drop.resubmit_total") &&
+              drop_named(Drop::vlan, "drop.vlan") && drop_named(Drop::meter, "drop.meter"));
 
 }  // namespace sockswitch::dataplane

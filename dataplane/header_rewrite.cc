@@ -360,6 +360,7 @@ bool apply_rewrite(const Action& a, Packet& p, FlowKey& key) noexcept {
     case ActionKind::mod_nw_dst:
     case ActionKind::mod_tp_src:
     case ActionKind::mod_tp_dst:
+    case ActionKind::mod_nw_ttl:
     case ActionKind::set_field:
       return set_field(a, p, key);
     case ActionKind::mod_nw_tos:

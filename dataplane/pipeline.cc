@@ -52,6 +52,7 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
                        std::chrono::seconds now) noexcept {
   if (burst.empty()) return;
   const std::uint64_t start = __rdtsc();
+  executor_.begin_burst();
   BridgeCaches& caches = caches_[bridge.bridge_index % caches_.size()];
   if (caches.generation != bridge.generation) {
     caches.emc->clear();
@@ -116,6 +117,7 @@ void Pipeline::inject(const BridgeSnapshot& bridge, const InjectedPacket& in, Pa
   }
   flowtable::FlowKey key;
   (void)extract_flow(*p, key);
+  executor_.begin_burst();
   executor_.run_list(bridge, std::span(in.actions).first(in.actions_len), p, key, now);
 }
 

@@ -37,6 +37,8 @@ enum class ActionKind : std::uint8_t {
                  // (field = ip_tos writes the ECN bits only: DSCP is mod_nw_tos;
                  // ip_proto is the ARP opcode; ipv4_src/dst under arp are SPA/TPA)
   dec_ttl,       // drops the packet when the TTL reaches zero
+  mod_nw_ttl,    // field = ip_ttl, value = the TTL (IPv4) or hop limit (IPv6)
+  meter,         // value = the meter id; first in the list (OpenFlow 1.3's meter instruction)
   resubmit,      // port (kPortInPort when empty), table (255: the current table)
   goto_table,    // table
 };

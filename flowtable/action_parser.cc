@@ -9,6 +9,7 @@
 #include "flowtable/field_syntax.h"
 #include "flowtable/flow_tokens.h"
 #include "flowtable/match_parser.h"
+#include "flowtable/meter.h"
 #include "flowtable/value_text.h"
 
 namespace sockswitch::flowtable {
@@ -256,6 +257,19 @@ Action ActionReader::read() {
     require(Prereq::ip_any);
     return a;
   }
+  if (is("meter")) {
+    a.kind = ActionKind::meter;
+    a.value.lo = number(arg(), flowtable::kMeterIdMax);
+    if (a.value.lo == 0) fail("meter ids start at 1");
+    return a;
+  }
+  if (is("mod_nw_ttl")) {
+    a.kind = ActionKind::mod_nw_ttl;
+    a.field = FieldId::ip_ttl;
+    a.value.lo = number(arg(), 255);
+    require(Prereq::ip_any);
+    return a;
+  }
   if (is("mod_tp_src") || is("mod_tp_dst")) {
     a.kind = is("mod_tp_src") ? ActionKind::mod_tp_src : ActionKind::mod_tp_dst;
     a.field = is("mod_tp_src") ? FieldId::tp_src : FieldId::tp_dst;
@@ -306,6 +320,10 @@ ActionList parse_actions(std::string_view text, int column, const FlowRule& rule
     if (!out.empty() && out.back().kind == ActionKind::goto_table)
       fail_at(where, tok.column, tok.text, "goto_table must be the last action");
     out.push_back(ActionReader(tok, rule, ports, where).read());
+    // OpenFlow 1.3 applies a meter before the actions (an instruction of
+    // its own): one, and first, as OVS requires.
+    if (out.back().kind == ActionKind::meter && out.size() > 1)
+      fail_at(where, tok.column, tok.text, "meter must be the first action (and the only meter)");
   }
   return out;
 }

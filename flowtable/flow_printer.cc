@@ -293,6 +293,10 @@ std::string action_text(const Action& a, const PortMap& ports, const Match* ctx)
       return set_field_text(a, ctx);
     case ActionKind::dec_ttl:
       return "dec_ttl";
+    case ActionKind::meter:
+      return fmt::format("meter:{}", a.value.lo);
+    case ActionKind::mod_nw_ttl:
+      return fmt::format("mod_nw_ttl:{}", a.value.lo);
     case ActionKind::resubmit:
       if (a.table == kTableCount) return "resubmit:" + format_port(a.port, ports);
       if (a.port == kPortInPort) return fmt::format("resubmit(,{})", a.table);

@@ -6,6 +6,7 @@
 #include "control/openflow/ofp_match.h"
 #include "control/openflow/ofp_set_field.h"
 #include "flowtable/field_syntax.h"
+#include "flowtable/meter.h"
 
 namespace sockswitch::control::openflow {
 namespace {
@@ -38,6 +39,7 @@ enum : std::uint16_t {
   kOutput13 = 0,
   kPushVlan13 = 17,
   kPopVlan13 = 18,
+  kSetNwTtl13 = 23,
   kDecNwTtl13 = 24,
   kSetField13 = 25,
 };
@@ -172,6 +174,9 @@ void check_against_rule(const Action& a, const FlowRule& rule) {
     case ActionKind::dec_ttl:
       require(Prereq::ip_any, "dec_ttl");
       break;
+    case ActionKind::mod_nw_ttl:
+      require(Prereq::ip_any, "mod_nw_ttl");
+      break;
     case ActionKind::mod_nw_src:
     case ActionKind::mod_nw_dst:
       require(Prereq::ipv4, "mod_nw_src/mod_nw_dst");
@@ -276,6 +281,9 @@ Action decode_one(WireReader& r, std::uint8_t version, const FlowRule& rule) {
       case kDecNwTtl13:
         a.kind = ActionKind::dec_ttl;
         break;
+      case kSetNwTtl13:
+        a = field_action(ActionKind::mod_nw_ttl, FieldId::ip_ttl, b.u8());
+        break;
       case kSetField13:
         a = decode_set_field(b, rule.match);
         break;
@@ -362,6 +370,12 @@ void encode_one(WireWriter& w, const Action& a, std::uint8_t version,
       else
         put_padded(w, kDecNwTtl13, [] {});
       return;
+    case ActionKind::mod_nw_ttl:
+      if (!v10) {  // 1.0 has no TTL action: a set_field of nw_ttl below, as OVS sends
+        put_padded(w, kSetNwTtl13, [&] { w.u8(a.value.lo); });
+        return;
+      }
+      break;
     case ActionKind::resubmit:
       put_nicira(w, kNxResubmitTable, [&] {
         w.u16(port_to_wire(a.port, kVersion10));
@@ -440,7 +454,9 @@ ActionList decode_instructions(WireReader& r, const FlowRule& rule) {
         applied = true;
         b.skip(4);
         ActionList list = decode_actions(b, kVersion13, rule);
-        out.insert(out.begin(), list.begin(), list.end());
+        // After a meter, before a goto_table, whichever came first on the wire.
+        const bool metered = !out.empty() && out.front().kind == ActionKind::meter;
+        out.insert(out.begin() + (metered ? 1 : 0), list.begin(), list.end());
         break;
       }
       case kGotoTable: {
@@ -463,8 +479,19 @@ ActionList decode_instructions(WireReader& r, const FlowRule& rule) {
         refuse(OfpCode::instruction_unknown, "WRITE_ACTIONS: action sets are not supported");
       case kWriteMetadata:
         refuse(OfpCode::instruction_unknown, "WRITE_METADATA is not supported (use set_field)");
-      case kMeter:
-        refuse(OfpCode::instruction_unknown, "METER: meters are not supported");
+      case kMeter: {
+        // Applied before the actions, wherever the instruction stands.
+        if (!out.empty() && out.front().kind == ActionKind::meter)
+          refuse(OfpCode::instruction_unknown, "METER given twice");
+        Action a;
+        a.kind = ActionKind::meter;
+        a.value.lo = b.u32();
+        if (a.value.lo == 0 || a.value.lo > flowtable::kMeterIdMax)
+          refuse(OfpCode::instruction_unknown,
+                 fmt::format("meter id {} is not one a meter can have", a.value.lo));
+        out.insert(out.begin(), a);
+        break;
+      }
       default:
         refuse(OfpCode::instruction_unknown, fmt::format("instruction type {}", type));
     }
@@ -474,19 +501,27 @@ ActionList decode_instructions(WireReader& r, const FlowRule& rule) {
 
 void encode_actions(WireWriter& w, const ActionList& actions, std::uint8_t version,
                     const flowtable::Match& match) {
+  // OpenFlow 1.0 has no meters: OVS leaves them out of a 1.0 flow too.
+  const bool metered = !actions.empty() && actions.front().kind == ActionKind::meter;
+  const std::size_t first = metered ? 1 : 0;
   if (version == kVersion10) {
-    for (const Action& a : actions)
-      encode_one(w, a, version, match);
+    for (std::size_t i = first; i < actions.size(); ++i)
+      encode_one(w, actions[i], version, match);
     return;
   }
-  const bool go = !actions.empty() && actions.back().kind == ActionKind::goto_table;
+  if (metered) {
+    w.u16(kMeter);
+    w.u16(8);
+    w.u32(static_cast<std::uint32_t>(actions.front().value.lo));
+  }
+  const bool go = actions.size() > first && actions.back().kind == ActionKind::goto_table;
   const std::size_t n = actions.size() - (go ? 1 : 0);
-  if (n > 0) {
+  if (n > first) {
     const std::size_t at = w.size();
     w.u16(kApplyActions);
     w.u16(0);
     w.zeros(4);
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = first; i < n; ++i)
       encode_one(w, actions[i], version, match);
     w.put_u16_at(at + 2, w.size() - at);
   }

@@ -162,9 +162,23 @@ class StreamConnection final : public Connection,
 using Connections = std::vector<std::weak_ptr<Connection>>;
 
 // One listening socket and the connections it accepted.
+// What the Open vSwitch database's Controller row says of an endpoint
+// (is_connected, status:state and status:last_error, as ovs-vswitchd
+// writes them).
+struct EndpointStatus {
+  bool connected = false;
+  std::string state;       // ACTIVE, BACKOFF, CONNECTING; LISTENING for a passive one
+  std::string last_error;  // why the last attempt failed; empty when none did
+};
+
 class Endpoint {
  public:
   virtual ~Endpoint() = default;
+  // A passive endpoint (a listener) is connected while a client is.
+  [[nodiscard]] virtual EndpointStatus status() {
+    const bool any = !connections().empty();
+    return {any, any ? "ACTIVE" : "LISTENING", ""};
+  }
   // For `ctl show`: "listening on unix:PATH", "controller tcp:A:P connected
   // (OpenFlow 1.3)".
   [[nodiscard]] virtual std::string describe() const = 0;

@@ -152,6 +152,13 @@ std::vector<std::shared_ptr<Connection>> Connector::connections() {
   return {};
 }
 
+EndpointStatus Connector::status() {
+  if (connected()) return {true, "ACTIVE", ""};
+  // Between attempts after a failure; else the first attempt, or the
+  // version exchange of an open connection, is under way.
+  return {false, state_->last_error.empty() ? "CONNECTING" : "BACKOFF", state_->last_error};
+}
+
 std::string Connector::describe() const {
   const std::string what = "controller " + describe_target(state_->target);
   if (const auto& c = state_->current; c && c->agreed())

@@ -34,6 +34,7 @@ class Connector final : public Endpoint {
   [[nodiscard]] bool connected() const;
   [[nodiscard]] std::vector<std::shared_ptr<Connection>> connections() override;
   [[nodiscard]] std::string describe() const override;
+  [[nodiscard]] EndpointStatus status() override;
 
   struct State;  // shared with the async handlers, which may outlive this
 

@@ -54,6 +54,14 @@ constexpr std::array kErrors = std::to_array<ErrorNumbers>({
     {OfpCode::config_bad_flags,          "OFPSCFC_BAD_FLAGS",          {1, 515, true},  {10, 0}},
     {OfpCode::role_bad_role,             "OFPRRFC_BAD_ROLE",           {1, 513, true},  {11, 2}},
     {OfpCode::role_stale,                "OFPRRFC_STALE",              {1, 513, true},  {11, 0}},
+    // Meters exist from 1.3 on; a 1.0 session never sends what causes these.
+    {OfpCode::meter_exists,              "OFPMMFC_METER_EXISTS",       {1, 1},          {12, 1}},
+    {OfpCode::meter_invalid,             "OFPMMFC_INVALID_METER",      {1, 1},          {12, 2}},
+    {OfpCode::meter_unknown,             "OFPMMFC_UNKNOWN_METER",      {1, 1},          {12, 3}},
+    {OfpCode::meter_bad_command,         "OFPMMFC_BAD_COMMAND",        {1, 1},          {12, 4}},
+    {OfpCode::meter_bad_flags,           "OFPMMFC_BAD_FLAGS",          {1, 1},          {12, 5}},
+    {OfpCode::meter_bad_rate,            "OFPMMFC_BAD_RATE",           {1, 1},          {12, 6}},
+    {OfpCode::meter_bad_band,            "OFPMMFC_BAD_BAND",           {1, 1},          {12, 8}},
 });
 // clang-format on
 

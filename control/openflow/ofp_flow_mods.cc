@@ -234,6 +234,8 @@ void Session::flush(std::vector<std::uint8_t>& out) {
   for (const PendingMod& p : run) {
     try {
       sw_.apply_flow_mods(bridge_, std::span<const FlowMod>(&p.mod, 1));
+    } catch (const MeterRefused& e) {
+      error(p.xid, OfpCode::meter_unknown, p.head, e.what(), out);
     } catch (const std::exception& e) {
       error(p.xid, OfpCode::flow_mod_unsupported, p.head, e.what(), out);
     }

@@ -137,6 +137,9 @@ struct Listeners::Bridge {
   std::vector<std::string> targets;  // what these endpoints were opened for
   std::vector<std::unique_ptr<Endpoint>> endpoints;
   std::vector<const Connector*> connectors;  // the active ones among them
+  // Each controller target's endpoint, or why it has none.
+  std::map<std::string, Endpoint*> by_target;
+  std::map<std::string, std::string> failed;
   // The bridge's punt eventfd (a dup: asio closes its own), and which one.
   asio::posix::stream_descriptor punts;
   int punt_fd = -1;
@@ -201,15 +204,29 @@ void Listeners::sync() {
                                      ? listen_tcp(io_, sw_, name, t)
                                      : listen_unix(io_, sw_, name, t.path));
         }
+        b->by_target[text] = b->endpoints.back().get();
       } catch (const std::exception& e) {
         // Not retried until the bridge's listeners change: a port in use
         // stays in use, and the log says so once.
         spdlog::warn("openflow {}: cannot listen on {}: {}", name, text, e.what());
+        b->failed[text] = e.what();
       }
     }
     bridges_.emplace(name, std::move(b));
     update_fail_open(name);
   }
+}
+
+std::optional<EndpointStatus> Listeners::controller_status(const std::string& bridge,
+                                                           const std::string& target) {
+  const auto it = bridges_.find(bridge);
+  if (it == bridges_.end()) return std::nullopt;
+  Bridge& b = *it->second;
+  if (const auto e = b.by_target.find(target); e != b.by_target.end() && e->second)
+    return e->second->status();
+  if (const auto f = b.failed.find(target); f != b.failed.end())
+    return EndpointStatus{false, "", f->second};
+  return std::nullopt;
 }
 
 void Listeners::update_fail_open(const std::string& name) {

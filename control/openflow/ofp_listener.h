@@ -16,11 +16,13 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 
+#include "control/openflow/ofp_connection.h"
 #include "flowtable/flow_table.h"
 
 namespace sockswitch::control {
@@ -51,6 +53,12 @@ class Listeners final {
   // changed since the last call (call once a second and after changes;
   // nothing is read for bridges without clients).
   void watch_ports();
+
+  // The connection state of one of `bridge`'s controller targets (as its
+  // config or the database names it), for the database's Controller row;
+  // nullopt for a target the bridge does not have (yet).
+  [[nodiscard]] std::optional<EndpointStatus> controller_status(const std::string& bridge,
+                                                                const std::string& target);
 
   // One line per bridge for `ctl show`: its listeners and controllers,
   // clients, PACKET_INs sent and held back by the rate limit.

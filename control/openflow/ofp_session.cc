@@ -224,6 +224,10 @@ void Session::dispatch(std::span<const std::uint8_t> msg, std::vector<std::uint8
     packet_out(r);
     return;
   }
+  if (version_ == kVersion13 && type == kMeterMod13) {
+    meter_mod(r);
+    return;
+  }
   if (type == t.port_mod)
     throw OfpError(OfpCode::bad_type, "PORT_MOD is not supported (ports come from the config)");
   throw OfpError(OfpCode::bad_type, fmt::format("message type {} is not supported", type));

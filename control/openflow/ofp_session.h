@@ -86,6 +86,10 @@ class Session final {
                      std::span<const std::uint8_t> msg, std::vector<std::uint8_t>& out);
   void flush(std::vector<std::uint8_t>& out);
   void packet_out(WireReader& r);  // ofp_packet_out.cc
+  // METER_MOD and the meter multipart requests (ofp_meters.cc).
+  void meter_mod(WireReader& r);
+  void meter_stats(std::uint16_t type, WireReader& r, std::uint32_t xid,
+                   std::vector<std::uint8_t>& out);
   void error(std::uint32_t xid, OfpCode code, std::span<const std::uint8_t> request,
              const std::string& why, std::vector<std::uint8_t>& out);
 

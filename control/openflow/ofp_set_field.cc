@@ -109,6 +109,7 @@ void encode_set_field(WireWriter& w, const Action& a, const Match& match, bool o
     case ActionKind::mod_nw_dst:
     case ActionKind::mod_tp_src:
     case ActionKind::mod_tp_dst:
+    case ActionKind::mod_nw_ttl:
     case ActionKind::set_field:
       switch (a.field) {
         case FieldId::eth_src:

@@ -131,6 +131,13 @@ enum class OfpCode : std::uint8_t {
   config_bad_flags,
   role_bad_role,
   role_stale,
+  meter_exists,
+  meter_invalid,
+  meter_unknown,
+  meter_bad_flags,
+  meter_bad_band,
+  meter_bad_rate,
+  meter_bad_command,
 };
 
 // A request refused: sent back as an ERROR message with the request's

@@ -203,26 +203,23 @@ DatabaseSnapshot DatabaseConfig::build(const Replica& db, const Config& file, co
     note_unsupported(*bridge_row,
                      {"mirrors", "netflow", "sflow", "ipfix", "flow_tables", "protocols"},
                      {"stp_enable", "rstp_enable", "mcast_snooping_enable"}, bo.status);
-    // Passive targets (ptcp:, punix:) become listeners; active ones, which
-    // the switch would have to connect out to, are refused with the reason.
-    std::vector<std::string> listeners, active;
+    // Passive targets (ptcp:, punix:) become listeners, active ones
+    // (tcp:, unix:) connections the switch keeps, as with the file's.
+    std::vector<std::string> targets;
+    bool active = false;
     for (const std::string& cu : uuid_set(column(*bridge_row, "controller"))) {
       const Row* crow = db.row("Controller", cu);
       const std::string target = crow ? text(*crow, "target") : "";
+      ControllerOutcome co{cu, bo.name, target, ""};
       try {
-        if (openflow::parse_controller_target(target).active()) {
-          bo.status["controller"] =
-              "'" + target + "': sockswitch connects to controllers of its config file only";
-          active.push_back(cu);
-        } else {
-          listeners.push_back(target);
-        }
+        active |= openflow::parse_controller_target(target).active();
+        targets.push_back(target);
       } catch (const std::invalid_argument& e) {
+        co.error = e.what();
         bo.status["controller"] = e.what();
-        active.push_back(cu);
       }
+      out.controllers.push_back(std::move(co));
     }
-    out.controller_uuids.insert(out.controller_uuids.end(), active.begin(), active.end());
 
     BridgeConfig bc;
     bc.name = bo.name;
@@ -230,8 +227,8 @@ DatabaseSnapshot DatabaseConfig::build(const Replica& db, const Config& file, co
     bc.pos = {"ovsdb Bridge " + bo.name, 0, 0};
     const std::string fail_mode =
         text(*bridge_row, "fail_mode") == "secure" ? "secure" : "standalone";
-    bc.flows_basis = fail_mode + (active.empty() ? "" : ",controllers");
-    bc.controllers = listeners;
+    bc.flows_basis = fail_mode + (active ? ",controllers" : "");
+    bc.controllers = targets;
     const auto other = string_map(column(*bridge_row, "other_config"));
     for (const auto& [key, value] : other) {
       try {
@@ -343,8 +340,9 @@ DatabaseSnapshot DatabaseConfig::build(const Replica& db, const Config& file, co
           b.flows_basis = was->flows_basis;
         }
       }
-    } else if (b.flows_basis.starts_with("standalone")) {
-      // OVS's flow for a bridge no controller drives: a learning switch.
+    } else if (b.flows_basis == "standalone") {
+      // OVS's flow for a standalone bridge no controller drives: a learning
+      // switch (with controllers it is theirs to set; it fails open meanwhile).
       flowtable::PortMap none;
       b.flows.push_back({flowtable::parse_flow("priority=0,actions=NORMAL", none,
                                                flowtable::FlowSyntax::add, b.pos),

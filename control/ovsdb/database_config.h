@@ -44,14 +44,23 @@ struct BridgeOutcome {
   std::string datapath_id;  // 16 hex digits, from other_config:datapath-id or the bridge's MAC
 };
 
+// A Controller row of a configured bridge: its connection state is written
+// back to it (is_connected, role, status).
+struct ControllerOutcome {
+  std::string uuid;
+  std::string bridge;
+  std::string target;
+  std::string error;  // a target sockswitch cannot use (ssl:, malformed): never connected
+};
+
 struct DatabaseSnapshot {
   Config wanted;          // the file's bridges and the database's
   std::string root_uuid;  // the Open_vSwitch row
   std::optional<std::int64_t> next_cfg;
   std::vector<BridgeOutcome> bridges;
   std::vector<InterfaceOutcome> interfaces;
-  std::vector<std::string> controller_uuids;  // active targets: refused, written back as such
-  std::vector<std::string> notes;             // for the log (the source logs each once)
+  std::vector<ControllerOutcome> controllers;
+  std::vector<std::string> notes;  // for the log (the source logs each once)
 };
 
 class DatabaseConfig final {

@@ -373,12 +373,19 @@ void DatabaseSource::write_back(bool statistics) {
     update_row(ops, "Bridge", b.uuid,
                {{"datapath_id", b.datapath_id}, {"status", map_datum(status)}});
   }
-  for (const std::string& c : last_.controller_uuids)
-    update_row(
-        ops, "Controller", c,
-        {{"is_connected", false},
-         {"status", map_datum(std::map<std::string, std::string>{
-                        {"last_error", "sockswitch does not connect out to controllers yet"}})}});
+  for (const ControllerOutcome& c : last_.controllers) {
+    ControllerLink link{false, "", c.error};
+    if (c.error.empty() && controller_link_)
+      if (auto now = controller_link_(c.bridge, c.target)) link = std::move(*now);
+    std::map<std::string, std::string> status;
+    if (!link.state.empty()) status["state"] = link.state;
+    if (!link.last_error.empty()) status["last_error"] = link.last_error;
+    // "other": no controller has asked for a role (OpenFlow's ROLE_REQUEST).
+    update_row(ops, "Controller", c.uuid,
+               {{"is_connected", link.connected},
+                {"role", link.connected ? Json("other") : empty_set()},
+                {"status", map_datum(status)}});
+  }
   if (!last_.root_uuid.empty()) {
     Json root = {{"datapath_types", string_set({"netdev", "system"})},
                  {"iface_types", string_set({"afxdp", "afxdp-nonpmd", "dpdk", "internal", "patch",

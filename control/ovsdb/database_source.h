@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,6 +42,15 @@ class Switch;
 
 namespace sockswitch::control::ovsdb {
 
+// A controller connection as the OpenFlow side sees it.
+struct ControllerLink {
+  bool connected = false;
+  std::string state;  // ACTIVE, BACKOFF, CONNECTING, LISTENING
+  std::string last_error;
+};
+using ControllerLinks = std::function<std::optional<ControllerLink>(const std::string& bridge,
+                                                                    const std::string& target)>;
+
 class DatabaseSource final {
  public:
   static constexpr int kSchemaMajor = 8;
@@ -60,6 +70,9 @@ class DatabaseSource final {
   void tick();
   // One line for `ctl show`.
   [[nodiscard]] std::string state() const;
+  // Where the Controller rows' is_connected and status come from (the
+  // OpenFlow listeners); written back once a second as they change.
+  void set_controller_links(ControllerLinks links) { controller_link_ = std::move(links); }
 
  private:
   using Json = nlohmann::json;
@@ -98,6 +111,7 @@ class DatabaseSource final {
   std::map<std::string, Json> written_;  // "Table/uuid" -> the columns we last wrote
   std::set<std::string> noted_;
   unsigned ticks_ = 0;
+  ControllerLinks controller_link_;
   std::string state_ = "connecting";
 };
 

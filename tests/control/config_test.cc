@@ -158,6 +158,24 @@ TEST(Config, PortVlanSettingsAreReadOrRefusedWithTheReason) {
             std::string::npos);
 }
 
+TEST(Config, MetersAreReadAndFlowsMustNameOne) {
+  const Config c = parse_config(
+      "[[bridge]]\nname = \"br\"\nmeters = [\"meter=1,pktps,bands=type=drop,rate=10\"]\n"
+      "flow = [\"priority=5,icmp,actions=meter:1,normal\"]\n",
+      "test.toml");
+  ASSERT_EQ(c.bridges[0].meters.size(), 1u);
+  EXPECT_EQ(c.bridges[0].meters[0].bands[0].rate, 10u);
+  EXPECT_EQ(error_of("[[bridge]]\nname = \"br\"\nflow = [\"icmp,actions=meter:2,normal\"]\n"),
+            "test.toml:3:10: error: meter 2 is not defined: add it to the bridge's 'meters'");
+  EXPECT_EQ(
+      error_of("[[bridge]]\nname = \"br\"\nmeters = [\"meter=1,pktps,bands=type=drop,rate=0\"]\n"),
+      "test.toml:3:42: error: 0 is out of range 1..4294967295 (at 'rate=0')");
+  EXPECT_NE(error_of("[[bridge]]\nname = \"br\"\nmeters = [\"meter=1,bands=type=drop,rate=1\", "
+                     "\"meter=1,bands=type=drop,rate=2\"]\n")
+                .find("meter 1 is defined twice"),
+            std::string::npos);
+}
+
 TEST(Config, BadFlowFileIsReportedAtItsOwnPosition) {
   const std::string dir = testing::TempDir();
   const std::string flows = dir + "/bad.flows";

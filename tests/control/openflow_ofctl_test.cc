@@ -506,5 +506,43 @@ TEST(OpenFlowChannel, PtcpListenersFollowTheConfigAcrossReloads) {
   EXPECT_TRUE(ofctl(v, {"show"}).ok());
 }
 
+// Meters over OpenFlow 1.3, as `ovs-ofctl -O OpenFlow13` and op-dbus use
+// them: the bridge's own table (ctl sees the same), flows naming them, and
+// OVS's errors for a meter that is missing or already there.
+TEST(OpenFlowChannel, MetersOverOpenFlow13AreTheBridgesOwn) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  const std::string p = "OpenFlow13";
+  ofctl_ok(v, {"add-meter", "meter=1,pktps,burst,stats,bands=type=drop,rate=100,burst_size=20"}, p);
+  ofctl_ok(v, {"add-flow", "table=0,priority=480,icmp,actions=meter:1,resubmit(,10)"}, p);
+  EXPECT_EQ(v.daemon.ctl_ok({"dump-meters", "socket"}),
+            "meter=1,pktps,burst,stats,bands=type=drop,rate=100,burst_size=20\n");
+  const std::string meters = ofctl_ok(v, {"dump-meters"}, p);
+  EXPECT_NE(meters.find("meter=1 pktps burst stats bands=\ntype=drop rate=100 burst_size=20"),
+            std::string::npos)
+      << meters;
+  EXPECT_NE(ofctl_ok(v, {"dump-flows"}, p).find("priority=480,icmp actions=meter:1,resubmit(,10)"),
+            std::string::npos);
+  const std::string stats = ofctl_ok(v, {"meter-stats"}, p);
+  EXPECT_NE(stats.find("meter:1 flow_count:1 packet_in_count:0 byte_in_count:0"), std::string::npos)
+      << stats;
+  EXPECT_NE(ofctl_ok(v, {"meter-features"}, p).find("band_types: drop"), std::string::npos);
+
+  const net::CommandResult missing = ofctl(v, {"add-flow", "priority=5,icmp,actions=meter:7"}, p);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.output.find("OFPMMFC_UNKNOWN_METER"), std::string::npos) << missing.output;
+  const net::CommandResult twice =
+      ofctl(v, {"add-meter", "meter=1,pktps,bands=type=drop,rate=5"}, p);
+  EXPECT_NE(twice.output.find("OFPMMFC_METER_EXISTS"), std::string::npos) << twice.output;
+  const net::CommandResult remark =
+      ofctl(v, {"add-meter", "meter=2,kbps,bands=type=dscp_remark,rate=5,prec_level=1"}, p);
+  EXPECT_NE(remark.output.find("OFPMMFC_BAD_BAND"), std::string::npos) << remark.output;
+
+  // Deleting the meter takes its flow along, as in OVS.
+  ofctl_ok(v, {"del-meter", "meter=1"}, p);
+  EXPECT_EQ(ofctl_ok(v, {"dump-flows"}, p).find("meter:1"), std::string::npos);
+  EXPECT_EQ(v.daemon.ctl_ok({"dump-meters", "socket"}), "");
+}
+
 }  // namespace
 }  // namespace sockswitch::test

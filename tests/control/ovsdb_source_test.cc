@@ -12,6 +12,10 @@
 // server or of the switch change nothing.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <csignal>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -20,6 +24,7 @@
 #include "tests/control/ovsdb_server.h"
 #include "tests/control/switch_host.h"
 #include "tests/dataplane/frame_builder.h"
+#include "tests/net/child_process.h"
 #include "tests/net/require_netns.h"
 #include "tests/net/tcp_transfer.h"
 
@@ -345,6 +350,64 @@ TEST(OvsdbSource, RestartsOfTheServerOrOfTheSwitchChangeNothing) {
        {"port 2 (auto): ct2 up", "port 3 (auto): ct3 up", "port 4 (auto): ct1 up"})
     EXPECT_TRUE(contains(show, port)) << show;
   EXPECT_TRUE(s.ping("ct1", "10.5.0.3")) << s.log();
+}
+
+// `ovs-vsctl set-controller`: the switch connects out as ovs-vswitchd
+// does and writes the connection's state back to the Controller row.
+TEST(OvsdbSource, DatabaseControllersAreConnectedAndTheirStateWrittenBack) {
+  REQUIRE_OVSDB();
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/ovs-testcontroller"))
+      << "openvswitch-testcontroller is installed by scripts/install-deps.sh";
+  DatabaseSwitch s;
+  s.host.plug("veth202i0", "10.12.0.2/24");
+  s.host.plug("veth203i0", "10.12.0.3/24");
+  s.db.vsctl_ok({"add-br", "br0"});
+  s.db.vsctl_ok({"add-port", "br0", "veth202i0"});
+  s.db.vsctl_ok({"add-port", "br0", "veth203i0"});
+  constexpr int kPort = 16641;
+  auto row = [&](const char* column) {
+    return s.db.vsctl({"get", "Controller", "br0", column}).output;
+  };
+
+  // Nothing listens yet: the row says why, and the standalone bridge fails
+  // open to NORMAL meanwhile.
+  s.db.vsctl_ok({"set-controller", "br0", "tcp:127.0.0.1:" + std::to_string(kPort)});
+  EXPECT_TRUE(net::wait_until([&] { return contains(row("status"), "Connection refused"); }, 5s))
+      << row("status");
+  EXPECT_EQ(row("is_connected"), "false\n");
+  EXPECT_TRUE(contains(row("status"), "state=BACKOFF")) << row("status");
+  EXPECT_TRUE(s.ping("veth202i0", "10.12.0.3")) << s.log();
+
+  // The controller comes (OpenFlow 1.0, learning from table misses).
+  const pid_t controller =
+      net::spawn_with_log({"ip", "netns", "exec", s.host.ns().name(), "ovs-testcontroller", "-O",
+                           "OpenFlow10", "ptcp:" + std::to_string(kPort) + ":127.0.0.1"},
+                          s.dir.path("testcontroller.log"));
+  EXPECT_TRUE(net::wait_until([&] { return row("is_connected") == "true\n"; }, 15s))
+      << row("status") << s.log();
+  EXPECT_TRUE(contains(row("status"), "state=ACTIVE")) << row("status");
+  EXPECT_EQ(row("role"), "other\n");
+  EXPECT_TRUE(net::wait_until([&] { return s.ping("veth202i0", "10.12.0.3", 1); }, 10s))
+      << s.daemon->ctl_ok({"dump-flows", "br0"}) << s.log();
+  EXPECT_TRUE(contains(s.daemon->ctl_ok({"dump-flows", "br0"}), "idle_timeout="))
+      << "the controller's own flows:\n"
+      << s.daemon->ctl_ok({"dump-flows", "br0"}) << s.daemon->ctl_ok({"show"})
+      << s.dir.read("testcontroller.log");
+
+  // It goes: not connected again, said so.
+  ::kill(controller, SIGTERM);
+  ::waitpid(controller, nullptr, 0);
+  EXPECT_TRUE(net::wait_until([&] { return row("is_connected") == "false\n"; }, 5s));
+
+  // No controller: OVS's default flow for a standalone bridge comes back.
+  s.db.vsctl_ok({"del-controller", "br0"});
+  EXPECT_TRUE(net::wait_until(
+      [&] {
+        return contains(s.daemon->ctl_ok({"dump-flows", "br0"}), "actions=NORMAL");
+      },
+      5s))
+      << s.daemon->ctl_ok({"dump-flows", "br0"});
+  EXPECT_TRUE(s.ping("veth202i0", "10.12.0.3")) << s.log();
 }
 
 }  // namespace

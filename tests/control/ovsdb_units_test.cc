@@ -169,12 +169,15 @@ TEST(OvsdbDatabaseConfig, TheBridgesOwnPortIsLocalAndDefaultFlowsFollowTheFailMo
 }
 
 TEST(OvsdbDatabaseConfig, RefusedAndNotedSettingsAreNamedNeverIgnored) {
-  const Json ports = {{"p1", port_row("c1", "i1", {{"tag", 10}})},
-                      {"p2", port_row("vx", "i2")},
-                      {"p3", port_row("c3", "i3", {{"qos", Json::array({"uuid", "q"})}})},
-                      {"p4", port_row("c4", "i4")}};
+  const Json ports = {
+      {"p1", port_row("c1", "i1", {{"tag", 10}, {"vlan_mode", "dot1q-tunnel"}})},
+      {"p2", port_row("vx", "i2")},
+      {"p3", port_row("c3", "i3", {{"qos", Json::array({"uuid", "q"})}})},
+      {"p4", port_row("c4", "i4")},
+      {"p5", port_row("c5", "i5", {{"tag", 10}, {"trunks", Json::array({"set", {20, 30}})}})}};
   const Json ifaces = {
       {"i1", {{"name", "c1"}}},
+      {"i5", {{"name", "c5"}}},
       {"i2", {{"name", "vx"}, {"type", "vxlan"}}},
       {"i3", {{"name", "c3"}}},
       {"i4",
@@ -182,12 +185,23 @@ TEST(OvsdbDatabaseConfig, RefusedAndNotedSettingsAreNamedNeverIgnored) {
         {"options", Json::array({"map", Json::array({Json::array({"x", "1"})})})}}}};
   DatabaseConfig m;
   const DatabaseSnapshot s = m.build(database("", ports, ifaces), Config{}, Config{}, Clock::now());
-  EXPECT_NE(outcome(s, "c1").error.find("VLANs"), std::string::npos);
+  EXPECT_NE(outcome(s, "c1").error.find("dot1q-tunnel (802.1ad QinQ) is not carried out"),
+            std::string::npos);
+  // A tag with trunks but no vlan_mode: an access port, the trunks ignored
+  // as OVS ignores them, and said so.
+  EXPECT_EQ(outcome(s, "c5").error, "");
+  EXPECT_NE(
+      outcome(s, "c5").status.at("vlan").find("'trunks' would be ignored (as Open vSwitch does)"),
+      std::string::npos);
   EXPECT_NE(outcome(s, "vx").error.find("'vxlan' is not supported"), std::string::npos);
   EXPECT_EQ(outcome(s, "c3").error, "");
   EXPECT_EQ(outcome(s, "c3").status.at("qos"), "not supported by sockswitch");
   EXPECT_NE(outcome(s, "c4").error.find("options:x"), std::string::npos);
-  EXPECT_EQ(s.wanted.bridges[0].ports.size(), 2u);  // the bridge's own and c3
+  ASSERT_EQ(s.wanted.bridges[0].ports.size(), 3u);  // the bridge's own, c3 and c5
+  for (const PortConfig& p : s.wanted.bridges[0].ports)
+    if (p.name == "c5") {
+      EXPECT_EQ(dataplane::PortVlan(p.vlan).mode(), dataplane::VlanMode::access);
+    }
 }
 
 TEST(OvsdbDatabaseConfig, NumbersStayWithTheirRowsAndARequestIsHonoured) {

@@ -178,6 +178,19 @@ TEST(Pipeline, RewritesKeepChecksumsValid) {
   EXPECT_EQ(g[14 + 8], 63);
 }
 
+TEST(Pipeline, ModNwTtlSetsTheTtlAndKeepsTheChecksum) {
+  SwitchHarness sw({"in", "out"});
+  sw.install("priority=300,ip,actions=mod_nw_ttl:7,output:out\n");  // op-dbus writes 64
+  auto f = tcp_frame(0x020000000002, 0x020000000001, 0x0a000001, 0x0a000002, 1234, 443);
+  fill_checksums(f);
+  sw.send("in", f);
+  sw.run();
+  const auto out = sw.received("out");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0][14 + 8], 7);
+  EXPECT_TRUE(checksums_valid(out[0]));
+}
+
 TEST(Pipeline, VlanActions) {
   SwitchHarness sw({"in", "tagged", "plain"});
   sw.install(

@@ -163,6 +163,8 @@ const std::vector<BadFlow> kBadFlows = {
     {"ipv6,actions=mod_nw_dst:10.0.0.1", "mod_nw_dst needs ip in the match", 14,
      "mod_nw_dst:10.0.0.1"},
     {"priority=5,actions=dec_ttl", "dec_ttl needs ip or ipv6 in the match", 20, "dec_ttl"},
+    {"actions=mod_nw_ttl:64", "mod_nw_ttl needs ip or ipv6 in the match", 9, "mod_nw_ttl:64"},
+    {"ip,actions=mod_nw_ttl:256", "out of range 0..255", 12, "mod_nw_ttl:256"},
     {"ip,actions=mod_tp_dst:80", "mod_tp_dst needs tcp, udp or sctp in the match", 12,
      "mod_tp_dst:80"},
     {"ip,actions=mod_nw_tos:3", "not a multiple of 4", 12, "mod_nw_tos:3"},

@@ -72,6 +72,8 @@ const std::vector<std::pair<std::string, std::string>> kCanonical = {
      "in_port=LOCAL actions=IN_PORT,LOCAL,ALL,output:40,resubmit:warp0,resubmit(veth102,2)"},
     {"tcp,actions=set_field:80->tp_dst,mod_tp_src:1,mod_nw_tos:8,dec_ttl",
      "tcp actions=set_field:80->tcp_dst,mod_tp_src:1,mod_nw_tos:8,dec_ttl"},
+    {"table=20,priority=300,ip,actions=mod_nw_ttl:64,resubmit(,30)",
+     "table=20, priority=300,ip actions=mod_nw_ttl:64,resubmit(,30)"},
     {"arp,actions=set_field:1.2.3.4->nw_src,set_field:2->arp_op",
      "arp actions=set_field:1.2.3.4->arp_spa,set_field:2->arp_op"},
     {"ip,actions=mod_nw_src:10.0.0.1,mod_nw_dst:10.0.0.2,set_field:1->nw_ecn,set_field:3->nw_ttl",
