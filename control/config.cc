@@ -453,16 +453,20 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   }
   Config cfg;
   cfg.file = file_name;
-  c.only_keys(
-      root,
-      {"control_socket", "log_level", "poll_thread", "bridge", "ovsdb", "ovs_rundir", "openflow"},
-      "the top level");
+  c.only_keys(root,
+              {"control_socket", "log_level", "poll_thread", "bridge", "ovsdb", "ovs_rundir",
+               "openflow", "metrics", "metrics_address", "metrics_flow_series"},
+              "the top level");
   if (auto s = c.string(root, "ovs_rundir")) {
     if (!s->empty() && s->front() == '/')
       cfg.ovs_rundir = *s;
     else
       c.issue(*root.get("ovs_rundir"), fmt::format("ovs_rundir '{}': give an absolute path", *s));
   }
+  if (auto b = c.boolean(root, "metrics")) cfg.metrics = *b;
+  if (auto a = c.string(root, "metrics_address")) cfg.metrics_address = *a;
+  if (auto n = c.integer(root, "metrics_flow_series", 0, 1'000'000))
+    cfg.metrics_flow_series = static_cast<std::size_t>(*n);
   if (const auto* n = root.get("openflow")) {
     if (const auto b = n->value_exact<bool>())
       cfg.openflow = *b;

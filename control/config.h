@@ -143,6 +143,11 @@ struct Config {
   // $OVS_RUNDIR or /var/run/openvswitch); `openflow = false`: none.
   std::optional<std::string> ovs_rundir;
   bool openflow = true;
+  // The Prometheus endpoint (`metrics = false`: none), and how many flows
+  // per bridge get series of their own.
+  bool metrics = true;
+  std::string metrics_address = "127.0.0.1:9477";
+  std::size_t metrics_flow_series = 1000;
 
   [[nodiscard]] const BridgeConfig* bridge(std::string_view name) const;
 };

@@ -27,6 +27,8 @@
 #include "control/config.h"
 #include "control/control_commands.h"
 #include "control/link_events.h"
+#include "control/metrics_server.h"
+#include "control/metrics_text.h"
 #include "control/openflow/ofp_listener.h"
 #include "control/ovsdb/database_source.h"
 #include "control/switch.h"
@@ -243,6 +245,17 @@ int run_daemon(const DaemonOptions& options) {
           if (!s) return std::nullopt;
           return ovsdb::ControllerLink{s->connected, s->state, s->last_error};
         });
+  std::unique_ptr<MetricsServer> metrics;
+  if (config.metrics) {
+    try {
+      const MetricsOptions how{config.metrics_flow_series};
+      metrics = std::make_unique<MetricsServer>(io, config.metrics_address,
+                                                [&sw, how] { return metrics_text(*sw, how); });
+    } catch (const std::exception& e) {
+      // Forwarding matters more than the endpoint: said, not fatal.
+      spdlog::warn("{}; no metrics endpoint", e.what());
+    }
+  }
   const auto reload = [&]() -> std::string {
     Config wanted = load_config(options.config_path);  // ConfigError: reported, nothing changes
     wanted.control_socket = socket_path;
@@ -251,6 +264,9 @@ int run_daemon(const DaemonOptions& options) {
       throw std::invalid_argument("the ovsdb remote changes only with a restart");
     if (wanted.openflow != config.openflow || wanted.ovs_rundir != config.ovs_rundir)
       throw std::invalid_argument("openflow and ovs_rundir change only with a restart");
+    if (wanted.metrics != config.metrics || wanted.metrics_address != config.metrics_address ||
+        wanted.metrics_flow_series != config.metrics_flow_series)
+      throw std::invalid_argument("the metrics settings change only with a restart");
     const std::string level = wanted.log_level;
     if (database)
       database->reload_file(std::move(wanted));
@@ -276,8 +292,9 @@ int run_daemon(const DaemonOptions& options) {
     return 1;
   }
   ::chmod(socket_path.c_str(), 0600);
-  const std::function<std::string()> sources = [&database, &openflow_listeners] {
+  const std::function<std::string()> sources = [&database, &openflow_listeners, &metrics] {
     std::string s;
+    if (metrics) s += metrics->describe();
     if (database) s += database->state() + "\n";
     if (openflow_listeners) s += openflow_listeners->state();
     return s;
@@ -321,6 +338,7 @@ int run_daemon(const DaemonOptions& options) {
   spdlog::info("ready; control socket {}", socket_path);
   notify_systemd("READY=1");
   io.run();
+  metrics.reset();
   database.reset();
   sw->on_flow_removed({});
   openflow_listeners.reset();

@@ -257,6 +257,13 @@ std::string Switch::wg_show(const std::string& port) const {
   throw std::invalid_argument("no port named '" + port + "'");
 }
 
+std::vector<std::pair<std::size_t, const dataplane::ThreadStats*>> Switch::thread_stats() const {
+  std::vector<std::pair<std::size_t, const dataplane::ThreadStats*>> out;
+  for (const auto& t : threads_)
+    out.emplace_back(t->index(), &t->stats());
+  return out;
+}
+
 std::string Switch::show() const {
   std::string out;
   for (const RunningBridge& b : bridges_) {

@@ -180,6 +180,10 @@ class Switch final {
   // reload), counted for `show` like the dataplane's drops.
   void count_rejected() noexcept { ++rejected_requests_; }
   [[nodiscard]] std::uint64_t rejected_requests() const noexcept { return rejected_requests_; }
+  [[nodiscard]] std::uint64_t flows_expired() const noexcept { return flows_expired_; }
+  // Each poll thread's counters, by thread index (metrics).
+  [[nodiscard]] std::vector<std::pair<std::size_t, const dataplane::ThreadStats*>> thread_stats()
+      const;
   // Per-bridge thread statistics, summed (for tests and `show`).
   [[nodiscard]] std::uint64_t dropped(dataplane::Drop d) const;
 
