@@ -80,9 +80,9 @@ TEST(Meters, WhatPassesStaysWithinTheRateAndTheBurstUnderOverload) {
     EXPECT_LE(got, std::size_t(kRate * kSeconds + kBurst + 1)) << overload << "x (+1: the probe)";
   }
   // kbps (meter 2 holds a second of its rate, so a pause of the sender
-  // shorter than that costs it no tokens): the stream's frames are 46 bytes (4 bytes of UDP payload) unless
-  // something pads them; 400 kbit/s is then 1087 a second, sent at 2x. The
-  // bounds use the frame size the meter itself counted.
+  // shorter than that costs it no tokens): the stream's frames are 46 bytes (4 bytes of UDP
+  // payload) unless something pads them; 400 kbit/s is then 1087 a second, sent at 2x. The bounds
+  // use the frame size the meter itself counted.
   const std::size_t got = received_at(a, b, 5002, 2174, kSeconds);
   const std::string m2 =
       sw.call([](control::Switch& s) { return s.meter_stats("br0", "meter=2"); });
