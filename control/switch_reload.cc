@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -156,15 +157,17 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
     (void)dataplane::MacLearningTable(mac_config(w));
   // Flows that will be set must find their meters (the file's, when they
   // change; else the ones the bridge has, `ctl add-meter` included).
-  std::vector<bool> set_meters_of(target.size()), set_flows_of(target.size());
+  // The new meter sets are built here once and published below.
+  std::vector<std::optional<dataplane::MeterSet>> new_meters(target.size());
+  std::vector<bool> set_flows_of(target.size());
   for (std::size_t i = 0; i < target.size(); ++i) {
     const BridgeConfig& w = wanted.bridges[i];
     const RunningBridge& b = *target[i];
-    set_meters_of[i] = fresh[i] || w.meters != b.config.meters;
+    if (fresh[i] || w.meters != b.config.meters) new_meters[i] = meter_set(w.meters);
     set_flows_of[i] = flow_reload == FlowReload::replace || fresh[i] ||
                       w.flows_basis != b.config.flows_basis || !same_flows(w.flows, b.config.flows);
     if (!set_flows_of[i]) continue;
-    const dataplane::MeterSet will = set_meters_of[i] ? meter_set(w.meters) : b.bridge->meters();
+    const dataplane::MeterSet& will = new_meters[i] ? *new_meters[i] : b.bridge->meters();
     std::vector<flowtable::FlowMod> adds;
     for (const flowtable::ParsedFlow& f : w.flows)
       adds.push_back({flowtable::FlowModCommand::add, f.rule});
@@ -229,7 +232,7 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
     // touches a retired port. A database bridge's flows belong to ctl and
     // controllers too: they are set only when their source changed.
     // Meters before the flows that use them; flows of meters gone go first.
-    if (set_meters_of[i]) set_meters(b, meter_set(w.meters));
+    if (new_meters[i]) set_meters(b, std::move(*new_meters[i]));
     b.bridge->update(bridge_ports(b), set_flows_of[i] ? flow_mods(b, w.flows, true)
                                                       : std::vector<flowtable::FlowMod>{});
     after_publish(b);

@@ -213,30 +213,31 @@ bool ActionExecutor::metered(PacketRun& r, std::uint32_t id) noexcept {
   return m->admit(r.packet->length(), now_ns_);
 }
 
+std::int16_t ActionExecutor::learn_and_find(PacketRun& r, VlanId vlan) noexcept {
+  const flowtable::FlowKey& k = *r.key;
+  MacLearningTable& mac = *r.bridge->mac;
+  mac.learn(MacAddr::from_u64(k.get(FieldId::eth_src)), vlan, r.packet->in_port(), r.now);
+  const MacAddr dst = MacAddr::from_u64(k.get(FieldId::eth_dst));
+  if (dst.is_multicast()) return kNoPortIndex;
+  const auto port = mac.lookup(dst, vlan, r.now);
+  return port ? r.bridge->index(*port) : kNoPortIndex;
+}
+
 void ActionExecutor::normal(PacketRun& r) noexcept {
   if (r.bridge->vlans) {
     normal_in_vlans(r);
     return;
   }
-  const flowtable::FlowKey& k = *r.key;
-  const std::uint64_t tci = k.get(FieldId::vlan_tci);
+  const std::uint64_t tci = r.key->get(FieldId::vlan_tci);
   const VlanId vlan{static_cast<std::uint16_t>(tci & flowtable::kVlanCfi ? tci & 0x0fff : 0)};
-  MacLearningTable& mac = *r.bridge->mac;
-  mac.learn(MacAddr::from_u64(k.get(FieldId::eth_src)), vlan, r.packet->in_port(), r.now);
-
-  const MacAddr dst = MacAddr::from_u64(k.get(FieldId::eth_dst));
-  if (!dst.is_multicast()) {
-    if (const auto port = mac.lookup(dst, vlan, r.now)) {
-      const std::int16_t slot = r.bridge->index(*port);
-      if (slot == r.in_slot) {
-        r.reason = Drop::reflect;  // the destination lives where the packet came from
-        return;
-      }
-      if (slot != kNoPortIndex) {
-        output(r, slot);
-        return;
-      }
-    }
+  const std::int16_t slot = learn_and_find(r, vlan);
+  if (slot != kNoPortIndex && slot == r.in_slot) {
+    r.reason = Drop::reflect;  // the destination lives where the packet came from
+    return;
+  }
+  if (slot != kNoPortIndex) {
+    output(r, slot);
+    return;
   }
   flood(r, true);
 }
@@ -245,8 +246,7 @@ void ActionExecutor::normal(PacketRun& r) noexcept {
 // gives it, learned and looked up there, and sent only to ports that carry
 // that VLAN, each with the tag that port wants.
 void ActionExecutor::normal_in_vlans(PacketRun& r) noexcept {
-  const flowtable::FlowKey& k = *r.key;
-  const std::uint64_t tci = k.get(FieldId::vlan_tci);
+  const std::uint64_t tci = r.key->get(FieldId::vlan_tci);
   const bool tagged = (tci & flowtable::kVlanCfi) != 0;
   const auto vid = static_cast<std::uint16_t>(tagged ? tci & 0x0fff : 0);
   const auto pcp = static_cast<std::uint16_t>(tagged ? tci & 0xe000 : 0);
@@ -259,23 +259,15 @@ void ActionExecutor::normal_in_vlans(PacketRun& r) noexcept {
     return;
   }
   const auto vlan = static_cast<std::uint16_t>(in_vlan);
-  MacLearningTable& mac = *r.bridge->mac;
-  mac.learn(MacAddr::from_u64(k.get(FieldId::eth_src)), VlanId{vlan}, r.packet->in_port(), r.now);
-
-  const MacAddr dst = MacAddr::from_u64(k.get(FieldId::eth_dst));
-  if (!dst.is_multicast()) {
-    if (const auto port = mac.lookup(dst, VlanId{vlan}, r.now)) {
-      const std::int16_t slot = r.bridge->index(*port);
-      if (slot == r.in_slot) {
-        r.reason = Drop::reflect;
-        return;
-      }
-      // Learned before the port's VLANs changed: flood within the VLAN instead.
-      if (slot != kNoPortIndex && ports[std::size_t(slot)].vlan.carries(vlan)) {
-        output_tagged(r, slot, ports[std::size_t(slot)].vlan.output_tci(vlan, pcp));
-        return;
-      }
-    }
+  const std::int16_t slot = learn_and_find(r, VlanId{vlan});
+  if (slot != kNoPortIndex && slot == r.in_slot) {
+    r.reason = Drop::reflect;
+    return;
+  }
+  // One learned before the port's VLANs changed floods within the VLAN instead.
+  if (slot != kNoPortIndex && ports[std::size_t(slot)].vlan.carries(vlan)) {
+    output_tagged(r, slot, ports[std::size_t(slot)].vlan.output_tci(vlan, pcp));
+    return;
   }
   for (std::size_t i = 0; i < ports.size(); ++i) {
     const BridgePort& out = ports[i];

@@ -103,6 +103,10 @@ class ActionExecutor final {
   void flood(PacketRun& r, bool honour_no_flood) noexcept;
   // A meter's verdict; false when the packet is over its rate.
   [[nodiscard]] bool metered(PacketRun& r, std::uint32_t id) noexcept;
+  // Learns the source in `vlan` and looks the destination up there: its
+  // port's slot, or kNoPortIndex when it must be flooded (unknown,
+  // multicast, or learned on a port the bridge no longer has).
+  [[nodiscard]] std::int16_t learn_and_find(PacketRun& r, VlanId vlan) noexcept;
   void normal(PacketRun& r) noexcept;
   void normal_in_vlans(PacketRun& r) noexcept;
   // Makes the pending output with the frame retagged as `tci` (0: untagged).
