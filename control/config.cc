@@ -455,7 +455,7 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   cfg.file = file_name;
   c.only_keys(root,
               {"control_socket", "log_level", "poll_thread", "bridge", "ovsdb", "ovs_rundir",
-               "openflow", "metrics", "metrics_address", "metrics_flow_series"},
+               "openflow", "metrics", "metrics_address", "metrics_flow_series", "ct_max"},
               "the top level");
   if (auto s = c.string(root, "ovs_rundir")) {
     if (!s->empty() && s->front() == '/')
@@ -467,6 +467,8 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   if (auto a = c.string(root, "metrics_address")) cfg.metrics_address = *a;
   if (auto n = c.integer(root, "metrics_flow_series", 0, 1'000'000))
     cfg.metrics_flow_series = static_cast<std::size_t>(*n);
+  if (auto n = c.integer(root, "ct_max", 1, 100'000'000))
+    cfg.ct_max = static_cast<std::uint32_t>(*n);
   if (const auto* n = root.get("openflow")) {
     if (const auto b = n->value_exact<bool>())
       cfg.openflow = *b;

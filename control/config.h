@@ -148,6 +148,8 @@ struct Config {
   bool metrics = true;
   std::string metrics_address = "127.0.0.1:9477";
   std::size_t metrics_flow_series = 1000;
+  // The connection tracker's bound (OVS's ct_max), for all bridges together.
+  std::uint32_t ct_max = 3'000'000;
 
   [[nodiscard]] const BridgeConfig* bridge(std::string_view name) const;
 };

@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::size_t kAny = SIZE_MAX;
 
-constexpr std::array<ControlCommand, 19> kCommands{{
+constexpr std::array<ControlCommand, 21> kCommands{{
     {"show", "show", "bridges, ports, link states and poll-thread statistics", 0, 0},
     {"dump-flows", "dump-flows BRIDGE", "flows with counters and durations (ovs-ofctl style)", 1,
      1},
@@ -44,6 +44,10 @@ constexpr std::array<ControlCommand, 19> kCommands{{
      "[tag=V] [trunks=V,V] [vlan_mode=M]",
      "add a port (what a wg-quick PostUp calls)", 2, kAny},
     {"del-port", "del-port BRIDGE NAME", "remove a port (what a wg-quick PreDown calls)", 2, 2},
+    {"dump-conntrack", "dump-conntrack [BRIDGE] [zone=N]",
+     "tracked connections (the switch's one table; zone=N: that zone only)", 0, 2},
+    {"flush-conntrack", "flush-conntrack [BRIDGE] [zone=N]",
+     "forget tracked connections (zone=N: that zone only)", 0, 2},
     {"trace", "trace BRIDGE PACKET [--json]", "the flows a packet with those headers hits", 2, 3},
     {"wg-show", "wg-show PORT",
      "a native wireguard port's peers, latest handshakes, transfer and drop counters", 1, 1},
@@ -159,6 +163,21 @@ std::string dispatch(Switch& sw, const std::string& cmd, std::vector<std::string
     return sw.add_port(args[0], std::move(r.port), r.given);
   }
   if (cmd == "del-port") return sw.del_port(args[0], args[1]);
+  if (cmd == "dump-conntrack" || cmd == "flush-conntrack") {
+    std::string bridge;
+    std::optional<std::uint16_t> zone;
+    for (const std::string& a : args) {
+      if (a.rfind("zone=", 0) == 0) {
+        zone = static_cast<std::uint16_t>(number_option("zone", a.substr(5), 0, 0xffff));
+      } else {
+        bridge = a;
+      }
+    }
+    if (!bridge.empty() && !sw.has_bridge(bridge))
+      throw std::invalid_argument("no bridge named '" + bridge + "'");
+    if (cmd == "flush-conntrack") return sw.flush_conntrack(zone);
+    return sw.dump_conntrack(bridge, zone);
+  }
   if (cmd == "add-meter") return sw.add_meter(args[0], args[1]);
   if (cmd == "mod-meter") return sw.mod_meter(args[0], args[1]);
   const std::string selector = args.size() > 1 ? args[1] : "";

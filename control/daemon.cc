@@ -154,6 +154,7 @@ void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw, ovsdb::DatabaseSou
     }
     try {
       (void)sw.expire_flows();  // idle_timeout and hard_timeout, checked once a second
+      (void)sw.expire_connections();
     } catch (const std::exception& e) {
       spdlog::error("flow expiry: {}", e.what());
     }
@@ -267,6 +268,9 @@ int run_daemon(const DaemonOptions& options) {
     if (wanted.metrics != config.metrics || wanted.metrics_address != config.metrics_address ||
         wanted.metrics_flow_series != config.metrics_flow_series)
       throw std::invalid_argument("the metrics settings change only with a restart");
+    if (wanted.ct_max != config.ct_max)
+      throw std::invalid_argument(
+          "ct_max changes only with a restart (it sizes the connection table)");
     const std::string level = wanted.log_level;
     if (database)
       database->reload_file(std::move(wanted));

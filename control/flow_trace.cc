@@ -28,6 +28,14 @@ void walk(const FlowTableVersion& version, FlowKey key, std::uint8_t table, int 
       if (a.port != kPortInPort) k.set(FieldId::in_port, to_u32(a.port));
       walk(version, k, a.table == kAllTables ? table : a.table, depth + 1,
            steps);  // 255: this table
+    } else if (a.kind == ActionKind::ct && a.table != kCtNoTable) {
+      // The walk has no connection table: it follows the packet as the
+      // first of a new connection (+trk+new), what a fresh flow meets.
+      FlowKey k = key;
+      k.set(FieldId::ct_state, kCtStateTracked | kCtStateNew);
+      k.set(FieldId::ct_zone, a.zone);
+      k.set(FieldId::ct_mark, a.ct_flags & kCtSetMark ? a.value.lo : 0);
+      walk(version, k, a.table, depth + 1, steps);
     }
   }
 }

@@ -207,6 +207,17 @@ std::string metrics_text(Switch& sw, const MetricsOptions& options) {
   Family(out, "sockswitch_flows_expired_total", "counter",
          "Flows removed by their idle or hard timeout.")
       .sample("", sw.flows_expired());
+  const dataplane::ConntrackCounters ct = sw.conntrack_counters();
+  Family(out, "sockswitch_conntrack_connections", "gauge", "Tracked connections now.")
+      .sample("", ct.connections);
+  Family(out, "sockswitch_conntrack_committed_total", "counter",
+         "Connections committed by ct(commit).")
+      .sample("", ct.committed);
+  Family(out, "sockswitch_conntrack_full_total", "counter",
+         "Commits refused because the table held ct_max connections.")
+      .sample("", ct.full);
+  Family(out, "sockswitch_conntrack_invalid_total", "counter", "Packets ct() found invalid (+inv).")
+      .sample("", ct.invalid);
   Family(out, "process_resident_memory_bytes", "gauge", "Resident memory of the process.")
       .sample("", resident_bytes());
   return out;

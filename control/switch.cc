@@ -38,12 +38,15 @@ dataplane::MeterSet Switch::meter_set(const std::vector<flowtable::MeterConfig>&
   return set;
 }
 
-Switch::Switch(Config config) : config_(std::move(config)) {
+Switch::Switch(Config config)
+    : config_(std::move(config)),
+      conntrack_(std::make_unique<dataplane::Conntrack>(config_.ct_max)) {
   plan_threads();
   std::uint8_t index = 0;
   for (BridgeConfig& bc : config_.bridges) {
     RunningBridge rb;
-    rb.bridge = std::make_unique<dataplane::Bridge>(bc.name, index++, mac_config(bc));
+    rb.bridge =
+        std::make_unique<dataplane::Bridge>(bc.name, index++, mac_config(bc), conntrack_.get());
     for (const PortConfig& pc : bc.ports) {
       rb.ports.push_back(open_at_start(pc, bc.name));
       rb.numbering.remember(pc.name, pc.ofport);
@@ -291,6 +294,11 @@ std::string Switch::show() const {
   }
   out += fmt::format("control: {} requests refused, {} flows expired\n", rejected_requests_,
                      flows_expired_);
+  const dataplane::ConntrackCounters ct = conntrack_->counters();
+  out += fmt::format(
+      "conntrack: {} connections (ct_max {}), {} committed, {} refused at ct_max, {} invalid, "
+      "{} expired\n",
+      ct.connections, conntrack_->max_connections(), ct.committed, ct.full, ct.invalid, ct.expired);
   for (const auto& t : threads_) {
     const dataplane::ThreadStats& s = t->stats();
     const double packets = static_cast<double>(s.packets.get());

@@ -117,6 +117,19 @@ class Switch final {
   // Call at least once a second. Returns how many went.
   std::size_t expire_flows();
 
+  // --- connection tracking (switch_conntrack.cc) ----------------------
+  // Reclaims connections past their timeout; call once a second.
+  std::size_t expire_connections();
+  // ovs-appctl dpctl/dump-conntrack's lines, optionally one zone's only.
+  // The table is the switch's: `bridge` is checked to exist but filters
+  // nothing (as OVS's is per datapath).
+  [[nodiscard]] std::string dump_conntrack(const std::string& bridge,
+                                           std::optional<std::uint16_t> zone) const;
+  std::string flush_conntrack(std::optional<std::uint16_t> zone);
+  [[nodiscard]] dataplane::ConntrackCounters conntrack_counters() const noexcept {
+    return conntrack_->counters();
+  }
+
   // The settings outside the bridges (the bridges' own live in the
   // running bridges: config().bridges is empty).
   [[nodiscard]] const Config& config() const noexcept { return config_; }
@@ -260,6 +273,8 @@ class Switch final {
   static constexpr std::uint32_t kPoolPackets = 16384;
 
   Config config_;
+  // The connection table every bridge's ct() uses; outlives the bridges.
+  std::unique_ptr<dataplane::Conntrack> conntrack_;
   // One pool per poll thread, declared before the bridges: AF_XDP ports
   // share them (and hold them) while their sockets close.
   std::vector<std::shared_ptr<dataplane::PacketPool>> pools_;

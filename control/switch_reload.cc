@@ -109,7 +109,7 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
           fmt::format("bridge '{}': at most {} bridges", w.name, dataplane::TxBatch::kMaxBridges));
     indices.insert(index);
     RunningBridge& rb = added.emplace_back();
-    rb.bridge = std::make_unique<dataplane::Bridge>(w.name, index, mac_config(w));
+    rb.bridge = std::make_unique<dataplane::Bridge>(w.name, index, mac_config(w), conntrack_.get());
     rb.config.name = w.name;
     rb.config.mac_aging_seconds = w.mac_aging_seconds;
     rb.config.mac_table_size = w.mac_table_size;

@@ -21,12 +21,17 @@ void ActionExecutor::run_actions(const BridgeSnapshot& bridge,
   PacketRun r{&bridge, p, &key, now, bridge.index(p->in_port())};
   r.flow = &rule.flow;
   execute(r, rule.flow.actions, rule.flow.table, 0);
+  finish(r);
+}
+
+void ActionExecutor::finish(PacketRun& r) noexcept {
   if (r.pending != kNoPortIndex && !r.dead) {
-    tx_.enqueue(bridge.bridge_index, r.pending, bridge.ports[std::size_t(r.pending)], p);
+    tx_.enqueue(r.bridge->bridge_index, r.pending, r.bridge->ports[std::size_t(r.pending)],
+                r.packet);
     return;
   }
   stats_.drop(r.reason);
-  pool_.free(p);
+  pool_.free(r.packet);
 }
 
 void ActionExecutor::run_list(const BridgeSnapshot& bridge,
@@ -34,12 +39,7 @@ void ActionExecutor::run_list(const BridgeSnapshot& bridge,
                               flowtable::FlowKey& key, std::chrono::seconds now) noexcept {
   PacketRun r{&bridge, p, &key, now, bridge.index(p->in_port())};
   execute(r, actions, 0, 0);
-  if (r.pending != kNoPortIndex && !r.dead) {
-    tx_.enqueue(bridge.bridge_index, r.pending, bridge.ports[std::size_t(r.pending)], p);
-    return;
-  }
-  stats_.drop(r.reason);
-  pool_.free(p);
+  finish(r);
 }
 
 void ActionExecutor::punt(PacketRun& r, std::uint16_t max_len) noexcept {
@@ -111,6 +111,12 @@ void ActionExecutor::execute(PacketRun& r, std::span<const flowtable::Action> ac
       case ActionKind::goto_table:
         lookup_and_execute(r, a.table, depth + 1);
         return;  // goto_table is always last
+      case ActionKind::ct:
+        conntrack(r, a, depth == 0 && &a == &actions.back(), depth);
+        break;
+      case ActionKind::ct_clear:
+        set_ct_fields(*r.key, {}, 0);
+        break;
       case ActionKind::meter:
         if (!metered(r, static_cast<std::uint32_t>(a.value.lo))) {
           r.dead = true;
@@ -204,6 +210,42 @@ void ActionExecutor::flood(PacketRun& r, bool honour_no_flood) noexcept {
     if (std::int16_t(i) == r.in_slot || (honour_no_flood && ports[i].no_flood)) continue;
     output(r, static_cast<std::int16_t>(i));
   }
+}
+
+void ActionExecutor::set_ct_fields(flowtable::FlowKey& key, CtVerdict v,
+                                   std::uint16_t zone) noexcept {
+  key.set(FieldId::ct_state, v.state);
+  key.set(FieldId::ct_zone, zone);
+  key.set(FieldId::ct_mark, v.mark);
+}
+
+// OVS's ct(table=N) forks: a copy continues in table N with the ct fields
+// filled in, the original continues untracked with what follows ct(). When
+// nothing follows (the action ends the flow's top-level list), the packet
+// itself goes on and nothing is copied.
+void ActionExecutor::conntrack(PacketRun& r, const Action& a, bool last, int depth) noexcept {
+  CtVerdict v{flowtable::kCtStateTracked | flowtable::kCtStateInvalid};
+  if (Conntrack* ct = r.bridge->conntrack) v = ct->track(*r.packet, *r.key, a, r.now);
+  if (a.table == flowtable::kCtNoTable) return;  // only the lookup ct() starts sees the state
+  if (last) {
+    set_ct_fields(*r.key, v, a.zone);
+    lookup_and_execute(r, a.table, depth + 1);
+    return;
+  }
+  if (r.wire_tci >= 0) settle_pending(r);
+  Packet* c = copy(*r.packet);
+  if (c == nullptr) {
+    stats_.drop(Drop::no_buffer);
+    return;
+  }
+  flowtable::FlowKey key = *r.key;
+  set_ct_fields(key, v, a.zone);
+  PacketRun fork{r.bridge, c, &key, r.now, r.in_slot};
+  fork.flow = r.flow;
+  fork.lookups = r.lookups;
+  lookup_and_execute(fork, a.table, depth + 1);
+  r.lookups = fork.lookups;
+  finish(fork);
 }
 
 bool ActionExecutor::metered(PacketRun& r, std::uint32_t id) noexcept {

@@ -14,6 +14,10 @@
 // VLAN and tags the frame per output port; what follows NORMAL in the
 // action list sees the frame as it was (OVS restores it the same way).
 //
+// ct() passes the packet through the switch's connection tracker
+// (conntrack.h); with table=N a copy continues there with ct_state,
+// ct_zone and ct_mark filled in.
+//
 // resubmit and goto_table look the packet up in another table of the same
 // version (without caching) and run that flow's actions in place, bounded
 // in depth. Rewrites update the packet's key, so later lookups see the
@@ -93,6 +97,12 @@ class ActionExecutor final {
 
   void run_actions(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule, Packet* p,
                    flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
+  // The packet to its pending output, or freed and counted with its reason.
+  void finish(PacketRun& r) noexcept;
+  // ct(): tracks the packet and, with table=N, looks it up there tracked.
+  // `last`: nothing follows in the flow's own list.
+  void conntrack(PacketRun& r, const flowtable::Action& a, bool last, int depth) noexcept;
+  static void set_ct_fields(flowtable::FlowKey& key, CtVerdict v, std::uint16_t zone) noexcept;
   void execute(PacketRun& r, std::span<const flowtable::Action> actions, std::uint8_t table,
                int depth) noexcept;
   // A copy of the packet (up to max_len) for the OpenFlow clients.

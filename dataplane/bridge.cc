@@ -8,7 +8,8 @@
 
 namespace sockswitch::dataplane {
 
-Bridge::Bridge(std::string name, std::uint8_t index, const MacLearningConfig& mac)
+Bridge::Bridge(std::string name, std::uint8_t index, const MacLearningConfig& mac,
+               Conntrack* conntrack)
     : name_(std::move(name)),
       index_(index),
       mac_(std::make_unique<MacLearningTable>(mac)),
@@ -18,6 +19,7 @@ Bridge::Bridge(std::string name, std::uint8_t index, const MacLearningConfig& ma
   first->bridge_index = index_;
   first->mac = mac_.get();
   first->controller = controller_.get();
+  first->conntrack = conntrack;
   publish(std::move(first));
 }
 

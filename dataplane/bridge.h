@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/conntrack.h"
 #include "dataplane/controller_queue.h"
 #include "dataplane/mac_learning.h"
 #include "dataplane/meter_table.h"
@@ -54,6 +55,7 @@ struct BridgeSnapshot {
   std::uint8_t bridge_index = 0;
   MacLearningTable* mac = nullptr;
   ControllerQueues* controller = nullptr;  // the bridge's; lives as long as it
+  Conntrack* conntrack = nullptr;          // the switch's; outlives every bridge
   std::shared_ptr<const MeterSet> meters = std::make_shared<const MeterSet>();
   // OVS's fail-open: the controller it depends on is away, every packet
   // is switched by NORMAL and the flow table is not consulted.
@@ -72,7 +74,10 @@ struct BridgeSnapshot {
 
 class Bridge final {
  public:
-  Bridge(std::string name, std::uint8_t index, const MacLearningConfig& mac = {});
+  // `conntrack`: the switch's connection table (outlives the bridge), or
+  // none: then ct() marks every packet +trk+inv.
+  Bridge(std::string name, std::uint8_t index, const MacLearningConfig& mac = {},
+         Conntrack* conntrack = nullptr);
   ~Bridge();
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;

@@ -18,24 +18,11 @@
 namespace sockswitch::dataplane {
 
 inline constexpr std::array<std::uint64_t, flowtable::kKeyWords> kWordMultipliers{{
-    0x9e3779b97f4a7c15,
-    0xc2b2ae3d27d4eb4f,
-    0x165667b19e3779f9,
-    0xd6e8feb86659fd93,
-    0xff51afd7ed558ccd,
-    0xc4ceb9fe1a85ec53,
-    0x27d4eb2f165667c5,
-    0x94d049bb133111eb,
-    0xbf58476d1ce4e5b9,
-    0x2545f4914f6cdd1d,
-    0x9fb21c651e98df25,
-    0xe7037ed1a0b428db,
-    0x8ebc6af09c88c6e3,
-    0x589965cc75374cc3,
-    0x1d8e4e27c47d124f,
-    0xa0761d6478bd642f,
-    0x6c8e9cf570932bd5,
-    0x8bb84b93962eacc9,
+    0x9e3779b97f4a7c15, 0xc2b2ae3d27d4eb4f, 0x165667b19e3779f9, 0xd6e8feb86659fd93,
+    0xff51afd7ed558ccd, 0xc4ceb9fe1a85ec53, 0x27d4eb2f165667c5, 0x94d049bb133111eb,
+    0xbf58476d1ce4e5b9, 0x2545f4914f6cdd1d, 0x9fb21c651e98df25, 0xe7037ed1a0b428db,
+    0x8ebc6af09c88c6e3, 0x589965cc75374cc3, 0x1d8e4e27c47d124f, 0xa0761d6478bd642f,
+    0x6c8e9cf570932bd5, 0x8bb84b93962eacc9, 0x4be98134a5976fd3, 0x3bc0993a5ad19a13,
 }};
 
 [[nodiscard]] constexpr std::uint64_t finish_hash(std::uint64_t h) noexcept {

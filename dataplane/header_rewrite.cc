@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dataplane/checksum.h"
+#include "dataplane/header_layout.h"
 
 namespace sockswitch::dataplane {
 namespace {
@@ -14,76 +15,9 @@ using flowtable::ActionKind;
 using flowtable::FieldId;
 using flowtable::FlowKey;
 
-constexpr std::size_t kMaxTags = 2;
-constexpr int kMaxIpv6ExtensionHeaders = 8;
-
-// Where the headers of the frame start, found afresh for each edit because
-// VLAN edits move them.
-struct Layout {
-  std::uint32_t l3 = 0;  // after Ethernet and VLAN tags
-  std::uint32_t l4 = 0;  // 0: no transport header to edit
-  std::uint8_t tags = 0;
-};
-
-bool is_vlan_tpid(std::uint16_t t) noexcept {
-  return t == flowtable::kEthTypeVlan || t == flowtable::kEthTypeQinQ;
-}
-
-// Walks IPv6 extension headers to the transport header, or 0.
-std::uint32_t ipv6_l4(const std::uint8_t* f, std::uint32_t len, std::uint32_t l3,
-                      std::uint8_t proto) noexcept {
-  std::uint8_t next = f[l3 + 6];
-  std::uint32_t off = l3 + 40;
-  for (int i = 0; i < kMaxIpv6ExtensionHeaders && next != proto; ++i) {
-    if (off + 8 > len) return 0;
-    switch (next) {
-      case 0:   // hop-by-hop
-      case 43:  // routing
-      case 60:  // destination options
-        next = f[off];
-        off += (std::uint32_t{f[off + 1]} + 1) * 8;
-        break;
-      case 44:  // fragment: only the first carries a transport header
-        if (load_be16(f + off + 2) & 0xfff8) return 0;
-        next = f[off];
-        off += 8;
-        break;
-      case 51:  // authentication header
-        next = f[off];
-        off += (std::uint32_t{f[off + 1]} + 2) * 4;
-        break;
-      default:
-        return 0;
-    }
-  }
-  return next == proto && off < len ? off : 0;
-}
-
-Layout locate(const Packet& p, const FlowKey& key) noexcept {
-  Layout l;
-  const std::uint8_t* f = p.data();
-  const std::uint32_t len = p.length();
-  std::uint32_t off = 12;
-  while (off + 2 <= len && l.tags < kMaxTags && is_vlan_tpid(load_be16(f + off))) {
-    off += 4;
-    ++l.tags;
-  }
-  l.l3 = off + 2;
-  const auto eth_type = static_cast<std::uint16_t>(key.get(FieldId::eth_type));
-  const auto proto = static_cast<std::uint8_t>(key.get(FieldId::ip_proto));
-  const bool later_fragment = key.get(FieldId::ip_frag) & 2;
-  if (later_fragment) return l;
-  if (eth_type == flowtable::kEthTypeIpv4 && l.l3 + 20 <= len) {
-    const std::uint32_t ihl = (f[l.l3] & 0x0f) * 4u;
-    if (ihl >= 20 && l.l3 + ihl < len) l.l4 = l.l3 + ihl;
-  } else if (eth_type == flowtable::kEthTypeIpv6 && l.l3 + 40 <= len) {
-    l.l4 = ipv6_l4(f, len, l.l3, proto);
-  }
-  return l;
-}
-
 // Offset of the checksum that covers the IP pseudo-header, or 0.
-std::uint32_t pseudo_checksum_at(const Packet& p, const FlowKey& key, const Layout& l) noexcept {
+std::uint32_t pseudo_checksum_at(const Packet& p, const FlowKey& key,
+                                 const HeaderLayout& l) noexcept {
   if (l.l4 == 0) return 0;
   const auto proto = static_cast<std::uint8_t>(key.get(FieldId::ip_proto));
   const bool v6 = key.get(FieldId::eth_type) == flowtable::kEthTypeIpv6;
@@ -98,7 +32,7 @@ std::uint32_t pseudo_checksum_at(const Packet& p, const FlowKey& key, const Layo
   return at != 0 && at + 2 <= p.length() ? at : 0;
 }
 
-void fix_sctp(Packet& p, const FlowKey& key, const Layout& l) noexcept {
+void fix_sctp(Packet& p, const FlowKey& key, const HeaderLayout& l) noexcept {
   if (l.l4 == 0 || key.get(FieldId::ip_proto) != flowtable::kIpProtoSctp) return;
   if (l.l4 + 12 > p.length()) return;
   std::uint8_t* s = p.data() + l.l4;
@@ -124,7 +58,7 @@ bool set_mac(Packet& p, std::uint32_t at, std::uint64_t mac) noexcept {
 
 // IPv4 address (or ARP protocol address under ARP).
 bool set_ipv4(Packet& p, FlowKey& key, bool source, std::uint32_t value) noexcept {
-  const Layout l = locate(p, key);
+  const HeaderLayout l = locate(p, key);
   std::uint8_t* f = p.data();
   if (key.get(FieldId::eth_type) == flowtable::kEthTypeArp) {
     const std::uint32_t at = l.l3 + (source ? 14 : 24);
@@ -144,7 +78,7 @@ bool set_ipv4(Packet& p, FlowKey& key, bool source, std::uint32_t value) noexcep
 }
 
 bool set_ipv6(Packet& p, FlowKey& key, bool source, flowtable::Wide value) noexcept {
-  const Layout l = locate(p, key);
+  const HeaderLayout l = locate(p, key);
   if (l.l3 + 40 > p.length()) return false;
   std::uint8_t* f = p.data();
   std::uint8_t* addr = f + l.l3 + (source ? 8 : 24);
@@ -165,7 +99,7 @@ bool set_ipv6(Packet& p, FlowKey& key, bool source, flowtable::Wide value) noexc
 }
 
 bool set_port(Packet& p, FlowKey& key, bool source, std::uint16_t value) noexcept {
-  const Layout l = locate(p, key);
+  const HeaderLayout l = locate(p, key);
   if (l.l4 == 0 || l.l4 + 4 > p.length()) return false;
   std::uint8_t* f = p.data();
   const std::uint32_t at = l.l4 + (source ? 0 : 2);
@@ -180,7 +114,7 @@ bool set_port(Packet& p, FlowKey& key, bool source, std::uint16_t value) noexcep
 
 // Replaces the bits `mask` of the IP TOS / IPv6 traffic class.
 bool set_tos(Packet& p, FlowKey& key, std::uint8_t value, std::uint8_t mask) noexcept {
-  const Layout l = locate(p, key);
+  const HeaderLayout l = locate(p, key);
   std::uint8_t* f = p.data();
   const bool v6 = key.get(FieldId::eth_type) == flowtable::kEthTypeIpv6;
   if (l.l3 + (v6 ? 40 : 20) > p.length()) return false;
@@ -202,7 +136,7 @@ bool set_tos(Packet& p, FlowKey& key, std::uint8_t value, std::uint8_t mask) noe
 }
 
 bool set_ttl(Packet& p, FlowKey& key, std::uint8_t ttl) noexcept {
-  const Layout l = locate(p, key);
+  const HeaderLayout l = locate(p, key);
   std::uint8_t* f = p.data();
   if (key.get(FieldId::eth_type) == flowtable::kEthTypeIpv6) {
     if (l.l3 + 40 > p.length()) return false;
@@ -219,7 +153,7 @@ bool set_ttl(Packet& p, FlowKey& key, std::uint8_t ttl) noexcept {
 }
 
 bool set_ipv6_label(Packet& p, FlowKey& key, std::uint32_t label) noexcept {
-  const Layout l = locate(p, key);
+  const HeaderLayout l = locate(p, key);
   if (l.l3 + 40 > p.length()) return false;
   std::uint8_t* f = p.data() + l.l3;
   f[1] = static_cast<std::uint8_t>((f[1] & 0xf0) | ((label >> 16) & 0x0f));
@@ -230,7 +164,7 @@ bool set_ipv6_label(Packet& p, FlowKey& key, std::uint32_t label) noexcept {
 }
 
 bool set_arp_field(Packet& p, FlowKey& key, FieldId field, std::uint64_t value) noexcept {
-  const Layout l = locate(p, key);
+  const HeaderLayout l = locate(p, key);
   if (key.get(FieldId::eth_type) != flowtable::kEthTypeArp || l.l3 + 28 > p.length()) return false;
   std::uint8_t* f = p.data() + l.l3;
   if (field == FieldId::ip_proto) store_be16(f + 6, static_cast<std::uint16_t>(value));

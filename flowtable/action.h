@@ -41,13 +41,24 @@ enum class ActionKind : std::uint8_t {
   meter,         // value = the meter id; first in the list (OpenFlow 1.3's meter instruction)
   resubmit,      // port (kPortInPort when empty), table (255: the current table)
   goto_table,    // table
+  ct,            // zone, ct_flags (kCt*), table (kCtNoTable: none),
+                 // value.lo/value.hi = the ct_mark exec() sets and its mask
+  ct_clear,      // the packet is untracked again (ct fields 0)
 };
+
+// ct() flags.
+inline constexpr std::uint8_t kCtCommit = 0x01;
+inline constexpr std::uint8_t kCtSetMark = 0x02;  // exec(set_field:V[/M]->ct_mark)
+// ct() without table=: the packet is tracked but no lookup sees the result.
+inline constexpr std::uint8_t kCtNoTable = 255;
 
 struct Action {
   ActionKind kind = ActionKind::output;
   FieldId field = FieldId::kCount;  // mod_* and set_field: the field written
-  std::uint8_t table = 0;           // resubmit, goto_table
+  std::uint8_t table = 0;           // resubmit, goto_table, ct
+  std::uint8_t ct_flags = 0;        // ct
   std::uint16_t max_len = 0;        // controller
+  std::uint16_t zone = 0;           // ct
   PortNo port{0};                   // output, resubmit
   Wide value{};                     // mod_*/set_field/push_vlan; narrow values in lo
 

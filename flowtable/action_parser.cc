@@ -64,6 +64,8 @@ class ActionReader {
   Action controller() const;
   Action set_field() const;
   Action resubmit() const;
+  Action conntrack() const;
+  void ct_exec(std::string_view text, Action& a) const;
 
   const ActionToken& tok_;
   const FlowRule& rule_;
@@ -214,6 +216,68 @@ Action ActionReader::resubmit() const {
   return a;
 }
 
+// ct(commit,zone=N,table=N,exec(set_field:V[/M]->ct_mark)), as OVS writes
+// it; what OVS has beyond that (nat, alg, force, a zone from a field,
+// ct_label) is refused by name until it is built.
+Action ActionReader::conntrack() const {
+  Action a;
+  a.kind = ActionKind::ct;
+  a.table = kCtNoTable;
+  require(Prereq::ip_any);
+  if (words_.arg && !words_.parens) fail("ct takes its options in parentheses: ct(commit,...)");
+  const std::string_view all = words_.arg.value_or("");
+  bool exec_seen = false;
+  for (const ActionToken& opt : split_actions(all, 1)) {
+    const std::string_view t = opt.text;
+    const std::size_t eq = t.find('=');
+    const std::string_view key = t.substr(0, std::min(eq, t.find('(')));
+    const std::string_view val = eq == std::string_view::npos ? "" : t.substr(eq + 1);
+    if (t == "commit") {
+      a.ct_flags |= kCtCommit;
+    } else if (key == "table" && eq != std::string_view::npos) {
+      a.table = static_cast<std::uint8_t>(number(val, kTableCount - 1));
+    } else if (key == "zone" && eq != std::string_view::npos) {
+      if (!val.empty() && (val[0] < '0' || val[0] > '9'))
+        fail(fmt::format("ct: zone={} from a field is not supported yet (give a number)", val));
+      a.zone = static_cast<std::uint16_t>(number(val, 0xffff));
+    } else if (key == "exec" && t.back() == ')') {
+      exec_seen = true;
+      ct_exec(t.substr(5, t.size() - 6), a);
+    } else if (key == "nat" || key == "force" || key == "alg") {
+      fail(fmt::format("ct: {} is not supported yet", key));
+    } else {
+      fail(fmt::format("ct: unknown option '{}'", t));
+    }
+  }
+  if (exec_seen && !(a.ct_flags & kCtCommit))
+    fail("ct: exec() sets fields of the connection and needs commit");
+  // OVS: a connection is never committed from a packet known invalid.
+  if (a.ct_flags & kCtCommit && rule_.match.value.get(FieldId::ct_state) & kCtStateInvalid)
+    fail("ct(commit) cannot apply to a flow that matches ct_state=+inv");
+  return a;
+}
+
+void ActionReader::ct_exec(std::string_view text, Action& a) const {
+  for (const ActionToken& inner : split_actions(text, 1)) {
+    const std::string_view t = inner.text;
+    constexpr std::string_view kSet = "set_field:";
+    const std::size_t arrow = t.find("->");
+    if (t.substr(0, kSet.size()) != kSet || arrow == std::string_view::npos)
+      fail(fmt::format("ct: exec({}): only set_field:VALUE->ct_mark is supported", t));
+    const std::string_view target = t.substr(arrow + 2);
+    if (target == "ct_label") fail("ct: exec(): setting ct_label is not supported yet");
+    if (target != "ct_mark") fail(fmt::format("ct: exec() can set ct_mark, not '{}'", target));
+    if (a.ct_flags & kCtSetMark) fail("ct: exec() sets ct_mark twice");
+    const std::string_view v = t.substr(kSet.size(), arrow - kSet.size());
+    const std::size_t slash = v.find('/');
+    a.value.lo = number(v.substr(0, slash), 0xffffffff);
+    a.value.hi =
+        slash == std::string_view::npos ? 0xffffffff : number(v.substr(slash + 1), 0xffffffff);
+    a.value.lo &= a.value.hi;
+    a.ct_flags |= kCtSetMark;
+  }
+}
+
 Action ActionReader::read() {
   words_ = cut();
   Action a;
@@ -292,6 +356,8 @@ Action ActionReader::read() {
     return a;
   }
   if (is("set_field")) return set_field();
+  if (is("ct")) return conntrack();
+  if (is("ct_clear")) return simple(ActionKind::ct_clear);
   if (is("resubmit")) return resubmit();
   if (is("goto_table")) {
     a.kind = ActionKind::goto_table;

@@ -73,11 +73,17 @@ constexpr std::array kFields = std::to_array<FieldSyntax>({
     {"reg5",          F::reg5,     V::number,    P::none,           32, true,  true,  true},
     {"reg6",          F::reg6,     V::number,    P::none,           32, true,  true,  true},
     {"reg7",          F::reg7,     V::number,    P::none,           32, true,  true,  true},
+    // Written only by ct() (ct_mark inside its exec()), never by set_field.
+    {"ct_state",      F::ct_state, V::ct_state,  P::none,            8, true,  true,  false},
+    {"ct_zone",       F::ct_zone,  V::number,    P::none,           16, false, true,  false},
+    {"ct_mark",       F::ct_mark,  V::number,    P::none,           32, true,  true,  false},
 });
 // clang-format on
 
 constexpr std::array<std::string_view, 9> kTcpFlags{"fin", "syn", "rst", "psh", "ack",
                                                     "urg", "ece", "cwr", "ns"};
+constexpr std::array<std::string_view, 8> kCtStateFlags{"new", "est", "rel",  "rpl",
+                                                        "inv", "trk", "snat", "dnat"};
 
 const FieldSyntax& by_name(std::string_view name) noexcept {
   return *find_field_syntax(name);
@@ -218,6 +224,10 @@ FlowMask owned_bits(const FieldSyntax& s) noexcept {
 
 std::span<const std::string_view> tcp_flag_names() noexcept {
   return kTcpFlags;
+}
+
+std::span<const std::string_view> ct_state_flag_names() noexcept {
+  return kCtStateFlags;
 }
 
 }  // namespace sockswitch::flowtable

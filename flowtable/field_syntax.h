@@ -34,6 +34,7 @@ enum class FieldView : std::uint8_t {
   ecn,        // nw_ecn: 0..3 under 0x03
   frag,       // ip_frag: no|first|later|yes|not_later
   tcp_flags,  // 12-bit number V[/M] or +syn-ack flag syntax
+  ct_state,   // 8-bit number V[/M] or +trk+est-inv flag syntax
 };
 
 // What the rest of the match must say for a field to be meaningful.
@@ -89,5 +90,7 @@ struct FieldSyntax {
 
 // TCP flag names in bit order (fin = bit 0 ... ns = bit 8).
 [[nodiscard]] std::span<const std::string_view> tcp_flag_names() noexcept;
+// ct_state flag names in bit order (new = bit 0 ... dnat = bit 7).
+[[nodiscard]] std::span<const std::string_view> ct_state_flag_names() noexcept;
 
 }  // namespace sockswitch::flowtable

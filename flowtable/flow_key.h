@@ -21,7 +21,7 @@
 
 namespace sockswitch::flowtable {
 
-inline constexpr std::size_t kKeyWords = 18;
+inline constexpr std::size_t kKeyWords = 20;
 
 // Storage fields. Syntax aliases (dl_vlan, ip_dscp, icmp_type, arp_spa, ...)
 // are views onto these and live with the parser, not here.
@@ -55,6 +55,11 @@ enum class FieldId : std::uint8_t {
   nd_target,  // 128 bits
   arp_sha,    // 48 bits; ND: source link-layer address option
   arp_tha,    // 48 bits; ND: target link-layer address option
+  // Connection tracking (conntrack.h): 0 until a ct() action has looked the
+  // packet up, so a packet from a port is untracked (-trk) everywhere.
+  ct_state,  // 8 bits: kCtState* below
+  ct_zone,   // 16 bits
+  ct_mark,   // 32 bits
   kCount
 };
 
@@ -101,6 +106,10 @@ inline constexpr std::array<FieldLayout, kFieldCount> kFieldLayouts{{
     {FieldId::nd_target,  "nd_target", 14,  0, 128},
     {FieldId::arp_sha,    "arp_sha",   16,  0, 48},
     {FieldId::arp_tha,    "arp_tha",   17,  0, 48},
+    {FieldId::ct_state,   "ct_state",  18,  0,  8},
+    {FieldId::ct_zone,    "ct_zone",   18,  8, 16},
+    {FieldId::ct_mark,    "ct_mark",   18, 24, 32},
+    // word 19 is unused: the probe plan walks words in pairs.
 }};
 // clang-format on
 
@@ -200,5 +209,15 @@ inline constexpr std::uint8_t kIpProtoUdp = 17;
 inline constexpr std::uint8_t kIpProtoIcmpv6 = 58;
 inline constexpr std::uint8_t kIpProtoSctp = 132;
 inline constexpr std::uint16_t kVlanCfi = 0x1000;
+
+// ct_state bits, as OVS numbers them (ovs-fields(7)).
+inline constexpr std::uint8_t kCtStateNew = 0x01;
+inline constexpr std::uint8_t kCtStateEstablished = 0x02;
+inline constexpr std::uint8_t kCtStateRelated = 0x04;
+inline constexpr std::uint8_t kCtStateReply = 0x08;
+inline constexpr std::uint8_t kCtStateInvalid = 0x10;
+inline constexpr std::uint8_t kCtStateTracked = 0x20;
+inline constexpr std::uint8_t kCtStateSrcNat = 0x40;
+inline constexpr std::uint8_t kCtStateDstNat = 0x80;
 
 }  // namespace sockswitch::flowtable

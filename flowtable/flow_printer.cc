@@ -8,6 +8,7 @@
 #include "flowtable/flow_printer.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <vector>
 
@@ -35,6 +36,7 @@ bool prints_hex(FieldId f) noexcept {
     case FieldId::ipv6_label:
     case FieldId::metadata:
     case FieldId::tcp_flags:
+    case FieldId::ct_mark:
       return true;
     default:
       return f >= FieldId::reg0 && f <= FieldId::reg7;
@@ -52,6 +54,9 @@ class MatchPrinter {
 
   std::string print() {
     if (rule_.priority != kDefaultPriority) add(fmt::format("priority={}", rule_.priority));
+    flags("ct_state", FieldId::ct_state, ct_state_flag_names());
+    number("ct_zone", FieldId::ct_zone);
+    number("ct_mark", FieldId::ct_mark);
     protocol();
     if (m_.has(FieldId::in_port))
       add("in_port=" +
@@ -81,7 +86,7 @@ class MatchPrinter {
     const bool icmp = prereq_met(m_, Prereq::icmp_any);
     number(icmp ? "icmp_type" : "tp_src", FieldId::tp_src);
     number(icmp ? "icmp_code" : "tp_dst", FieldId::tp_dst);
-    tcp_flags();
+    flags("tcp_flags", FieldId::tcp_flags, tcp_flag_names());
     ipv6("nd_target", FieldId::nd_target);
     if (!arp) {
       mac("nd_sll", FieldId::arp_sha);
@@ -177,16 +182,16 @@ class MatchPrinter {
     add(fmt::format("ip_frag={}", name));
   }
 
-  void tcp_flags() {
-    const std::uint64_t v = get(FieldId::tcp_flags), mask = m_.mask.get(FieldId::tcp_flags);
+  // +flag-flag as OVS prints it, in bit order.
+  void flags(std::string_view name, FieldId f, std::span<const std::string_view> names) {
+    const std::uint64_t v = get(f), mask = m_.mask.get(f);
     if (mask == 0) return;
-    const auto names = tcp_flag_names();
     if (mask >> names.size()) {
       // Reserved bits are matched: only the number says that.
-      number("tcp_flags", FieldId::tcp_flags);
+      number(name, f);
       return;
     }
-    std::string s = "tcp_flags=";
+    std::string s = fmt::format("{}=", name);
     for (std::size_t b = 0; b < names.size(); ++b) {
       if (!(mask >> b & 1)) continue;
       s += (v >> b & 1) ? '+' : '-';
@@ -249,6 +254,21 @@ std::string set_field_text(const Action& a, const Match* ctx) {
   return fmt::format("set_field:{}->{}", value, name);
 }
 
+// In OVS's order: commit, table, zone, exec.
+std::string ct_text(const Action& a) {
+  std::vector<std::string> opts;
+  if (a.ct_flags & kCtCommit) opts.emplace_back("commit");
+  if (a.table != kCtNoTable) opts.push_back(fmt::format("table={}", a.table));
+  if (a.zone != 0) opts.push_back(fmt::format("zone={}", a.zone));
+  if (a.ct_flags & kCtSetMark) {
+    opts.push_back(
+        a.value.hi == 0xffffffff
+            ? fmt::format("exec(set_field:{:#x}->ct_mark)", a.value.lo)
+            : fmt::format("exec(set_field:{:#x}/{:#x}->ct_mark)", a.value.lo, a.value.hi));
+  }
+  return fmt::format("ct({})", fmt::join(opts, ","));
+}
+
 std::string action_text(const Action& a, const PortMap& ports, const Match* ctx) {
   switch (a.kind) {
     case ActionKind::output:
@@ -303,6 +323,10 @@ std::string action_text(const Action& a, const PortMap& ports, const Match* ctx)
       return fmt::format("resubmit({},{})", format_port(a.port, ports), a.table);
     case ActionKind::goto_table:
       return fmt::format("goto_table:{}", a.table);
+    case ActionKind::ct:
+      return ct_text(a);
+    case ActionKind::ct_clear:
+      return "ct_clear";
   }
   return "?";
 }

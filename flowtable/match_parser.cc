@@ -3,6 +3,7 @@
 #include "flowtable/match_parser.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <array>
 #include <vector>
@@ -74,9 +75,10 @@ std::uint8_t parse_frag(std::string_view s, std::uint8_t& mask) {
   throw ValueError(fmt::format("'{}' is not one of no, first, later, yes, not_later", s));
 }
 
-// "+syn-ack": each named flag must be set (+) or clear (-); others are wildcarded.
-void parse_tcp_flag_syntax(std::string_view s, std::uint64_t& value, std::uint64_t& mask) {
-  const auto names = tcp_flag_names();
+// "+syn-ack": each named flag must be set (+) or clear (-); others are
+// wildcarded. `what` names the kind of flag in errors.
+void parse_flag_syntax(std::string_view s, std::span<const std::string_view> names,
+                       std::string_view what, std::uint64_t& value, std::uint64_t& mask) {
   std::size_t i = 0;
   while (i < s.size()) {
     const char sign = s[i];
@@ -90,9 +92,8 @@ void parse_tcp_flag_syntax(std::string_view s, std::uint64_t& value, std::uint64
     for (std::size_t b = 0; b < names.size(); ++b)
       if (names[b] == name) bit = b;
     if (bit == names.size())
-      throw ValueError(
-          fmt::format("'{}' is not a TCP flag (fin, syn, rst, psh, ack, urg, ece, cwr, ns)", name));
-    if (mask >> bit & 1) throw ValueError(fmt::format("TCP flag {} is given twice", name));
+      throw ValueError(fmt::format("'{}' is not a {} ({})", name, what, fmt::join(names, ", ")));
+    if (mask >> bit & 1) throw ValueError(fmt::format("{} {} is given twice", what, name));
     mask |= std::uint64_t{1} << bit;
     if (sign == '+') value |= std::uint64_t{1} << bit;
     i = j;
@@ -184,14 +185,18 @@ Match parse_field_value(const FieldSyntax& f, std::string_view text, bool allow_
       out.set_masked(f.storage, v, mask);
       break;
     }
-    case FieldView::tcp_flags: {
+    case FieldView::tcp_flags:
+    case FieldView::ct_state: {
+      const bool tcp = f.view == FieldView::tcp_flags;
+      const std::uint64_t max = tcp ? 0xfff : 0xff;
       std::uint64_t v = 0, m = 0;
       if (!mt.value.empty() && (mt.value[0] == '+' || mt.value[0] == '-')) {
         if (mt.mask) throw ValueError("the +flag/-flag form takes no mask");
-        parse_tcp_flag_syntax(mt.value, v, m);
+        parse_flag_syntax(mt.value, tcp ? tcp_flag_names() : ct_state_flag_names(),
+                          tcp ? "TCP flag" : "ct_state flag", v, m);
       } else {
-        v = parse_number_max(mt.value, 0xfff);
-        m = mt.mask ? parse_mask_number(*mt.mask, 0xfff) : 0xfff;
+        v = parse_number_max(mt.value, max);
+        m = mt.mask ? parse_mask_number(*mt.mask, max) : max;
       }
       out.set_masked(f.storage, v, m);
       break;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "control/openflow/ofp_conntrack.h"
 #include "control/openflow/ofp_match.h"
 #include "control/openflow/ofp_set_field.h"
 #include "flowtable/field_syntax.h"
@@ -157,6 +158,11 @@ Action decode_nicira(WireReader& r, const FlowRule& rule) {
     }
     case kNxRegLoad2:  // the TLV starts right after the subtype
       return decode_set_field(r, rule.match);
+    case kNxCt:
+      return decode_ct(r, rule.match);
+    case kNxCtClear:
+      a.kind = ActionKind::ct_clear;
+      return a;
     default:
       refuse(OfpCode::action_bad_vendor_type,
              fmt::format("Nicira action subtype {} is not supported", subtype));
@@ -382,6 +388,12 @@ void encode_one(WireWriter& w, const Action& a, std::uint8_t version,
         w.u8(a.table);
         w.zeros(3);
       });
+      return;
+    case ActionKind::ct:
+      put_nicira(w, kNxCt, [&] { encode_ct_body(w, a, v10); });
+      return;
+    case ActionKind::ct_clear:
+      put_nicira(w, kNxCtClear, [&] { w.zeros(6); });
       return;
     case ActionKind::goto_table:  // 1.0 only: 1.3 writes it as an instruction
       put_nicira(w, kNxResubmitTable, [&] {

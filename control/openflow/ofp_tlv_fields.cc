@@ -63,6 +63,10 @@ constexpr std::array kTlvFields = std::to_array<TlvField>({
     {kNxmNx, 28,  1, false, F::ip_tos,    C::ecn,      P::ip_any,     false, true,  "ip_ecn"},
     {kNxmNx, 29,  1, false, F::ip_ttl,    C::plain,    P::ip_any,     false, true,  "nw_ttl"},
     {kNxmNx, 34,  2, true,  F::tcp_flags, C::plain,    P::tcp,        false, false, "tcp_flags"},
+    // Written only by ct() (ct_mark inside its exec()).
+    {kNxmNx,105,  4, true,  F::ct_state,  C::plain,    P::none,       false, false, "ct_state"},
+    {kNxmNx,106,  2, false, F::ct_zone,   C::plain,    P::none,       false, false, "ct_zone"},
+    {kNxmNx,107,  4, true,  F::ct_mark,   C::plain,    P::none,       false, false, "ct_mark"},
     // OXM_OF_*
     {kOxm,    0,  4, false, F::in_port,   C::port32,   P::none,       false, false, "in_port"},
     {kOxm,    2,  8, true,  F::metadata,  C::plain,    P::none,       false, true,  "metadata"},

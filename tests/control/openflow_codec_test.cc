@@ -50,6 +50,11 @@ const std::vector<std::string> kFlows = {
     "dl_type=0x88cc,actions=drop",
     "priority=0,actions=push_vlan:0x8100,mod_vlan_vid:10,output:2",
     "actions=set_field:02:00:00:00:00:05->eth_dst,mod_dl_src:02:00:00:00:00:06,output:1",
+    "table=0,priority=470,ip,actions=ct(table=10)",
+    "table=10,priority=500,ct_state=-trk,actions=drop",
+    "priority=6,ct_state=+est-rpl+trk,ct_zone=7,ct_mark=0x1/0xff,actions=ct_clear,normal",
+    "ip,actions=ct(commit,zone=7,table=3,exec(set_field:0x1->ct_mark)),output:1",
+    "ipv6,actions=ct(commit,exec(set_field:0x10/0xf0->ct_mark))",
 };
 // clang-format on
 

@@ -544,5 +544,36 @@ TEST(OpenFlowChannel, MetersOverOpenFlow13AreTheBridgesOwn) {
   EXPECT_EQ(v.daemon.ctl_ok({"dump-meters", "socket"}), "");
 }
 
+// op-dbus's stateful lines, as its plugin sends them through ovs-ofctl,
+// in both versions; what is not built yet is refused by name.
+TEST(OpenFlowChannel, ConntrackFlowsOverOvsOfctlReadBackAsWritten) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  for (const std::string p : {"", "OpenFlow13"}) {
+    SCOPED_TRACE(p.empty() ? "OpenFlow10" : p);
+    ofctl_ok(v, {"add-flow", "table=0,priority=470,ip,actions=ct(table=10)"}, p);
+    ofctl_ok(v, {"add-flow", "table=10,priority=500,ct_state=-trk,actions=drop"}, p);
+    ofctl_ok(v,
+             {"add-flow",
+              "table=10,priority=390,ct_state=+new+trk,ip,actions=ct(commit,zone=3,exec(set_field:"
+              "0x1->ct_mark)),resubmit(,20)"},
+             p);
+    const std::string flows = ofctl_ok(v, {"dump-flows"}, p);
+    for (const char* line :
+         {"priority=470,ip actions=ct(table=10)", "priority=500,ct_state=-trk actions=drop",
+          "priority=390,ct_state=+new+trk,ip "
+          "actions=ct(commit,zone=3,exec(set_field:0x1->ct_mark)),resubmit(,20)"})
+      EXPECT_NE(flows.find(line), std::string::npos) << line << "\n" << flows;
+    const std::string ctl = v.daemon.ctl_ok({"dump-flows", "socket"});
+    EXPECT_NE(ctl.find("ct(commit,zone=3,exec(set_field:0x1->ct_mark))"), std::string::npos);
+    const net::CommandResult nat =
+        ofctl(v, {"add-flow", "priority=5,ip,actions=ct(commit,nat(src=10.0.0.9))"}, p);
+    EXPECT_FALSE(nat.ok());
+    ofctl_ok(v, {"del-flows", "ct_state=-trk"}, p);
+    ofctl_ok(v, {"del-flows", "table=0,ip"}, p);
+    ofctl_ok(v, {"del-flows", "table=10,ip"}, p);
+  }
+}
+
 }  // namespace
 }  // namespace sockswitch::test
