@@ -148,8 +148,7 @@ void ActionExecutor::lookup_and_execute(PacketRun& r, std::uint8_t table, int de
     r.reason = Drop::resubmit_total;
     return;
   }
-  flowtable::FlowMask consulted;
-  const flowtable::ClassifierRule* rule = r.bridge->flows->lookup(table, *r.key, consulted);
+  const flowtable::ClassifierRule* rule = lookup_later(*r.bridge, table, *r.key);
   if (rule == nullptr) {
     if (r.pending == kNoPortIndex) r.reason = Drop::no_match;
     return;
@@ -159,6 +158,30 @@ void ActionExecutor::lookup_and_execute(PacketRun& r, std::uint8_t table, int de
   r.flow = &rule->flow;
   execute(r, rule->flow.actions, table, depth);
   r.flow = caller;
+}
+
+const flowtable::ClassifierRule* ActionExecutor::lookup_later(
+    const BridgeSnapshot& bridge, std::uint8_t table, const flowtable::FlowKey& key) noexcept {
+  std::size_t extent = flowtable::kKeyWords;
+  while (extent > 0 && key.w[extent - 1] == 0)
+    --extent;
+  const std::uint64_t hash =
+      hash_key_prefix(key, extent) ^
+      finish_hash((bridge.generation << 16 | std::uint64_t{bridge.bridge_index} << 8 | table) *
+                  0x9e3779b97f4a7c15ULL);
+  TableDecision* hit = later_tables_->lookup(key, hash, extent);
+  if (hit != nullptr && hit->generation == bridge.generation &&
+      hit->bridge == bridge.bridge_index && hit->table == table)
+    return hit->rule;
+  flowtable::FlowMask consulted;
+  const TableDecision fresh{bridge.generation, bridge.flows->lookup(table, key, consulted),
+                            bridge.bridge_index, table};
+  if (hit != nullptr) {
+    *hit = fresh;  // the same key in another table or snapshot: this slot is its
+  } else {
+    later_tables_->insert(key, hash, fresh, extent);
+  }
+  return fresh.rule;
 }
 
 void ActionExecutor::output_port(PacketRun& r, PortNo port) noexcept {

@@ -19,7 +19,7 @@
 // ct_zone and ct_mark filled in.
 //
 // resubmit and goto_table look the packet up in another table of the same
-// version (without caching) and run that flow's actions in place, bounded
+// version (through an exact-match cache of their own) and run that flow's actions in place, bounded
 // in depth. Rewrites update the packet's key, so later lookups see the
 // packet as it now is.
 //
@@ -30,6 +30,7 @@
 #include <cstdint>
 
 #include "dataplane/bridge.h"
+#include "dataplane/exact_match_cache.h"
 #include "dataplane/thread_stats.h"
 #include "dataplane/tx_batch.h"
 #include "flowtable/classifier_rule.h"
@@ -44,9 +45,12 @@ inline constexpr std::uint32_t kMaxResubmitsPerPacket = 4096;
 
 class ActionExecutor final {
  public:
-  ActionExecutor(std::size_t thread_index, PacketPool& pool, TxBatch& tx,
-                 ThreadStats& stats) noexcept
-      : thread_(thread_index), pool_(pool), tx_(tx), stats_(stats) {}
+  ActionExecutor(std::size_t thread_index, PacketPool& pool, TxBatch& tx, ThreadStats& stats)
+      : thread_(thread_index),
+        pool_(pool),
+        tx_(tx),
+        stats_(stats),
+        later_tables_(std::make_unique<ExactMatchCache<TableDecision>>(kLaterTableEntries)) {}
 
   // Runs `rule`'s actions; consumes `p` (queued for transmit or freed).
   // The most common flow, a lone `output:PORT`, skips the interpreter: the
@@ -126,12 +130,27 @@ class ActionExecutor final {
   // send_pending, then undoes NORMAL's retagging: what follows sees the frame as it came.
   void settle_pending(PacketRun& r) noexcept;
   [[nodiscard]] Packet* copy(const Packet& p) noexcept;
+  // The flow `key` hits in `table`, through later_tables_.
+  [[nodiscard]] const flowtable::ClassifierRule* lookup_later(
+      const BridgeSnapshot& bridge, std::uint8_t table, const flowtable::FlowKey& key) noexcept;
+
+  // A lookup in a table reached by resubmit, goto_table or ct(table=N):
+  // valid for one snapshot of one bridge (generations differ between any
+  // two snapshots of a bridge), so stale entries simply miss.
+  struct TableDecision {
+    std::uint64_t generation = 0;
+    const flowtable::ClassifierRule* rule = nullptr;
+    std::uint8_t bridge = 0;
+    std::uint8_t table = 0;
+  };
+  static constexpr std::size_t kLaterTableEntries = 2048;
 
   std::uint64_t now_ns_ = 0;  // the burst's clock for meters; 0: not read yet
   std::size_t thread_;
   PacketPool& pool_;
   TxBatch& tx_;
   ThreadStats& stats_;
+  std::unique_ptr<ExactMatchCache<TableDecision>> later_tables_;
 };
 
 }  // namespace sockswitch::dataplane

@@ -40,19 +40,6 @@ struct Seen {
   TcpSegment segment;
 };
 
-std::uint64_t mix(std::uint64_t h) noexcept {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
-}
-
-std::uint64_t wide_hash(const Wide& w) noexcept {
-  return mix(w.hi * 0x9e3779b97f4a7c15ULL ^ w.lo);
-}
-
 bool icmp_is_error(bool v6, std::uint8_t type) noexcept {
   if (v6) return type >= 1 && type <= 4;
   return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
@@ -290,25 +277,34 @@ Conntrack::~Conntrack() {
   ::munmap(shards_[0].heads, sizeof(std::uint32_t) * buckets * kShards);
 }
 
-// The same for both directions: addresses and ports are combined in an
-// order-free way, and an ICMP query's type (which its answer changes) left out.
-Conntrack::Shard& Conntrack::shard_of(const CtTuple& t) noexcept {
-  std::uint64_t h = wide_hash(t.src) + wide_hash(t.dst);
+// The same for both directions (addresses and ports are ordered before
+// they are mixed, and an ICMP query's type, which its answer changes, is
+// left out), so both of a connection's tuples live in one shard and one
+// bucket: one lock covers both, and one hash serves shard and bucket.
+std::uint64_t Conntrack::hash_of(const CtTuple& t) const noexcept {
+  const std::uint64_t a = t.src.lo ^ t.src.hi * 0x9e3779b97f4a7c15ULL;
+  const std::uint64_t b = t.dst.lo ^ t.dst.hi * 0x9e3779b97f4a7c15ULL;
   const bool icmp = t.proto == flowtable::kIpProtoIcmp || t.proto == flowtable::kIpProtoIcmpv6;
-  h += icmp ? mix(t.src_port) : mix(t.src_port) + mix(t.dst_port);
-  h = mix(h ^ seed_ ^ (std::uint64_t{t.zone} << 8 | t.proto));
-  return shards_[h % kShards];
+  const std::uint32_t p = t.src_port, q = icmp ? t.src_port : t.dst_port;
+  std::uint64_t h = std::min(a, b) * 0xc2b2ae3d27d4eb4fULL ^
+                    std::max(a, b) * 0x165667b19e3779f9ULL ^
+                    (std::uint64_t{std::min(p, q)} << 16 | std::max(p, q)) * 0xd6e8feb86659fd93ULL ^
+                    (std::uint64_t{t.zone} << 8 | t.proto) * 0xff51afd7ed558ccdULL ^ seed_;
+  h ^= h >> 29;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ h >> 32;
 }
 
-std::uint32_t Conntrack::bucket_of(const Shard& s, const CtTuple& t) const noexcept {
-  std::uint64_t h = wide_hash(t.src) * 31 + wide_hash(t.dst);
-  h = mix(h ^ seed_ ^ (std::uint64_t{t.src_port} << 32 | std::uint64_t{t.dst_port} << 16 | t.zone));
-  h = mix(h + t.proto);
-  return static_cast<std::uint32_t>(h) & s.bucket_mask;
+Conntrack::Shard& Conntrack::shard_of(std::uint64_t hash) noexcept {
+  return shards_[hash >> 58];
+}
+
+std::uint32_t* Conntrack::bucket(Shard& s, const CtTuple& t) const noexcept {
+  return &s.heads[hash_of(t) & s.bucket_mask];
 }
 
 std::uint32_t Conntrack::find(Shard& s, const CtTuple& t, std::uint32_t now) noexcept {
-  for (std::uint32_t n = s.heads[bucket_of(s, t)]; n != 0;) {
+  for (std::uint32_t n = *bucket(s, t); n != 0;) {
     const std::uint32_t node = n - 1;
     Connection& c = s.conns[node >> 1];
     if (c.tuple[node & 1] == t) {
@@ -326,7 +322,7 @@ std::uint32_t Conntrack::find(Shard& s, const CtTuple& t, std::uint32_t now) noe
 void Conntrack::link(Shard& s, std::uint32_t conn) noexcept {
   Connection& c = s.conns[conn];
   for (std::uint32_t dir = 0; dir < 2; ++dir) {
-    std::uint32_t& head = s.heads[bucket_of(s, c.tuple[dir])];
+    std::uint32_t& head = *bucket(s, c.tuple[dir]);
     c.next[dir] = head;
     head = conn * 2 + dir + 1;
   }
@@ -336,7 +332,7 @@ void Conntrack::unlink(Shard& s, std::uint32_t conn) noexcept {
   Connection& c = s.conns[conn];
   for (std::uint32_t dir = 0; dir < 2; ++dir) {
     const std::uint32_t me = conn * 2 + dir + 1;
-    std::uint32_t* at = &s.heads[bucket_of(s, c.tuple[dir])];
+    std::uint32_t* at = bucket(s, c.tuple[dir]);
     while (*at != 0 && *at != me) {
       const std::uint32_t node = *at - 1;
       at = &s.conns[node >> 1].next[node & 1];
@@ -379,7 +375,7 @@ CtVerdict Conntrack::related(const Packet& p, const CtTuple& outer, std::uint32_
     invalid_.fetch_add(1, std::memory_order_relaxed);
     return {static_cast<std::uint8_t>(flowtable::kCtStateTracked | flowtable::kCtStateInvalid)};
   }
-  Shard& s = shard_of(quoted);
+  Shard& s = shard_of(hash_of(quoted));
   ShardLock lock(s.locked);
   const std::uint32_t n = find(s, quoted, now);
   if (n == 0) {
@@ -406,7 +402,7 @@ CtVerdict Conntrack::track(const Packet& p, const FlowKey& key, const flowtable:
   if (seen.kind == Kind::icmp_error) return related(p, seen.tuple, seen.l4, now);
 
   const bool commit = ct.ct_flags & flowtable::kCtCommit;
-  Shard& s = shard_of(seen.tuple);
+  Shard& s = shard_of(hash_of(seen.tuple));
   ShardLock lock(s.locked);
   std::uint32_t n = find(s, seen.tuple, now);
   if (n != 0) {

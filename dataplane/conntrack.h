@@ -98,14 +98,15 @@ class Conntrack final {
   [[nodiscard]] ConntrackCounters counters() const noexcept;
   [[nodiscard]] std::uint32_t max_connections() const noexcept { return max_; }
 
-  static constexpr std::size_t kShards = 64;
+  static constexpr std::size_t kShards = 64;  // the hash's top six bits pick one
 
  private:
   struct Connection;
   struct Shard;
 
-  Shard& shard_of(const CtTuple& t) noexcept;
-  std::uint32_t bucket_of(const Shard& s, const CtTuple& t) const noexcept;
+  [[nodiscard]] std::uint64_t hash_of(const CtTuple& t) const noexcept;
+  Shard& shard_of(std::uint64_t hash) noexcept;
+  std::uint32_t* bucket(Shard& s, const CtTuple& t) const noexcept;
   // The node (connection * 2 + direction, plus one) holding `t`, or 0. Removes
   // the connection instead when it has expired.
   std::uint32_t find(Shard& s, const CtTuple& t, std::uint32_t now) noexcept;

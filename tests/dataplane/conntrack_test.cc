@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -186,6 +187,31 @@ TEST(Conntrack, TheBoundIsKeptAndCounted) {
   EXPECT_EQ(t.counters().connections, 4u);
   EXPECT_EQ(t.counters().full, 6u);
   EXPECT_EQ(t.dump(std::nullopt, 100s).size(), 4u);
+}
+
+TEST(Conntrack, ASynFloodFillsTheBoundWhileEstablishedConnectionsKeepWorking) {
+  Conntrack t(1000);
+  (void)pass(t, tcp(kA, kB, 40000, 80, kSyn, 100, 0), ct(true));
+  (void)pass(t, tcp(kB, kA, 80, 40000, kSyn | kAck, 5000, 101), ct(false));
+  (void)pass(t, tcp(kA, kB, 40000, 80, kAck, 101, 5001), ct(false));
+  std::mt19937 random(7);
+  constexpr int kSyns = 5000;
+  for (int i = 0; i < kSyns; ++i) {
+    const auto source = static_cast<std::uint32_t>(random() | 0x01000000);
+    EXPECT_EQ(pass(t,
+                   tcp(source, kB, static_cast<std::uint16_t>(random()), 80, kSyn,
+                       static_cast<std::uint32_t>(random()), 0),
+                   ct(true))
+                  .state,
+              kTrk | kNew);
+  }
+  EXPECT_EQ(t.counters().connections, 1000u);
+  EXPECT_EQ(t.counters().full, std::uint64_t{kSyns - 999});
+  EXPECT_EQ(pass(t, tcp(kA, kB, 40000, 80, kAck, 101, 5001, 100), ct(false)).state, kTrk | kEst);
+  EXPECT_EQ(pass(t, tcp(kB, kA, 80, 40000, kAck, 5001, 201), ct(false)).state, kTrk | kEst | kRpl);
+  // The half-open ones go after TCP's 30 s; the established one stays.
+  EXPECT_EQ(t.expire(131s), 999u);
+  EXPECT_EQ(t.counters().connections, 1u);
 }
 
 TEST(Conntrack, ConnectionsExpireByTheirProtocolsTimeouts) {
