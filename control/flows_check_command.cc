@@ -12,6 +12,7 @@
 #include "flowtable/flow_analysis.h"
 #include "flowtable/flow_parser.h"
 #include "flowtable/flow_printer.h"
+#include "flowtable/path_lints.h"
 
 namespace sockswitch::control {
 namespace {
@@ -55,6 +56,48 @@ void print_table(const std::vector<ParsedFlow>& table, const PortMap& ports, std
     out << " " << flowtable::format_flow(f->rule, ports) << "\n";
 }
 
+// Jumps to empty tables, untracked packets taken as -trk, tracking that
+// nothing commits (path_lints.h). Returns how many warnings it printed.
+std::size_t print_path_findings(const std::vector<ParsedFlow>& table,
+                                const std::vector<FlowRule>& rules, const PortMap& ports,
+                                const std::string& file, std::ostream& out) {
+  const flowtable::PathFindings found = flowtable::lint_paths(rules);
+  for (const flowtable::EmptyTableJump& j : found.empty_jumps) {
+    const ParsedFlow& f = table[j.from];
+    out << fmt::format(
+        "{}:{}:{}: warning: sends packets to table {}, which has no flow: they are dropped there\n"
+        "    line {}: {}\n",
+        file, f.pos.line, f.pos.column, j.table, f.pos.line, f.text);
+  }
+  for (const flowtable::UntrackedTaken& u : found.untracked) {
+    const ParsedFlow& sender = table[u.sender];
+    const ParsedFlow& taker = table[u.taker];
+    FlowRule packet;
+    packet.match = u.witness;
+    out << fmt::format(
+        "{}:{}:{}: warning: untracked packets (no ct() on their way) reach table {} and are "
+        "taken as -trk; a packet so: {}\n"
+        "    line {}: {}  <- sends it on untracked\n"
+        "    line {}: {}{}\n",
+        file, taker.pos.line, taker.pos.column, taker.rule.table,
+        flowtable::format_match(packet, ports), sender.pos.line, sender.text, taker.pos.line,
+        taker.text, taker.rule.actions.empty() ? "  <- drops it" : "");
+  }
+  for (const flowtable::NeverEstablished& n : found.never_established) {
+    const ParsedFlow& first = table[n.waiting.front()];
+    out << fmt::format(
+        "{}:{}:{}: warning: no flow commits a connection (ct(commit)), so every tracked packet is "
+        "+new and +est/+rpl never match\n",
+        file, first.pos.line, first.pos.column);
+    for (std::size_t i : n.lookups)
+      out << fmt::format("    line {}: {}  <- tracks without committing\n", table[i].pos.line,
+                         table[i].text);
+    for (std::size_t i : n.waiting)
+      out << fmt::format("    line {}: {}  <- never matches\n", table[i].pos.line, table[i].text);
+  }
+  return found.empty_jumps.size() + found.untracked.size() + found.never_established.size();
+}
+
 void print_findings(const std::vector<ParsedFlow>& table, const PortMap& ports,
                     const std::string& file, std::ostream& out) {
   std::vector<FlowRule> rules;
@@ -92,8 +135,10 @@ void print_findings(const std::vector<ParsedFlow>& table, const PortMap& ports,
     for (std::size_t i : s.by)
       out << fmt::format("    line {}: {}\n", table[i].pos.line, table[i].text);
   }
-  out << fmt::format("{}: {} flows, {} overlap warnings, {} shadowed flows\n", file, table.size(),
-                     found.overlaps.size(), found.shadows.size());
+  const std::size_t path_warnings = print_path_findings(table, rules, ports, file, out);
+  out << fmt::format("{}: {} flows, {} overlap warnings, {} shadowed flows, {} path warnings\n",
+                     file, table.size(), found.overlaps.size(), found.shadows.size(),
+                     path_warnings);
 }
 
 int check_one(const std::string& file, const FlowsCheckRequest& request, std::ostream& out,

@@ -117,6 +117,55 @@ TEST(FlowsCheck, ShadowByTheUnionOfSeveralFlows) {
       << shadowed.out;
 }
 
+// op-dbus's security table as its plugin writes it: OVS 3.1 drops
+// everything with it, and flows check says why, line by line.
+TEST(FlowsCheck, OpDbusSecurityTableAsWrittenNamesEachDefect) {
+  const TempFile f(
+      "table=0,priority=480,icmp,actions=meter:1,resubmit(,10)\n"
+      "table=0,priority=480,udp,tp_dst=53,actions=meter:2,resubmit(,10)\n"
+      "table=0,priority=470,ip,actions=ct(table=10)\n"
+      "table=10,priority=500,ct_state=-trk,actions=drop\n"
+      "table=10,priority=500,ct_state=+inv,actions=drop\n"
+      "table=10,priority=400,ct_state=+est,actions=resubmit(,20)\n"
+      "table=10,priority=390,ct_state=+new,actions=resubmit(,20)\n"
+      "table=20,priority=300,ip,actions=mod_nw_ttl:64,resubmit(,30)\n");
+  const CheckRun r = check({f.path()}, {});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string p = f.path();
+  EXPECT_NE(r.out.find(p + ":8:1: warning: sends packets to table 30, which has no flow"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(p + ":4:1: warning: untracked packets (no ct() on their way) reach table "
+                           "10 and are taken as -trk; a packet so: icmp\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("a packet so: udp,tp_dst=53\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  <- drops it\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(p + ":6:1: warning: no flow commits a connection (ct(commit))"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("line 3: table=0,priority=470,ip,actions=ct(table=10)  <- tracks without "
+                       "committing"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("8 flows, 1 overlap warnings, 0 shadowed flows, 4 path warnings"),
+            std::string::npos)
+      << r.out;
+
+  // Completed (a commit from the allowed side, an output stage, -trk only
+  // for what was meant to be tracked): nothing left to say about its paths.
+  const TempFile done(
+      "table=0,priority=500,arp,actions=normal\n"
+      "table=0,priority=470,ip,actions=ct(table=10)\n"
+      "table=10,priority=500,ct_state=+inv,actions=drop\n"
+      "table=10,priority=400,ct_state=+est,actions=resubmit(,20)\n"
+      "table=10,priority=390,ct_state=+new,ip,in_port=1,actions=ct(commit),resubmit(,20)\n"
+      "table=20,priority=300,ip,actions=mod_nw_ttl:64,resubmit(,30)\n"
+      "table=30,priority=10,actions=normal\n");
+  const CheckRun ok = check({done.path()}, {});
+  EXPECT_NE(ok.out.find(", 0 path warnings"), std::string::npos) << ok.out;
+}
+
 TEST(FlowsCheck, UnknownPortIsAnErrorWhenAMapIsGiven) {
   TempFile file("priority=100,in_port=veth999,actions=normal\n");
   const CheckRun r = check({file.path()}, kVpsPorts);
