@@ -11,6 +11,7 @@ sw="$build/sockswitch"
 # Each flow file's bridge ports, numbered as the deployment numbers them.
 declare -A ports=(
   [configs/vps-socket.flows]="nm-server=1 warp0=2 veth102=3"
+  [configs/vps-socket-ct.flows]="nm-server=1 warp0=2 veth102=3"
   [configs/oo1424oo-socket.flows]="nm-privacy=1 veth200=2 veth201=3 veth202=4 veth203=5 veth204=6"
   [configs/oo1424oo-dual-mesh.flows]="nm-privacy=1 to-privacy=2 veth200=3 veth201=4"
   [configs/oo1424oo-dual-vmbr0.flows]="from-mesh=1 warp0=2 veth100=3 veth102=4"

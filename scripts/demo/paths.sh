@@ -41,7 +41,7 @@ flows() { flow_deltas "$TMPD/flows.before" "$TMPD/flows.after"; }
 saw() { printf '      %-5s %s\n' "$1" "$2"; }
 
 printf '== make run: the VPS deployment (seed 000) in network namespaces\n'
-printf '   bridge socket = sockswitch in %s, flows: configs/vps-socket.flows verbatim\n' "$VPS"
+printf '   bridge socket = sockswitch in %s, flows: %s verbatim\n' "$VPS" "${FLOWS#"$ROOT"/}"
 printf '   ports: nm-server, warp0 (WireGuard, wireguard-go), veth102 (Xray), socket (internal, 10.2.0.1/24)\n'
 printf '   topology up in %ss; %s probes per path\n' "$SETUP_SECONDS" "$N"
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # scripts/demo/vps.sh BUILD_DIR: the VPS privacy router of seed 000, for real,
-# in network namespaces, with configs/vps-socket.flows installed verbatim.
+# in network namespaces, with configs/vps-socket.flows installed verbatim (FLOWS=FILE:
+# another table on the same topology, e.g. configs/vps-socket-ct.flows; the
+# verdicts below are written for the seed table).
 #
 #   user ──veth 203.0.113.0/24──┐
 #                               vps (sockswitch, bridge `socket`)
@@ -17,7 +19,7 @@ set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SW=$(cd "$ROOT" && realpath "$BUILD/sockswitch")
-FLOWS=$ROOT/configs/vps-socket.flows
+FLOWS=${FLOWS:-$ROOT/configs/vps-socket.flows}
 HERE=$ROOT/scripts/demo
 source "$HERE/lib.sh"
 
