@@ -5,6 +5,7 @@
 
 #include "flowtable/flow_parser.h"
 #include "flowtable/flow_printer.h"
+#include "flowtable/subfield.h"
 
 namespace sockswitch::control {
 namespace {
@@ -21,6 +22,18 @@ void walk(const FlowTableVersion& version, FlowKey key, std::uint8_t table, int 
   steps.push_back({table, rule});
   if (rule == nullptr || depth >= kMaxDepth) return;
   for (const Action& a : rule->flow.actions) {
+    // Writes that steer later lookups change the key as the dataplane's do.
+    if (a.kind == ActionKind::set_field && layout_of(a.field).bits <= 64) {
+      key.set(a.field, a.value.lo);
+    } else if (a.kind == ActionKind::load || a.kind == ActionKind::move) {
+      const std::uint64_t bits =
+          a.kind == ActionKind::load ? a.value.lo : key.get(a.src_field) >> a.src_ofs;
+      const std::uint64_t mask = subfield_mask({a.field, a.ofs, a.n_bits});
+      key.set(a.field, (key.get(a.field) & ~mask) | ((bits << a.ofs) & mask));
+    } else if (a.kind == ActionKind::ct_clear) {
+      for (FieldId f : {FieldId::ct_state, FieldId::ct_zone, FieldId::ct_mark})
+        key.set(f, 0);
+    }
     if (a.kind == ActionKind::goto_table) {
       walk(version, key, a.table, depth + 1, steps);
     } else if (a.kind == ActionKind::resubmit) {

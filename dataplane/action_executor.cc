@@ -7,6 +7,7 @@
 #include "dataplane/frame_copy.h"
 #include "dataplane/header_rewrite.h"
 #include "dataplane/mac_addr.h"
+#include "flowtable/subfield.h"
 
 namespace sockswitch::dataplane {
 
@@ -116,6 +117,10 @@ void ActionExecutor::execute(PacketRun& r, std::span<const flowtable::Action> ac
         break;
       case ActionKind::ct_clear:
         set_ct_fields(*r.key, {}, 0);
+        break;
+      case ActionKind::load:
+      case ActionKind::move:
+        load_bits(r, a);
         break;
       case ActionKind::meter:
         if (!metered(r, static_cast<std::uint32_t>(a.value.lo))) {
@@ -269,6 +274,30 @@ void ActionExecutor::conntrack(PacketRun& r, const Action& a, bool last, int dep
   lookup_and_execute(fork, a.table, depth + 1);
   r.lookups = fork.lookups;
   finish(fork);
+}
+
+// Registers and metadata live in the key alone; a header field is written
+// whole (its other bits as they are) through the set_field rewrite, which
+// fixes the checksums.
+void ActionExecutor::load_bits(PacketRun& r, const Action& a) noexcept {
+  const flowtable::Subfield dst{a.field, a.ofs, a.n_bits};
+  const std::uint64_t bits =
+      a.kind == ActionKind::load ? a.value.lo : r.key->get(a.src_field) >> a.src_ofs;
+  const std::uint64_t mask = flowtable::subfield_mask(dst);
+  const std::uint64_t next = (r.key->get(a.field) & ~mask) | ((bits << a.ofs) & mask);
+  if (a.field == FieldId::metadata || (a.field >= FieldId::reg0 && a.field <= FieldId::reg7)) {
+    r.key->set(a.field, next);
+    return;
+  }
+  settle_pending(r);
+  Action whole;
+  whole.kind = ActionKind::set_field;
+  whole.field = a.field;
+  whole.value.lo = next;
+  if (!apply_rewrite(whole, *r.packet, *r.key)) {
+    r.dead = true;
+    r.reason = Drop::bad_edit;
+  }
 }
 
 bool ActionExecutor::metered(PacketRun& r, std::uint32_t id) noexcept {

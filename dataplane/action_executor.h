@@ -107,6 +107,8 @@ class ActionExecutor final {
   // `last`: nothing follows in the flow's own list.
   void conntrack(PacketRun& r, const flowtable::Action& a, bool last, int depth) noexcept;
   static void set_ct_fields(flowtable::FlowKey& key, CtVerdict v, std::uint16_t zone) noexcept;
+  // load: and move: (bits of a register, metadata or a header field).
+  void load_bits(PacketRun& r, const flowtable::Action& a) noexcept;
   void execute(PacketRun& r, std::span<const flowtable::Action> actions, std::uint8_t table,
                int depth) noexcept;
   // A copy of the packet (up to max_len) for the OpenFlow clients.

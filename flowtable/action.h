@@ -44,6 +44,8 @@ enum class ActionKind : std::uint8_t {
   ct,            // zone, ct_flags (kCt*), table (kCtNoTable: none),
                  // value.lo/value.hi = the ct_mark exec() sets and its mask
   ct_clear,      // the packet is untracked again (ct fields 0)
+  load,          // field[ofs, +n_bits) = value.lo
+  move,          // field[ofs, +n_bits) = src_field[src_ofs, +n_bits)
 };
 
 // ct() flags.
@@ -59,8 +61,12 @@ struct Action {
   std::uint8_t ct_flags = 0;        // ct
   std::uint16_t max_len = 0;        // controller
   std::uint16_t zone = 0;           // ct
-  PortNo port{0};                   // output, resubmit
-  Wide value{};                     // mod_*/set_field/push_vlan; narrow values in lo
+  std::uint8_t ofs = 0;             // load, move: the destination's bits
+  std::uint8_t n_bits = 0;
+  FieldId src_field = FieldId::kCount;  // move
+  std::uint8_t src_ofs = 0;
+  PortNo port{0};  // output, resubmit
+  Wide value{};    // mod_*/set_field/push_vlan; narrow values in lo
 
   friend constexpr bool operator==(const Action&, const Action&) = default;
 };

@@ -10,6 +10,7 @@
 #include "flowtable/flow_tokens.h"
 #include "flowtable/match_parser.h"
 #include "flowtable/meter.h"
+#include "flowtable/subfield.h"
 #include "flowtable/value_text.h"
 
 namespace sockswitch::flowtable {
@@ -65,6 +66,8 @@ class ActionReader {
   Action set_field() const;
   Action resubmit() const;
   Action conntrack() const;
+  Action load_or_move() const;
+  Subfield subfield(std::string_view text, bool write) const;
   void ct_exec(std::string_view text, Action& a) const;
 
   const ActionToken& tok_;
@@ -278,6 +281,49 @@ void ActionReader::ct_exec(std::string_view text, Action& a) const {
   }
 }
 
+Subfield ActionReader::subfield(std::string_view text, bool write) const {
+  const SubfieldName* name = nullptr;
+  const Subfield s = value([&](std::string_view t) { return parse_subfield(t, &name); }, text);
+  if (write && !name->writable)
+    fail(fmt::format("{}: {} cannot be written (registers, metadata and rewritable headers can)",
+                     words_.keyword, name->name));
+  if (!prereq_met(rule_.match, name->prereq))
+    fail(fmt::format("{}: {} needs {} in the match", words_.keyword, name->name,
+                     prereq_text(name->prereq)));
+  return s;
+}
+
+// load:VALUE->DST[bits] and move:SRC[bits]->DST[bits], as ovs-ofctl writes them.
+Action ActionReader::load_or_move() const {
+  const std::string_view a = arg();
+  const std::size_t arrow = a.find("->");
+  if (arrow == std::string_view::npos)
+    fail(fmt::format("{} needs {}->DST[bits]", words_.keyword, is("load") ? "VALUE" : "SRC[bits]"));
+  const Subfield dst = subfield(a.substr(arrow + 2), true);
+  Action out;
+  out.field = dst.field;
+  out.ofs = dst.ofs;
+  out.n_bits = dst.n_bits;
+  if (is("load")) {
+    out.kind = ActionKind::load;
+    out.value.lo = number(a.substr(0, arrow), subfield_mask({dst.field, 0, dst.n_bits}));
+    // A whole field is the set_field it means (as OpenFlow 1.0 carries both).
+    if (dst.ofs == 0 && dst.n_bits == layout_of(dst.field).bits) {
+      out.kind = ActionKind::set_field;
+      out.ofs = out.n_bits = 0;
+    }
+    return out;
+  }
+  const Subfield src = subfield(a.substr(0, arrow), false);
+  if (src.n_bits != dst.n_bits)
+    fail(
+        fmt::format("move: the source has {} bits and the destination {}", src.n_bits, dst.n_bits));
+  out.kind = ActionKind::move;
+  out.src_field = src.field;
+  out.src_ofs = src.ofs;
+  return out;
+}
+
 Action ActionReader::read() {
   words_ = cut();
   Action a;
@@ -358,6 +404,7 @@ Action ActionReader::read() {
   if (is("set_field")) return set_field();
   if (is("ct")) return conntrack();
   if (is("ct_clear")) return simple(ActionKind::ct_clear);
+  if (is("load") || is("move")) return load_or_move();
   if (is("resubmit")) return resubmit();
   if (is("goto_table")) {
     a.kind = ActionKind::goto_table;

@@ -14,6 +14,7 @@
 
 #include "flowtable/field_syntax.h"
 #include "flowtable/match_parser.h"
+#include "flowtable/subfield.h"
 #include "flowtable/value_text.h"
 
 namespace sockswitch::flowtable {
@@ -327,6 +328,12 @@ std::string action_text(const Action& a, const PortMap& ports, const Match* ctx)
       return ct_text(a);
     case ActionKind::ct_clear:
       return "ct_clear";
+    case ActionKind::load:
+      return fmt::format("load:{:#x}->{}", a.value.lo,
+                         format_subfield({a.field, a.ofs, a.n_bits}, ctx));
+    case ActionKind::move:
+      return fmt::format("move:{}->{}", format_subfield({a.src_field, a.src_ofs, a.n_bits}, ctx),
+                         format_subfield({a.field, a.ofs, a.n_bits}, ctx));
   }
   return "?";
 }

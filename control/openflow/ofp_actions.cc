@@ -5,6 +5,7 @@
 
 #include "control/openflow/ofp_conntrack.h"
 #include "control/openflow/ofp_match.h"
+#include "control/openflow/ofp_reg_actions.h"
 #include "control/openflow/ofp_set_field.h"
 #include "flowtable/field_syntax.h"
 #include "flowtable/meter.h"
@@ -141,21 +142,10 @@ Action decode_nicira(WireReader& r, const FlowRule& rule) {
       a.max_len = max_len;
       return a;
     }
-    case kNxRegLoad: {
-      const std::uint16_t ofs_nbits = r.u16();
-      const std::uint32_t dst = r.u32();
-      const std::uint64_t value = r.u64();
-      // As a full-width set_field TLV: partial loads are not carried out.
-      const unsigned bytes = dst & 0xff;
-      if (ofs_nbits >> 6 != 0 || (ofs_nbits & 0x3f) + 1u != bytes * 8u)
-        refuse(OfpCode::action_bad_argument,
-               "load: only whole-field loads are supported (set_field semantics)");
-      WireWriter tlv;
-      tlv.u32(dst);
-      tlv.be(value, bytes);
-      WireReader tr(tlv.bytes());
-      return decode_set_field(tr, rule.match);
-    }
+    case kNxRegLoad:
+      return decode_reg_load(r, rule.match);
+    case kNxRegMove:
+      return decode_reg_move(r, rule.match);
     case kNxRegLoad2:  // the TLV starts right after the subtype
       return decode_set_field(r, rule.match);
     case kNxCt:
@@ -394,6 +384,12 @@ void encode_one(WireWriter& w, const Action& a, std::uint8_t version,
       return;
     case ActionKind::ct_clear:
       put_nicira(w, kNxCtClear, [&] { w.zeros(6); });
+      return;
+    case ActionKind::load:
+      put_nicira(w, kNxRegLoad, [&] { encode_reg_body(w, a, match); });
+      return;
+    case ActionKind::move:
+      put_nicira(w, kNxRegMove, [&] { encode_reg_body(w, a, match); });
       return;
     case ActionKind::goto_table:  // 1.0 only: 1.3 writes it as an instruction
       put_nicira(w, kNxResubmitTable, [&] {

@@ -55,6 +55,9 @@ const std::vector<std::string> kFlows = {
     "priority=6,ct_state=+est-rpl+trk,ct_zone=7,ct_mark=0x1/0xff,actions=ct_clear,normal",
     "ip,actions=ct(commit,zone=7,table=3,exec(set_field:0x1->ct_mark)),output:1",
     "ipv6,actions=ct(commit,exec(set_field:0x10/0xf0->ct_mark))",
+    "tcp,actions=load:0x3->NXM_NX_REG0[0..1],move:NXM_OF_TCP_SRC[]->NXM_NX_REG1[0..15],output:1",
+    "udp,actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],load:0x7->NXM_OF_IP_SRC[0..7],"
+    "move:NXM_OF_UDP_DST[]->NXM_OF_UDP_SRC[],load:0x1->OXM_OF_METADATA[63],output:1",
 };
 // clang-format on
 

@@ -575,5 +575,23 @@ TEST(OpenFlowChannel, ConntrackFlowsOverOvsOfctlReadBackAsWritten) {
   }
 }
 
+// load: and move: as ovs-ofctl sends them (Nicira REG_LOAD / REG_MOVE).
+TEST(OpenFlowChannel, LoadAndMoveOverOvsOfctlReadBackAsWritten) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  const std::string flow =
+      "priority=5,tcp "
+      "actions=load:0x3->NXM_NX_REG0[0..1],move:NXM_OF_TCP_SRC[]->NXM_NX_REG1[0..15],"
+      "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],resubmit(,1)";
+  for (const std::string p : {"", "OpenFlow13"}) {
+    SCOPED_TRACE(p.empty() ? "OpenFlow10" : p);
+    ofctl_ok(v, {"add-flow", flow}, p);
+    const std::string flows = ofctl_ok(v, {"dump-flows"}, p);
+    EXPECT_NE(flows.find(flow), std::string::npos) << flows;
+    EXPECT_NE(v.daemon.ctl_ok({"dump-flows", "socket"}).find(flow), std::string::npos);
+    ofctl_ok(v, {"del-flows", "tcp"}, p);
+  }
+}
+
 }  // namespace
 }  // namespace sockswitch::test

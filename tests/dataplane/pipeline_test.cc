@@ -178,6 +178,33 @@ TEST(Pipeline, RewritesKeepChecksumsValid) {
   EXPECT_EQ(g[14 + 8], 63);
 }
 
+// load: and move: into registers steer a later table; into headers they
+// rewrite only the bits named and keep the checksums valid.
+TEST(Pipeline, LoadAndMoveSetBitsOfRegistersAndHeaders) {
+  SwitchHarness sw({"in", "out", "other"});
+  sw.install(
+      "priority=10,tcp,in_port=in,actions=move:NXM_OF_TCP_SRC[]->NXM_NX_REG1[0..15],"
+      "load:0x2->NXM_NX_REG0[4..5],resubmit(,1)\n"
+      "table=1,priority=10,tcp,reg0=0x20/0x30,reg1=1234,actions=move:NXM_OF_ETH_SRC[]->"
+      "NXM_OF_ETH_DST[],load:0x7->NXM_OF_IP_SRC[0..7],move:NXM_NX_REG1[8..15]->NXM_OF_TCP_DST[0..7]"
+      ","
+      "output:out\n"
+      "table=1,priority=5,actions=output:other\n");
+  auto f = tcp_frame(kMacXray, kMacUser, 0x0a000001, 0x0a000002, 1234, 443);  // 1234 = 0x04d2
+  fill_checksums(f);
+  sw.send("in", f);
+  sw.run();
+  const auto out = sw.received("out");
+  ASSERT_EQ(out.size(), 1u) << "the registers steered table 1";
+  const auto& g = out[0];
+  EXPECT_TRUE(checksums_valid(g));
+  EXPECT_EQ(std::uint64_t{load_be16(&g[0])} << 32 | load_be32(&g[2]), kMacUser)
+      << "eth_dst = eth_src";
+  EXPECT_EQ(load_be32(&g[14 + 12]), 0x0a000007u) << "only the low byte of the source changed";
+  EXPECT_EQ(load_be16(&g[34 + 2]), 0x0104) << "tcp_dst's low byte = reg1's bits 8..15 (0x04)";
+  EXPECT_TRUE(sw.received("other").empty());
+}
+
 TEST(Pipeline, ModNwTtlSetsTheTtlAndKeepsTheChecksum) {
   SwitchHarness sw({"in", "out"});
   sw.install("priority=300,ip,actions=mod_nw_ttl:7,output:out\n");  // op-dbus writes 64
