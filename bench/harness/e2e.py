@@ -22,8 +22,9 @@ private database and run directory under a temporary directory).
 
 Flow cases: l2 (one flow, actions=normal; the Linux bridge is plain MAC
 learning), vps (the seed table) and gen1000 (1 000 generated flows that the
-traffic hits one by one, plus the two return/default flows); the flow cases
-run on sockswitch (af_xdp) and OVS.
+traffic hits one by one, plus the two return/default flows) and ct (every IP
+packet through ct(table=1), what warp0 opens committed and passed both ways);
+the flow cases run on sockswitch (af_xdp) and OVS.
 
 Patch-pair variant (case "patch"): two bridges, the generator's port on the
 first, the sink's on the second, actions=normal on both, joined by sockswitch
@@ -116,11 +117,11 @@ def figures(case: str, quick: bool) -> tuple[bool, bool, bool]:
 def switching_duts(build: Path, tmp: Path) -> list[Dut]:
     """Every DUT of the switching cases, in the order they run."""
     have_ovs = shutil.which("ovs-vswitchd") is not None
-    duts: list[Dut] = [Sockswitch(build, "af_xdp", tmp, ("l2", "vps", "gen1000")),
+    duts: list[Dut] = [Sockswitch(build, "af_xdp", tmp, ("l2", "vps", "gen1000", "ct")),
                        Sockswitch(build, "af_packet", tmp, ("l2",)),
                        Sockswitch(build, "dpdk", tmp, ("l2",)), LinuxBridge()]
     if have_ovs:
-        duts.append(Ovs(tmp, ("l2", "vps", "gen1000")))
+        duts.append(Ovs(tmp, ("l2", "vps", "gen1000", "ct")))
     # Patch-pair variant: two bridges joined in the switch (sockswitch patch ports, OVS
     # patch ports) or by a veth pair (Linux); 64-byte rate and max forwarded only.
     duts += [Sockswitch(build, "af_xdp", tmp, ("patch",), patch=True), LinuxBridgePair()]
@@ -225,7 +226,7 @@ def main() -> int:
                 for case in dut.cases:
                     log(f"{dut.name}: {case}")
                     try:
-                        if case in ("vps", "gen1000"):  # others keep the table start() loaded
+                        if case in ("vps", "gen1000", "ct"):  # others keep start()'s table
                             dut.set_flows(flows[case])
                         with_1500, with_tcp, with_latency = figures(case, args.quick)
                         rs = [bench.one_run(dut, with_1500, with_tcp, with_latency, warm=i == 0)

@@ -120,7 +120,7 @@ def markdown_wireguard(results: dict) -> str:
     return "\n".join(lines)
 
 
-CASES = ("l2", "vps", "gen1000", "patch", "l3")
+CASES = ("l2", "vps", "gen1000", "ct", "patch", "l3")
 VARIANT_SUFFIX = {"patch": "-patch", "l3": "-tun"}
 
 

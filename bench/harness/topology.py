@@ -99,4 +99,14 @@ def write_flow_files(d: Path) -> dict[str, Path]:
              "actions=output:veth102" for i in range(FLOWS)]
     lines += ["priority=90,in_port=veth102,actions=output:warp0", "priority=10,actions=normal"]
     files["gen1000"].write_text("\n".join(lines) + "\n")
+    # Stateful case: every IP packet through the connection tracker; what
+    # warp0 opens is committed and passes both ways, nothing else (issue 23).
+    files["ct"] = d / "ct.flows"
+    files["ct"].write_text(
+        "table=0,priority=100,ip,actions=ct(table=1)\n"
+        "table=0,priority=10,actions=normal\n"
+        "table=1,priority=100,ct_state=+new+trk,ip,in_port=warp0,actions=ct(commit),output:veth102\n"
+        "table=1,priority=100,ct_state=+est+trk-rpl,ip,in_port=warp0,actions=output:veth102\n"
+        "table=1,priority=100,ct_state=+est+rpl+trk,ip,in_port=veth102,actions=output:warp0\n"
+        "table=1,priority=10,ct_state=+trk,actions=drop\n")
     return files
