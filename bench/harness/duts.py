@@ -211,7 +211,9 @@ class Ovs(Dut):
         return args
 
     def set_flows(self, flows: Path) -> None:
-        self.ofctl("replace-flows", "br0", str(flows))
+        # OpenFlow 1.3: flows in tables past 0 with ct fields need OXM (1.0 offers
+        # ovs-ofctl no flow format for them here).
+        self.ofctl("-O", "OpenFlow13", "replace-flows", "br0", str(flows))
 
     def stop(self) -> None:
         # Both daemons are told at once and given a second: each takes about that long to
