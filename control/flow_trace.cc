@@ -26,10 +26,7 @@ void walk(const FlowTableVersion& version, FlowKey key, std::uint8_t table, int 
     if (a.kind == ActionKind::set_field && layout_of(a.field).bits <= 64) {
       key.set(a.field, a.value.lo);
     } else if (a.kind == ActionKind::load || a.kind == ActionKind::move) {
-      const std::uint64_t bits =
-          a.kind == ActionKind::load ? a.value.lo : key.get(a.src_field) >> a.src_ofs;
-      const std::uint64_t mask = subfield_mask({a.field, a.ofs, a.n_bits});
-      key.set(a.field, (key.get(a.field) & ~mask) | ((bits << a.ofs) & mask));
+      key.set(a.field, value_after(a, key));
     } else if (a.kind == ActionKind::ct_clear) {
       for (FieldId f : {FieldId::ct_state, FieldId::ct_zone, FieldId::ct_mark})
         key.set(f, 0);

@@ -280,11 +280,7 @@ void ActionExecutor::conntrack(PacketRun& r, const Action& a, bool last, int dep
 // whole (its other bits as they are) through the set_field rewrite, which
 // fixes the checksums.
 void ActionExecutor::load_bits(PacketRun& r, const Action& a) noexcept {
-  const flowtable::Subfield dst{a.field, a.ofs, a.n_bits};
-  const std::uint64_t bits =
-      a.kind == ActionKind::load ? a.value.lo : r.key->get(a.src_field) >> a.src_ofs;
-  const std::uint64_t mask = flowtable::subfield_mask(dst);
-  const std::uint64_t next = (r.key->get(a.field) & ~mask) | ((bits << a.ofs) & mask);
+  const std::uint64_t next = flowtable::value_after(a, *r.key);
   if (a.field == FieldId::metadata || (a.field >= FieldId::reg0 && a.field <= FieldId::reg7)) {
     r.key->set(a.field, next);
     return;

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "flowtable/action.h"
 #include "flowtable/field_syntax.h"
 #include "flowtable/flow_key.h"
 #include "flowtable/match.h"
@@ -45,6 +46,15 @@ struct SubfieldName {
   const std::uint64_t ones =
       s.n_bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << s.n_bits) - 1;
   return ones << s.ofs;
+}
+
+// The value `a.field` has after the load or move `a` runs on `key`: its
+// other bits as they were.
+[[nodiscard]] constexpr std::uint64_t value_after(const Action& a, const FlowKey& key) noexcept {
+  const std::uint64_t bits =
+      a.kind == ActionKind::load ? a.value.lo : key.get(a.src_field) >> a.src_ofs;
+  const std::uint64_t mask = subfield_mask({a.field, a.ofs, a.n_bits});
+  return (key.get(a.field) & ~mask) | ((bits << a.ofs) & mask);
 }
 
 }  // namespace sockswitch::flowtable

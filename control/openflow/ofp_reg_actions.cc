@@ -47,19 +47,10 @@ Subfield subfield_of(std::uint32_t header, unsigned ofs, unsigned n_bits, bool w
 
 // The NXM header that names `field` under `match` (tcp_src or udp_src for tp_src).
 std::uint32_t header_of(flowtable::FieldId field, const flowtable::Match& match) {
-  const std::string name = flowtable::format_subfield({field, 0, 1}, &match);
-  const std::size_t open = name.find('[');
-  std::string_view nxm = std::string_view(name).substr(0, open);
-  for (const auto* prefix : {"NXM_OF_", "NXM_NX_", "OXM_OF_"})
-    if (nxm.substr(0, 7) == prefix) nxm.remove_prefix(7);
-  std::string lower(nxm);
-  for (char& c : lower)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  // NXM names to the TLV table's: IP_SRC is ipv4_src, IP_TTL nw_ttl, IN_PORT in_port.
-  if (lower == "ip_src" || lower == "ip_dst") lower = "ipv4_" + lower.substr(3);
-  if (lower == "ip_ttl") lower = "nw_ttl";
-  const TlvField& f = tlv_named(lower, false);
-  return std::uint32_t{f.cls} << 16 | std::uint32_t{f.field} << 9 | f.len;
+  const TlvField* f = tlv_storing(field, match);
+  if (f == nullptr)  // cannot happen: parsing checked the prerequisites
+    refuse(OfpCode::action_bad_argument, "a load/move field without a header");
+  return std::uint32_t{f->cls} << 16 | std::uint32_t{f->field} << 9 | f->len;
 }
 
 }  // namespace

@@ -131,6 +131,16 @@ bool needs_met(const TlvField& f, const Match& m) noexcept {
   return flowtable::prereq_met(m, f.prereq);
 }
 
+const TlvField* tlv_storing(FieldId field, const Match& m) noexcept {
+  const TlvField* oxm = nullptr;
+  for (const TlvField& f : kTlvFields) {
+    if (f.storage != field || !needs_met(f, m)) continue;
+    if (f.cls != kOxm) return &f;
+    if (oxm == nullptr) oxm = &f;
+  }
+  return oxm;
+}
+
 Stored to_storage(const TlvField& f, std::uint64_t v, std::optional<std::uint64_t> m) {
   const std::uint64_t all = ~std::uint64_t{0};
   auto bad = [&f](std::string_view what) {

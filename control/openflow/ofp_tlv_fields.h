@@ -55,6 +55,10 @@ struct TlvField {
   return bytes >= 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * bytes)) - 1;
 }
 [[nodiscard]] bool needs_met(const TlvField& f, const flowtable::Match& m) noexcept;
+// The entry that stores into `field` and whose prerequisites `m` meets
+// (tcp_src or udp_src for tp_src), NXM before OXM; nullptr if none.
+[[nodiscard]] const TlvField* tlv_storing(flowtable::FieldId field,
+                                          const flowtable::Match& m) noexcept;
 
 // Storage value and mask for a wire value and mask (fields up to 8 bytes).
 // Throws OfpError (match_bad_value) for a value its field cannot hold.
