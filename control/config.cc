@@ -2,18 +2,17 @@
 #include "control/config.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "control/config_checker.h"
+#include "control/config_ports.h"
 #include "control/openflow/controller_target.h"
 #include "control/port_arguments.h"
 #include "flowtable/flow_counters.h"
 #include "flowtable/value_text.h"
-#include "ports/wireguard/blake2s.h"
-#include "ports/wireguard/key.h"
 
 namespace sockswitch::control {
 namespace {
@@ -24,195 +23,9 @@ using flowtable::SourcePos;
 constexpr std::size_t kMaxBridges = 8;           // TxBatch::kMaxBridges
 constexpr std::size_t kMaxPortsPerBridge = 256;  // TxBatch::kMaxPortsPerBridge
 
-const std::set<std::string, std::less<>> kDrivers{
-    "auto", "af_xdp", "af_packet", "tap", "tun", "internal", "patch", "pcap", "dpdk", "wireguard"};
-
-class Checker {
- public:
-  explicit Checker(std::string file) : file_(std::move(file)) {}
-
-  SourcePos pos(const toml::node& n) const {
-    const auto& b = n.source().begin;
-    return {file_, static_cast<int>(b.line), static_cast<int>(b.column)};
-  }
-  void issue(SourcePos p, std::string message) {
-    issues_.push_back({std::move(p), std::move(message)});
-  }
-  void issue(const toml::node& n, std::string message) { issue(pos(n), std::move(message)); }
-
-  void only_keys(const toml::table& t, std::initializer_list<std::string_view> allowed,
-                 std::string_view where) {
-    for (const auto& [key, value] : t) {
-      bool ok = false;
-      for (std::string_view a : allowed)
-        ok |= key.str() == a;
-      if (!ok) issue(value, fmt::format("unknown key '{}' in {}", key.str(), where));
-    }
-  }
-
-  std::optional<std::string> string(const toml::table& t, std::string_view key) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return std::nullopt;
-    if (!n->is_string()) {
-      issue(*n, fmt::format("'{}' must be a string", key));
-      return std::nullopt;
-    }
-    return n->value<std::string>();
-  }
-  std::optional<std::int64_t> integer(const toml::table& t, std::string_view key, std::int64_t lo,
-                                      std::int64_t hi) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return std::nullopt;
-    if (!n->is_integer()) {
-      issue(*n, fmt::format("'{}' must be an integer", key));
-      return std::nullopt;
-    }
-    const std::int64_t v = *n->value<std::int64_t>();
-    if (v < lo || v > hi) {
-      issue(*n, fmt::format("'{}' = {} is out of range {}..{}", key, v, lo, hi));
-      return std::nullopt;
-    }
-    return v;
-  }
-  std::optional<bool> boolean(const toml::table& t, std::string_view key) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return std::nullopt;
-    if (!n->is_boolean()) {
-      issue(*n, fmt::format("'{}' must be true or false", key));
-      return std::nullopt;
-    }
-    return n->value<bool>();
-  }
-  // The tables of an array of tables ([[key]]), checked for type.
-  std::vector<const toml::table*> tables(const toml::table& t, std::string_view key) {
-    std::vector<const toml::table*> out;
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return out;
-    const toml::array* a = n->as_array();
-    if (a == nullptr) {
-      issue(*n, fmt::format("'{}' must be an array of tables ([[{}]])", key, key));
-      return out;
-    }
-    for (const toml::node& e : *a) {
-      if (const toml::table* et = e.as_table())
-        out.push_back(et);
-      else
-        issue(e, fmt::format("each '{}' must be a table", key));
-    }
-    return out;
-  }
-  // An array of integers in lo..hi.
-  std::vector<std::int64_t> integers(const toml::table& t, std::string_view key, std::int64_t lo,
-                                     std::int64_t hi) {
-    std::vector<std::int64_t> out;
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return out;
-    const toml::array* a = n->as_array();
-    if (a == nullptr) {
-      issue(*n, fmt::format("'{}' must be an array of integers", key));
-      return out;
-    }
-    for (const toml::node& e : *a) {
-      const std::optional<std::int64_t> v = e.value<std::int64_t>();
-      if (!e.is_integer() || !v)
-        issue(e, fmt::format("each entry of '{}' must be an integer", key));
-      else if (*v < lo || *v > hi)
-        issue(e, fmt::format("'{}' entry {} is out of range {}..{}", key, *v, lo, hi));
-      else
-        out.push_back(*v);
-    }
-    return out;
-  }
-  // An array of strings, with each string's node for positions.
-  std::vector<std::pair<std::string, const toml::node*>> strings(const toml::table& t,
-                                                                 std::string_view key) {
-    std::vector<std::pair<std::string, const toml::node*>> out;
-    const toml::node* n = t.get(key);
-    if (n == nullptr) return out;
-    const toml::array* a = n->as_array();
-    if (a == nullptr) {
-      issue(*n, fmt::format("'{}' must be an array of strings", key));
-      return out;
-    }
-    for (const toml::node& e : *a) {
-      if (e.is_string())
-        out.emplace_back(*e.value<std::string>(), &e);
-      else
-        issue(e, fmt::format("each entry of '{}' must be a string", key));
-    }
-    return out;
-  }
-
-  [[nodiscard]] const std::vector<ConfigIssue>& issues() const noexcept { return issues_; }
-  [[nodiscard]] const std::string& file() const noexcept { return file_; }
-
- private:
-  std::string file_;
-  std::vector<ConfigIssue> issues_;
-};
-
-std::string resolve_path(const std::string& config_file, const std::string& path) {
-  const std::filesystem::path p(path);
-  if (p.is_absolute()) return path;
-  return (std::filesystem::path(config_file).parent_path() / p).lexically_normal().string();
-}
-
-// A wireguard port's wg-quick file is read and parsed with the config, so
-// its errors (located in that file) stop a load or reload like any other.
-void read_wg_config(Checker& c, const toml::table& t, PortConfig& p) {
-  const toml::node* key = t.get("wg_config");
-  if (auto file = c.string(t, "wg_config")) p.wg_config = resolve_path(c.file(), *file);
-  if (p.driver != "wireguard") {
-    if (key != nullptr)
-      c.issue(*key, fmt::format("'wg_config' is only for wireguard ports ('{}' is {})", p.name,
-                                p.driver));
-    return;
-  }
-  if (p.queues != 1) c.issue(t, fmt::format("wireguard port '{}' has one queue", p.name));
-  if (!p.wg_config) {
-    if (key == nullptr) c.issue(t, fmt::format("wireguard port '{}' needs 'wg_config'", p.name));
-    return;
-  }
-  std::string text;
-  try {
-    text = read_text_file(*p.wg_config);
-  } catch (const std::exception& e) {
-    c.issue(*key, e.what());
-    return;
-  }
-  // The text holds the private key: it lives only in this scope.
-  struct Wiped {
-    std::string& s;
-    ~Wiped() { wireguard::wipe(s.data(), s.size()); }
-  } wiped{text};
-  const auto bytes = std::as_bytes(std::span(text));
-  (void)wireguard::blake2s_hash(
-      {{reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}}, p.wg_config_digest);
-  try {
-    p.wg_parsed =
-        std::make_shared<const wireguard::WgConfig>(wireguard::parse_wg_config(text, *p.wg_config));
-  } catch (const wireguard::WgConfigError& e) {
-    c.issue({e.pos().file, e.pos().line, e.pos().column},
-            e.message() + (e.token().empty() ? "" : " (at '" + e.token() + "')"));
-  }
-}
-
-}  // namespace
-
-bool driver_takes_mac(std::string_view driver) {
-  return driver == "auto" || driver == "af_packet" || driver == "tun" || driver == "wireguard";
-}
-
-bool driver_has_netdev(std::string_view driver) {
-  return driver == "auto" || driver == "af_packet" || driver == "af_xdp" || driver == "tap" ||
-         driver == "tun" || driver == "internal";
-}
-
-namespace {
-
 // meters = ["meter=1,pktps,bands=type=drop,rate=100", ...], in ovs-ofctl
 // add-meter's syntax; every meter:N of the bridge's flows must be one.
-void read_meters(Checker& c, const toml::table& t, BridgeConfig& b) {
+void read_meters(ConfigChecker& c, const toml::table& t, BridgeConfig& b) {
   std::set<std::uint32_t> ids;
   for (const auto& [text, node] : c.strings(t, "meters")) {
     flowtable::SourcePos pos = c.pos(*node);
@@ -234,78 +47,7 @@ void read_meters(Checker& c, const toml::table& t, BridgeConfig& b) {
                                  f.rule.actions.front().value.lo));
 }
 
-// tag, trunks, vlan_mode: Open vSwitch's Port columns, with its meaning.
-void read_vlan(Checker& c, const toml::table& t, PortConfig& p) {
-  if (auto tag = c.integer(t, "tag", 0, 4095)) p.vlan.tag = static_cast<std::uint16_t>(*tag);
-  for (const std::int64_t v : c.integers(t, "trunks", 0, 4095))
-    p.vlan.trunks.push_back(static_cast<std::uint16_t>(v));
-  if (auto mode = c.string(t, "vlan_mode")) {
-    if (auto m = dataplane::parse_vlan_mode(*mode))
-      p.vlan.mode = *m;
-    else
-      c.issue(*t.get("vlan_mode"),
-              fmt::format("unknown vlan_mode '{}' (access, trunk, native-tagged or "
-                          "native-untagged)",
-                          *mode));
-  }
-  if (const std::string why = dataplane::vlan_config_error(p.vlan); !why.empty())
-    c.issue(t, fmt::format("port '{}': {}", p.name, why));
-}
-
-PortConfig read_port(Checker& c, const toml::table& t) {
-  PortConfig p;
-  p.pos = c.pos(t);
-  c.only_keys(t,
-              {"name", "driver", "ofport", "no_flood", "queues", "mac", "create", "peer", "rx_pcap",
-               "tx_pcap", "dpdk_devargs", "wg_config", "tag", "trunks", "vlan_mode"},
-              "[[bridge.port]]");
-  if (auto name = c.string(t, "name"))
-    p.name = *name;
-  else
-    c.issue(t, "a port needs a 'name'");
-  if (auto d = c.string(t, "driver")) {
-    if (kDrivers.count(*d))
-      p.driver = *d;
-    else
-      c.issue(*t.get("driver"), fmt::format("unknown driver '{}'", *d));
-  }
-  if (auto n = c.integer(t, "ofport", 1, flowtable::to_u32(flowtable::kPortMax)))
-    p.ofport = PortNo{static_cast<std::uint32_t>(*n)};
-  if (auto b = c.boolean(t, "no_flood")) p.no_flood = *b;
-  if (auto q = c.integer(t, "queues", 1, 16)) p.queues = static_cast<std::uint16_t>(*q);
-  read_vlan(c, t, p);
-  p.mac = c.string(t, "mac");
-  if (p.mac) {
-    try {
-      (void)flowtable::parse_mac(*p.mac);
-    } catch (const std::exception& e) {
-      c.issue(*t.get("mac"), e.what());
-    }
-    if (!driver_takes_mac(p.driver))
-      c.issue(*t.get("mac"),
-              fmt::format("'mac' is for ports that make up their Ethernet side (tun, wireguard, "
-                          "auto/af_packet on a bare-IP device); a {} port uses its device's own "
-                          "address",
-                          p.driver));
-  }
-  if (auto b = c.boolean(t, "create")) p.create = *b;
-  p.peer = c.string(t, "peer");
-  p.rx_pcap = c.string(t, "rx_pcap");
-  p.tx_pcap = c.string(t, "tx_pcap");
-  p.dpdk_devargs = c.string(t, "dpdk_devargs");
-  if (p.driver == "patch" && !p.peer)
-    c.issue(t, fmt::format("patch port '{}' needs a 'peer'", p.name));
-  if (p.driver != "patch" && p.peer)
-    c.issue(*t.get("peer"),
-            fmt::format("'peer' is only for patch ports ('{}' is {})", p.name, p.driver));
-  if (p.driver == "dpdk" && !p.dpdk_devargs)
-    c.issue(t, fmt::format("dpdk port '{}' needs 'dpdk_devargs'", p.name));
-  if (p.driver == "internal") p.ofport = flowtable::kPortLocal;
-  read_wg_config(c, t, p);
-  return p;
-}
-
-void number_ports(Checker& c, BridgeConfig& b) {
+void number_ports(ConfigChecker& c, BridgeConfig& b) {
   std::set<std::uint32_t> used;
   for (PortConfig& p : b.ports) {
     if (flowtable::to_u32(p.ofport) == 0) continue;
@@ -332,7 +74,7 @@ void number_ports(Checker& c, BridgeConfig& b) {
 }
 
 // A [[bridge]]'s flows as written: its flow file's text and inline lines.
-BridgeFlowText read_flow_text(Checker& c, const toml::table& t, const BridgeConfig& b) {
+BridgeFlowText read_flow_text(ConfigChecker& c, const toml::table& t, const BridgeConfig& b) {
   BridgeFlowText f;
   f.bridge = b.name;
   f.pos = b.pos;
@@ -352,7 +94,7 @@ BridgeFlowText read_flow_text(Checker& c, const toml::table& t, const BridgeConf
   return f;
 }
 
-void read_flows(Checker& c, const toml::table& t, BridgeConfig& b) {
+void read_flows(ConfigChecker& c, const toml::table& t, BridgeConfig& b) {
   const BridgeFlowText text = read_flow_text(c, t, b);
   b.flows_file = text.flows_file;
   flowtable::FlowFile parsed = parse_flows(text, b.port_map);
@@ -361,7 +103,7 @@ void read_flows(Checker& c, const toml::table& t, BridgeConfig& b) {
   b.flows = std::move(parsed.flows);
 }
 
-void check_patches(Checker& c, const Config& cfg) {
+void check_patches(ConfigChecker& c, const Config& cfg) {
   std::map<std::string, std::pair<const PortConfig*, const BridgeConfig*>> patches;
   for (const BridgeConfig& b : cfg.bridges)
     for (const PortConfig& p : b.ports)
@@ -382,7 +124,7 @@ void check_patches(Checker& c, const Config& cfg) {
 }
 
 // Two tunnels cannot share a UDP port: the second would fail to bind at start.
-void check_wireguard_ports(Checker& c, const Config& cfg) {
+void check_wireguard_ports(ConfigChecker& c, const Config& cfg) {
   std::map<std::uint16_t, std::string> listening;
   for (const BridgeConfig& b : cfg.bridges)
     for (const PortConfig& p : b.ports) {
@@ -396,7 +138,7 @@ void check_wireguard_ports(Checker& c, const Config& cfg) {
     }
 }
 
-void read_threads(Checker& c, const toml::table& root, Config& cfg) {
+void read_threads(ConfigChecker& c, const toml::table& root, Config& cfg) {
   const auto threads = c.tables(root, "poll_thread");
   if (threads.size() > flowtable::kMaxPollThreads)
     c.issue(*threads[flowtable::kMaxPollThreads],
@@ -442,7 +184,7 @@ ConfigError::ConfigError(std::vector<ConfigIssue> issues)
       issues_(std::move(issues)) {}
 
 Config parse_config(std::string_view text, const std::string& file_name) {
-  Checker c(file_name);
+  ConfigChecker c(file_name);
   toml::table root;
   try {
     root = toml::parse(text, file_name);

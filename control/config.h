@@ -28,6 +28,7 @@
 #include "flowtable/flow_parser.h"
 #include "flowtable/meter.h"
 #include "flowtable/port_map.h"
+#include "ports/neighbor_claims.h"
 #include "ports/wireguard/wg_config.h"
 
 namespace sockswitch::control {
@@ -46,7 +47,10 @@ struct PortConfig {
   flowtable::PortNo ofport{0};  // assigned in order of appearance when not given
   bool no_flood = false;
   std::uint16_t queues = 1;
-  std::optional<std::string> mac;               // L3 and tap ports: the port's own MAC
+  std::optional<std::string> mac;  // L3 and tap ports: the port's own MAC
+  // L3 ports: what lies behind the device, answered for in ARP/ND in place
+  // of its routes (neighbor_claims.h). Changes in place, so not part of ==.
+  std::optional<std::vector<ports::ClaimPrefix>> proxy;
   bool create = true;                           // tap/tun/internal: create the device, or attach
   std::optional<std::string> peer;              // patch: the port on the other bridge
   std::optional<std::string> rx_pcap, tx_pcap;  // pcap

@@ -40,7 +40,8 @@ constexpr std::array<ControlCommand, 21> kCommands{{
     {"meter-stats", "meter-stats BRIDGE [meter=ID]",
      "packets and bytes each meter saw, and each band dropped", 1, 2},
     {"add-port",
-     "add-port BRIDGE NAME [driver=D] [ofport=N] [mac=M] [queues=Q] [no_flood=1] [wg_config=F] "
+     "add-port BRIDGE NAME [driver=D] [ofport=N] [mac=M] [proxy=P,P] [queues=Q] [no_flood=1] "
+     "[wg_config=F] "
      "[tag=V] [trunks=V,V] [vlan_mode=M]",
      "add a port (what a wg-quick PostUp calls)", 2, kAny},
     {"del-port", "del-port BRIDGE NAME", "remove a port (what a wg-quick PreDown calls)", 2, 2},
@@ -91,6 +92,21 @@ std::vector<std::uint16_t> vlan_list(const std::string& value) {
   return out;
 }
 
+// "10.2.0.50/32,fd00::/64": what lies behind an L3 port; "" for nothing.
+std::vector<ports::ClaimPrefix> proxy_list(const std::string& value) {
+  std::vector<ports::ClaimPrefix> out;
+  std::size_t start = 0;
+  while (start < value.size()) {
+    const std::size_t comma = std::min(value.find(',', start), value.size());
+    const std::string one = value.substr(start, comma - start);
+    const auto prefix = ports::ClaimPrefix::parse(one);
+    if (!prefix) throw std::invalid_argument("proxy: '" + one + "' is not an IP prefix");
+    out.push_back(*prefix);
+    start = comma + 1;
+  }
+  return out;
+}
+
 PortRequest port_from_args(std::span<const std::string> args) {
   PortRequest r;
   PortConfig& p = r.port;
@@ -107,6 +123,8 @@ PortRequest port_from_args(std::span<const std::string> args) {
       p.ofport = flowtable::PortNo{number_option(key, value, 1, 0xfffe)};
     else if (key == "mac")
       p.mac = ((void)flowtable::parse_mac(value), value);  // checked now, not when the port opens
+    else if (key == "proxy")
+      p.proxy = proxy_list(value);
     else if (key == "queues")
       p.queues = static_cast<std::uint16_t>(number_option(key, value, 1, 1024));
     else if (key == "no_flood")

@@ -130,13 +130,24 @@ void refresh_ports(Switch& sw) {
   }
 }
 
-// Link notifications run the hotplug check at once; the once-a-second
-// timer stays for retries with back-off and flow expiry.
+void refresh_neighbor_claims(Switch& sw) {
+  try {
+    (void)sw.refresh_neighbor_claims();
+  } catch (const std::exception& e) {
+    spdlog::error("L3 ports' ARP answers: {}", e.what());
+  }
+}
+
+// Link notifications run the hotplug check at once, route notifications
+// what the L3 ports answer for; the once-a-second timer stays for retries
+// with back-off, flow expiry and AllowedIPs changed through `wg set`.
 void watch_links(asio::posix::stream_descriptor& fd, LinkEvents& events, Switch& sw) {
   fd.async_wait(asio::posix::stream_descriptor::wait_read,
                 [&fd, &events, &sw](boost::system::error_code ec) {
                   if (ec) return;
-                  if (events.drain() > 0) refresh_ports(sw);
+                  const LinkEvents::Changes changes = events.drain();
+                  if (changes.links > 0) refresh_ports(sw);
+                  if (changes.links > 0 || changes.routes > 0) refresh_neighbor_claims(sw);
                   watch_links(fd, events, sw);
                 });
 }
@@ -147,6 +158,7 @@ void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw, ovsdb::DatabaseSou
   timer.async_wait([&timer, &sw, db, listeners](boost::system::error_code ec) {
     if (ec) return;
     refresh_ports(sw);
+    refresh_neighbor_claims(sw);
     if (db) db->tick();  // ports that came up or went down, statistics
     if (listeners) {
       listeners->sync();  // bridges the database added or removed

@@ -16,19 +16,20 @@ LinkEvents::LinkEvents()
                               "netlink (link events)")) {
   sockaddr_nl addr{};
   addr.nl_family = AF_NETLINK;
-  addr.nl_groups = RTMGRP_LINK;
+  addr.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
   if (::bind(sock_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-    ports::throw_errno("bind(netlink, RTMGRP_LINK)", errno);
+    ports::throw_errno("bind(netlink, RTMGRP_LINK|RTMGRP_IPV4_ROUTE|RTMGRP_IPV6_ROUTE)", errno);
 }
 
-std::size_t LinkEvents::drain() noexcept {
-  std::size_t changes = 0;
+LinkEvents::Changes LinkEvents::drain() noexcept {
+  Changes changes;
   alignas(nlmsghdr) std::array<char, 16384> buf;
   for (;;) {
     const ssize_t n = ::recv(sock_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == ENOBUFS) {
-        ++changes;
+        ++changes.links;
+        ++changes.routes;
         continue;
       }
       return changes;  // EAGAIN: nothing more
@@ -37,7 +38,10 @@ std::size_t LinkEvents::drain() noexcept {
     auto len = static_cast<unsigned>(n);
     for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(h, len);
          h = NLMSG_NEXT(h, len))
-      if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) ++changes;
+      if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK)
+        ++changes.links;
+      else if (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE)
+        ++changes.routes;
   }
 }
 

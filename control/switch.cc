@@ -96,6 +96,7 @@ std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p, const std::s
   spec.create = p.create;
   if (p.dpdk_devargs) spec.devargs = *p.dpdk_devargs;
   if (p.mac) spec.mac = dataplane::MacAddr::from_u64(flowtable::parse_mac(*p.mac));
+  spec.l3_only = p.proxy.has_value();
   return ports::make_port(spec);
 }
 
@@ -133,10 +134,16 @@ void Switch::publish_ports(RunningBridge& b, const std::set<const ports::Port*>&
   after_publish(b);
 }
 
-void Switch::after_publish(const RunningBridge& b) {
+void Switch::after_publish(RunningBridge& b) {
   for (auto& t : threads_)
     t->kick();  // they rebuild their wake-up sets
   if (!threads_.empty()) await_ready(b);
+  try {
+    (void)refresh_neighbor_claims();
+  } catch (const std::exception& e) {  // the routes could not be read: claims stay as they were
+    spdlog::warn("bridge {}: what L3 ports answer ARP for is unchanged: {}", b.config.name,
+                 e.what());
+  }
 }
 
 // A published AF_XDP port drops what arrives until its poll thread has
@@ -285,6 +292,7 @@ std::string Switch::show() const {
         if (const std::size_t n =
                 static_cast<const ports::WireGuardPort&>(*p.port).pending_endpoints())
           out += fmt::format("      {} peer endpoints do not resolve yet; retrying\n", n);
+      out += neighbor_claims_line(p);
       if (const std::string how = p.port ? p.port->offload_handling() : ""; !how.empty()) {
         const ports::PortCounters c = p.port->counters();
         out += fmt::format("      offloads: {} ({} checksums finished, {} segments cut)\n", how,

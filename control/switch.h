@@ -110,6 +110,11 @@ class Switch final {
   // cannot take its device stays down while every other port goes on
   // forwarding; the reasons are thrown afterwards (std::runtime_error).
   std::size_t refresh_ports();
+  // What each L3 port answers ARP/ND for (switch_neighbors.cc): its proxy
+  // list, its AllowedIPs or the kernel's routes through its device, against
+  // every other route. Run after ports change, on route events and once a
+  // second (a UAPI `wg set` changes AllowedIPs). Returns how many changed.
+  std::size_t refresh_neighbor_claims();
 
   // Removes the flows whose idle_timeout (no packet for that long) or
   // hard_timeout (installed that long ago) ran out, as OVS does, through
@@ -246,7 +251,8 @@ class Switch final {
       bool replace_all) const;
   [[nodiscard]] std::vector<dataplane::BridgePort> bridge_ports(
       const RunningBridge& b, const std::set<const ports::Port*>& except = {}) const;
-  void after_publish(const RunningBridge& b);
+  void after_publish(RunningBridge& b);
+  [[nodiscard]] static std::string neighbor_claims_line(const RunningPort& p);
   void plan_threads();
   [[nodiscard]] static std::vector<std::vector<std::string>> assign_threads(
       const std::vector<PollThreadSpec>& threads, const std::vector<BridgeConfig>& bridges);

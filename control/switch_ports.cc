@@ -54,6 +54,13 @@ std::string port_differences(const PortConfig& have, const PortConfig& want,
         std::to_string(flowtable::to_u32(want.ofport)));
   check("mac", have.mac.value_or(""), want.mac.value_or(""));
   check("queues", std::to_string(have.queues), std::to_string(want.queues));
+  auto prefixes = [](const std::optional<std::vector<ports::ClaimPrefix>>& list) {
+    std::string s;
+    for (const ports::ClaimPrefix& p : list.value_or(std::vector<ports::ClaimPrefix>{}))
+      s += (s.empty() ? "" : ",") + p.to_string();
+    return s;
+  };
+  check("proxy", prefixes(have.proxy), prefixes(want.proxy));
   check("no_flood", yes(have.no_flood), yes(want.no_flood));
   check("create", yes(have.create), yes(want.create));
   check("wg_config", have.wg_config.value_or(""), want.wg_config.value_or(""));
@@ -135,6 +142,11 @@ std::string Switch::add_port(const std::string& name, PortConfig port,
   if (port.driver == "patch") throw std::invalid_argument("patch ports come from the config file");
   if (const std::string why = dataplane::vlan_config_error(port.vlan); !why.empty())
     throw std::invalid_argument(fmt::format("port '{}': {}", port.name, why));
+  if (port.proxy && !driver_takes_mac(port.driver))
+    throw std::invalid_argument(fmt::format(
+        "proxy is for tun, wireguard and auto/af_packet on a bare-IP device; a {} port answers "
+        "no ARP",
+        port.driver));
   if (port.mac && !driver_takes_mac(port.driver))
     throw std::invalid_argument(fmt::format(
         "mac is for tun, wireguard and auto/af_packet on a bare-IP device; a {} port uses its "

@@ -209,6 +209,7 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
       if (keep) {
         p.config.origin = match->origin;  // the file may now name a port ctl added
         p.config.vlan = match->vlan;      // published with the ports below
+        p.config.proxy = match->proxy;    // published by after_publish
       }
       if (!keep) b.numbering.released(p.config.name, p.config.ofport, PortNumbering::Clock::now());
       (keep ? next : retired).push_back(std::move(p));

@@ -138,7 +138,7 @@ void AfPacketPort::open() {
   ifindex_ = info->ifindex;
   gone_ = false;
   if (l3)
-    l3_.emplace(options_.l3_mac.value_or(L3Ethernet::mac_for_name(name())));
+    l3_.emplace(options_.l3_mac.value_or(L3Ethernet::mac_for_name(name())), neighbors_);
   else
     l3_.reset();
   mtu_.store(info->mtu, std::memory_order_relaxed);

@@ -81,6 +81,10 @@ class AfPacketPort final : public Port {
   // Adds the kernel's ring drops (PACKET_STATISTICS) to rx_dropped.
   [[nodiscard]] PortCounters counters() const noexcept override;
 
+  [[nodiscard]] L3Neighbors* l3_neighbors() noexcept override {
+    return l3_ ? &neighbors_ : nullptr;
+  }
+
   [[nodiscard]] bool is_l3() const noexcept { return l3_.has_value(); }
   [[nodiscard]] int ifindex() const noexcept { return ifindex_; }
   // The L3 adapter, when in L3 mode (tests and `show` read its counters).
@@ -99,7 +103,8 @@ class AfPacketPort final : public Port {
   MappedRegion ring_;
   std::uint32_t frame_size_ = 0, frame_count_ = 0, rx_next_ = 0;
   int ifindex_ = 0;
-  bool gone_ = false;  // the hot path saw the device disappear; refresh() reopens
+  bool gone_ = false;      // the hot path saw the device disappear; refresh() reopens
+  L3Neighbors neighbors_;  // L3 mode: kept across reopens, as the bridge's hosts stay
   std::optional<L3Ethernet> l3_;
   std::atomic<LinkState> link_{LinkState::down};
   std::atomic<std::uint32_t> mtu_{0};

@@ -87,14 +87,14 @@ bool L3Ethernet::to_bridge(dataplane::Packet& p) noexcept {
     if (d[0] >= 224 && d[0] <= 239) {
       dst = multicast_mac_v4(d);
     } else if (!(d[0] == 255 && d[1] == 255 && d[2] == 255 && d[3] == 255)) {
-      if (auto m = snoop_.lookup(IpKey::v4(d))) dst = *m;
+      if (auto m = neighbors_.snoop.lookup(IpKey::v4(d))) dst = *m;
     }
   } else if (len >= kIpv6Header && ip[0] >> 4 == 6) {
     type = kEthIpv6;
     const std::uint8_t* d = ip + 24;
     if (d[0] == 0xff) {
       dst = multicast_mac_v6(d);
-    } else if (auto m = snoop_.lookup(IpKey::v6(d))) {
+    } else if (auto m = neighbors_.snoop.lookup(IpKey::v6(d))) {
       dst = *m;
     }
   } else {
@@ -143,7 +143,8 @@ L3Ethernet::TxAction L3Ethernet::to_device(dataplane::Packet& p) noexcept {
       return TxAction::drop;
     }
     keep = load16(ip + 2);
-    if (!src_mac.is_multicast() && !all_zero(ip + 12, 4)) snoop_.learn(IpKey::v4(ip + 12), src_mac);
+    if (!src_mac.is_multicast() && !all_zero(ip + 12, 4))
+      neighbors_.snoop.learn(IpKey::v4(ip + 12), src_mac);
   } else if (type == kEthIpv6) {
     if (l < kIpv6Header || ip[0] >> 4 != 6 || kIpv6Header + load16(ip + 4) > l) {
       bump(non_ip_);
@@ -151,7 +152,7 @@ L3Ethernet::TxAction L3Ethernet::to_device(dataplane::Packet& p) noexcept {
     }
     keep = kIpv6Header + load16(ip + 4);
     if (!src_mac.is_multicast() && ip[8] != 0xff && !all_zero(ip + 8, 16))
-      snoop_.learn(IpKey::v6(ip + 8), src_mac);
+      neighbors_.snoop.learn(IpKey::v6(ip + 8), src_mac);
     if (ip[6] == kIcmpv6 && keep >= kIpv6Header + 4 && ip[40] >= kNdRouterSolicit &&
         ip[40] <= kNdRedirect) {
       // Neighbour discovery is link-local: answered or absorbed here, never sent on.
@@ -178,7 +179,7 @@ L3Ethernet::TxAction L3Ethernet::handle_arp(const std::uint8_t* arp, std::size_t
   const std::uint16_t op = load16(arp + 6);
   const std::uint8_t *sha = arp + 8, *spa = arp + 14, *tpa = arp + 24;
   const MacAddr sender = load_mac(sha);
-  if (!all_zero(spa, 4) && !sender.is_multicast()) snoop_.learn(IpKey::v4(spa), sender);
+  if (!all_zero(spa, 4) && !sender.is_multicast()) neighbors_.snoop.learn(IpKey::v4(spa), sender);
 
   const bool probe_or_gratuitous = all_zero(spa, 4) || std::memcmp(spa, tpa, 4) == 0;
   if (op != 1 || probe_or_gratuitous || !answerable(IpKey::v4(tpa))) {
@@ -282,8 +283,8 @@ std::size_t L3Ethernet::take_replies(dataplane::PacketPool& pool,
 
 L3EthernetCounters L3Ethernet::counters() const noexcept {
   auto r = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-  return {r(arp_replies_), r(nd_replies_), r(replies_dropped_),
-          r(consumed_),    r(non_ip_),     r(rx_not_ip_)};
+  return {r(arp_replies_), r(nd_replies_), r(replies_dropped_), r(consumed_),
+          r(not_behind_),  r(non_ip_),     r(rx_not_ip_)};
 }
 
 }  // namespace sockswitch::ports

@@ -14,12 +14,12 @@
 //     * IPv4/IPv6: strip the header (and any 802.1Q/802.1ad tags: a device
 //       without a link layer has no VLANs, so a tagged frame sent here by a
 //       flow means "deliver the IP packet"), trim Ethernet padding, send.
-//     * ARP request: answered by the port in the manner of a proxy-ARP router,
-//       because every address reachable through the device is "behind" it.
-//       Rule: answer for any target IP except (a) one learned as living on the
-//       bridge side (it would steal a neighbour's address), (b) a gratuitous
-//       ARP or probe (sender IP 0 or equal to the target: those check for
-//       duplicates and must stay unanswered).
+//     * ARP request: answered by the port in the manner of a proxy-ARP router
+//       for the addresses that lie behind the device (neighbor_claims.h),
+//       except (a) one learned as living on the bridge side (it would steal
+//       a neighbour's address), (b) a gratuitous ARP or probe (sender IP 0
+//       or equal to the target: those check for duplicates and must stay
+//       unanswered). Requests for anything else are consumed unanswered.
 //     * IPv6 Neighbor Solicitation: same rule (DAD, i.e. source ::, is never
 //       answered); the Neighbor Advertisement has S=1, O=1 (this port is the
 //       only way to the target, so it may override), R=0, and a target
@@ -38,7 +38,8 @@
 // only after a pass that received nothing" already guarantees it, since a
 // transmit follows a receive).
 //
-// Threads: one adapter per port queue, used only by that queue's poll thread.
+// Threads: one adapter per port queue, used only by that queue's poll thread;
+// the queues of a port share its L3Neighbors (one poll thread serves them all).
 // The counters are relaxed atomics with one writer, readable from anywhere.
 #pragma once
 
@@ -52,6 +53,7 @@
 #include "dataplane/mac_addr.h"
 #include "dataplane/packet.h"
 #include "dataplane/packet_pool.h"
+#include "ports/neighbor_claims.h"
 #include "ports/neighbor_snoop.h"
 
 namespace sockswitch::ports {
@@ -60,6 +62,7 @@ struct L3EthernetCounters final {
   std::uint64_t arp_replies = 0, nd_replies = 0;  // answers generated
   std::uint64_t replies_dropped = 0;              // answers lost to a full queue
   std::uint64_t consumed = 0;                     // ARP/ND frames learned from, not answered
+  std::uint64_t not_behind = 0;                   // of those: requests for what is not behind us
   std::uint64_t non_ip = 0;                       // bridge frames the device cannot carry
   std::uint64_t rx_not_ip = 0;                    // device packets that were neither IPv4 nor IPv6
 };
@@ -75,7 +78,9 @@ class L3Ethernet final {
   static constexpr std::size_t kReplyQueue = 16;
   static constexpr std::size_t kMaxReply = 96;  // an NA with its option is 86 bytes
 
-  explicit L3Ethernet(dataplane::MacAddr mac) noexcept : mac_(mac) {}
+  // `neighbors` is the port's, shared by its queues; it outlives the adapter.
+  L3Ethernet(dataplane::MacAddr mac, L3Neighbors& neighbors) noexcept
+      : mac_(mac), neighbors_(neighbors) {}
 
   // A locally administered unicast MAC derived from a port name, stable
   // across restarts so that neighbours' ARP caches stay valid.
@@ -95,7 +100,7 @@ class L3Ethernet final {
                                          std::span<dataplane::Packet*> out) noexcept;
   [[nodiscard]] std::size_t pending_replies() const noexcept { return tail_ - head_; }
 
-  [[nodiscard]] const NeighborSnoop& neighbors() const noexcept { return snoop_; }
+  [[nodiscard]] const NeighborSnoop& neighbors() const noexcept { return neighbors_.snoop; }
   [[nodiscard]] L3EthernetCounters counters() const noexcept;
 
  private:
@@ -107,19 +112,24 @@ class L3Ethernet final {
   TxAction handle_arp(const std::uint8_t* arp, std::size_t len, const std::uint8_t* eth) noexcept;
   TxAction handle_nd(dataplane::Packet& p, std::size_t l3) noexcept;
   [[nodiscard]] Reply* reserve_reply() noexcept;
-  [[nodiscard]] bool answerable(const IpKey& target) const noexcept {
-    return !snoop_.lookup(target).has_value();
+  [[nodiscard]] bool answerable(const IpKey& target) noexcept {
+    const NeighborClaims* claims = neighbors_.claims.get();
+    if (claims == nullptr || !claims->claims(target)) {
+      bump(not_behind_);
+      return false;
+    }
+    return !neighbors_.snoop.lookup(target).has_value();
   }
   static void bump(std::atomic<std::uint64_t>& c) noexcept {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
   dataplane::MacAddr mac_;
-  NeighborSnoop snoop_;
+  L3Neighbors& neighbors_;
   std::array<Reply, kReplyQueue> replies_{};
   std::size_t head_ = 0, tail_ = 0;  // free-running; slot = index % kReplyQueue
   std::atomic<std::uint64_t> arp_replies_{0}, nd_replies_{0}, replies_dropped_{0};
-  std::atomic<std::uint64_t> consumed_{0}, non_ip_{0}, rx_not_ip_{0};
+  std::atomic<std::uint64_t> consumed_{0}, not_behind_{0}, non_ip_{0}, rx_not_ip_{0};
 };
 
 }  // namespace sockswitch::ports

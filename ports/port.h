@@ -22,11 +22,14 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "dataplane/packet.h"
 #include "dataplane/packet_pool.h"
+#include "ports/neighbor_claims.h"
 
 namespace sockswitch::ports {
 
@@ -103,6 +106,18 @@ class Port {
   // device's senders use (checksums left partial, GSO frames); empty when
   // nothing reaches it unfinished.
   [[nodiscard]] virtual std::string offload_handling() const { return {}; }
+
+  // Control path: an L3 port's neighbours (the control thread publishes in
+  // them what the port answers ARP/ND for); nullptr for an Ethernet port.
+  [[nodiscard]] virtual L3Neighbors* l3_neighbors() noexcept { return nullptr; }
+  [[nodiscard]] const L3Neighbors* l3_neighbors() const noexcept {
+    return const_cast<Port*>(this)->l3_neighbors();  // one override serves both
+  }
+  // Control path: the prefixes the port routes itself (a native WireGuard
+  // port's AllowedIPs); nullopt when its device's routes are the kernel's.
+  [[nodiscard]] virtual std::optional<std::vector<ClaimPrefix>> routed_prefixes() {
+    return std::nullopt;
+  }
 
   [[nodiscard]] virtual LinkState link_state() const noexcept = 0;
   [[nodiscard]] virtual std::uint32_t mtu() const noexcept = 0;

@@ -22,10 +22,10 @@ std::unique_ptr<Port> make_af_packet(const PortSpec& spec) {
     throw std::invalid_argument("port " + spec.name + ": af_packet supports one queue");
   auto port = std::make_unique<AfPacketPort>(spec.name, AfPacketOptions{.l3_mac = spec.mac});
   // An Ethernet device has its own address: a mac would be accepted and ignored.
-  if (spec.mac && port->ifindex() != 0 && !port->is_l3())
+  if ((spec.mac || spec.l3_only) && port->ifindex() != 0 && !port->is_l3())
     throw std::invalid_argument("port " + spec.name +
-                                ": mac is only for bare-IP devices (tun, WireGuard); this one is "
-                                "Ethernet and has its own address");
+                                ": mac and proxy are only for bare-IP devices (tun, WireGuard); "
+                                "this one is Ethernet (its own address, its own ARP)");
   return port;
 }
 
@@ -43,7 +43,7 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
   if (spec.driver == "af_packet") return make_af_packet(spec);
   if (spec.driver == "af_xdp") return make_af_xdp(spec);
   if (spec.driver == "auto" || spec.driver == "netdev") {
-    if (spec.mac) {  // only bare-IP devices take one, and those are AF_PACKET's
+    if (spec.mac || spec.l3_only) {  // only bare-IP devices take them, and those are AF_PACKET's
       PortSpec one = spec;
       one.queues = 1;
       return make_af_packet(one);
@@ -75,9 +75,9 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
     return make_af_packet(fallback);
   }
   if (spec.driver == "tap") {
-    if (spec.mac)
+    if (spec.mac || spec.l3_only)
       throw std::invalid_argument("port " + spec.name +
-                                  ": tap takes no mac (set the device's own address)");
+                                  ": tap takes no mac or proxy (it is an Ethernet device)");
     return std::make_unique<TapPort>(spec.name, TapOptions{spec.queues, spec.create});
   }
   if (spec.driver == "tun")

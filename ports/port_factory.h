@@ -31,7 +31,8 @@ struct PortSpec final {
   std::uint16_t queues = 1;  // tap/tun: IFF_MULTI_QUEUE when > 1; af_xdp: > 1 is checked
                              // against the device (it always binds every rx channel)
   std::optional<dataplane::MacAddr> mac = std::nullopt;  // L3 ports: the port's own MAC
-  bool create = true;  // tap/tun: create the device (true) or attach to an existing one
+  bool l3_only = false;  // settings only a bare-IP device takes (proxy) were given
+  bool create = true;    // tap/tun: create the device (true) or attach to an existing one
   // dpdk: the ethdev, a vdev ("net_af_packet0,iface=veth0") or a PCI address.
   std::string devargs = {};
   // af_xdp / auto: the packet pool of the poll thread that will serve the

@@ -8,7 +8,7 @@ TunPort::TunPort(const std::string& device, TunOptions options)
       mac_(options.mac.value_or(L3Ethernet::mac_for_name(device))),
       dev_(TunDevice::open(device, {TunKind::tun, options.queues, options.create})) {
   for (std::uint16_t q = 0; q < options.queues; ++q)
-    adapters_.push_back(std::make_unique<L3Ethernet>(mac_));
+    adapters_.push_back(std::make_unique<L3Ethernet>(mac_, neighbors_));
   link_.store(dev_.is_open() ? LinkState::up : LinkState::down, std::memory_order_relaxed);
 }
 

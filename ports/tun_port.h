@@ -3,10 +3,10 @@
 // The device carries bare IP packets (IFF_TUN|IFF_NO_PI); the bridge sees an
 // Ethernet port with its own MAC through L3Ethernet (see l3_ethernet.h):
 // headers are synthesised on rx and stripped on tx, ARP and IPv6 ND are
-// answered by the port. Each queue has its own adapter, because a queue
-// belongs to one poll thread and the adapter's snoop table and reply queue
-// must not be shared across threads; with several queues a queue may not
-// yet know a MAC another learned, and then broadcasts, which stays correct.
+// answered by the port. Each queue has its own adapter (its replies come
+// back on the queue that was asked); all of them share one neighbour table,
+// because the switch transmits on queue 0 while the device's packets arrive
+// on every queue, and one poll thread serves every queue of a port.
 #pragma once
 
 #include <atomic>
@@ -45,6 +45,8 @@ class TunPort final : public Port {
   }
   [[nodiscard]] std::uint32_t mtu() const noexcept override { return dev_.mtu(); }
 
+  [[nodiscard]] L3Neighbors* l3_neighbors() noexcept override { return &neighbors_; }
+
   [[nodiscard]] dataplane::MacAddr mac() const noexcept { return mac_; }
   [[nodiscard]] const L3Ethernet& l3(std::uint16_t queue) const noexcept {
     return *adapters_[queue % adapters_.size()];
@@ -53,6 +55,7 @@ class TunPort final : public Port {
  private:
   dataplane::MacAddr mac_;
   TunDevice dev_;
+  L3Neighbors neighbors_;
   std::vector<std::unique_ptr<L3Ethernet>> adapters_;  // one per queue
   std::atomic<LinkState> link_{LinkState::down};
 };

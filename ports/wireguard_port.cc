@@ -80,7 +80,7 @@ WireGuardPort::WireGuardPort(const std::string& name, const wireguard::WgConfig&
     : Port(name),
       mac_(options.mac.value_or(L3Ethernet::mac_for_name(name))),
       mtu_(config.interface.wg_quick.mtu.value_or(kDefaultMtu)),
-      l3_(mac_),
+      l3_(mac_, neighbors_),
       socket_(socket_options(config, options.socket)),
       device_(device_options(options)) {
   // Before the handshake thread exists, this thread may stand in for it.
@@ -357,6 +357,16 @@ std::size_t WireGuardPort::resolve_pending_endpoints() {
 
 wireguard::DeviceSnapshot WireGuardPort::snapshot() {
   return thread_->run([this] { return snapshot_here(); });
+}
+
+std::optional<std::vector<ClaimPrefix>> WireGuardPort::routed_prefixes() {
+  return thread_->run([this] {
+    std::vector<ClaimPrefix> out;
+    for (const wireguard::PeerSnapshot& peer : snapshot_here().peers)
+      for (const wireguard::IpPrefix& p : peer.allowed_ips)
+        out.push_back(ClaimPrefix::of(p.address.bytes().data(), p.address.is_v4(), p.length));
+    return out;
+  });
 }
 
 wireguard::DeviceCounters WireGuardPort::device_counters() {

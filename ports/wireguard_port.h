@@ -104,6 +104,10 @@ class WireGuardPort final : public Port {
   // ips, latest handshake and transfer; then the drop counters that are not zero.
   [[nodiscard]] std::string show();
 
+  [[nodiscard]] L3Neighbors* l3_neighbors() noexcept override { return &neighbors_; }
+  // The peers' AllowedIPs: what lies behind this port.
+  [[nodiscard]] std::optional<std::vector<ClaimPrefix>> routed_prefixes() override;
+
   [[nodiscard]] dataplane::MacAddr mac() const noexcept { return mac_; }
   [[nodiscard]] std::uint16_t listen_port() const noexcept { return socket_.port(); }
   [[nodiscard]] const L3Ethernet& l3() const noexcept { return l3_; }
@@ -126,6 +130,7 @@ class WireGuardPort final : public Port {
 
   dataplane::MacAddr mac_;
   std::uint32_t mtu_;
+  L3Neighbors neighbors_;
   L3Ethernet l3_;
   UdpBatchSocket socket_;
   wireguard::Device device_;

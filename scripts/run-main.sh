@@ -2,7 +2,8 @@
 # The main job, `make run`: first reviews every seed deployment's flow files
 # offline, the way an operator would before installing them, then runs the
 # VPS deployment for real in network namespaces (scripts/demo/vps.sh) and
-# reports where each documented path's traffic went. Needs root.
+# reports where each documented path's traffic went; then the same with
+# the connection-tracking table (configs/vps-socket-ct.flows). Needs root.
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -27,4 +28,6 @@ for file in configs/*.flows; do
 done
 
 scripts/demo/vps.sh "$build" || status=1
+echo
+PATHS=ct scripts/demo/vps.sh "$build" || status=1
 exit $status

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/demo/vps.sh BUILD_DIR: the VPS privacy router of seed 000, for real,
-# in network namespaces, with configs/vps-socket.flows installed verbatim (FLOWS=FILE:
-# another table on the same topology, e.g. configs/vps-socket-ct.flows; the
-# verdicts below are written for the seed table).
+# in network namespaces, with configs/vps-socket.flows installed verbatim
+# (PATHS=ct: configs/vps-socket-ct.flows and its verdicts; FLOWS=FILE: another
+# table on the same topology, judged by the seed table's verdicts).
 #
 #   user ──veth 203.0.113.0/24──┐
 #                               vps (sockswitch, bridge `socket`)
@@ -19,7 +19,12 @@ set -euo pipefail
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SW=$(cd "$ROOT" && realpath "$BUILD/sockswitch")
-FLOWS=${FLOWS:-$ROOT/configs/vps-socket.flows}
+# PATHS=ct: configs/vps-socket-ct.flows with its own verdicts (paths-ct.sh).
+if [[ ${PATHS:-} == ct ]]; then
+  FLOWS=${FLOWS:-$ROOT/configs/vps-socket-ct.flows} PATHS_FILE=paths-ct.sh
+else
+  FLOWS=${FLOWS:-$ROOT/configs/vps-socket.flows} PATHS_FILE=paths.sh
+fi
 HERE=$ROOT/scripts/demo
 source "$HERE/lib.sh"
 
@@ -88,6 +93,11 @@ wg_up "$WARP" wg-warp 198.51.100.1/32 51820; WARP_PID=$WG_PID
 wg_peer "$VPS_WARP_PID" warp0 "$(wg_pub wg-warp "$WARP")" 0.0.0.0/0 192.0.2.2:51820
 wg_peer "$WARP_PID" wg-warp "$(wg_pub warp0 "$VPS")" 10.2.0.0/24 192.0.2.1:51820
 ip -n "$WARP" route add 10.2.0.0/24 dev wg-warp
+# wg-quick with AllowedIPs = 0.0.0.0/0 puts the default route through warp0
+# in a table of its own (51820); its policy rule is left out here so that
+# the demo host's own traffic stays put. That route is what tells the switch
+# that the internet lies behind warp0 (it answers ARP for it, nothing else).
+ip -n "$VPS" route add default dev warp0 table 51820
 
 # nm-server: the Netmaker peer sits on the bridge's own subnet (10.2.0.50),
 # so the bridge switches its traffic at L2 like any host's.
@@ -118,6 +128,9 @@ flows = "$FLOWS"
 [[bridge.port]]
 name = "nm-server"
 ofport = 1
+# The Netmaker peer sits on the bridge's own subnet, which the host routes
+# to socket: only the config can say it lies behind nm-server.
+proxy = ["10.2.0.50/32"]
 
 [[bridge.port]]
 name = "warp0"
@@ -161,4 +174,5 @@ SETUP_SECONDS=$((SECONDS - START))
 # poking at by hand (ip netns exec sswdemo-<pid>-xray ...).
 if [[ ${DEMO_HOLD:-} ]]; then log "holding $DEMO_HOLD s: $DEMO ($TMPD)"; sleep "$DEMO_HOLD"; fi
 
-source "$HERE/paths.sh"
+source "$HERE/report.sh"
+source "$HERE/${PATHS_FILE}"

@@ -158,6 +158,33 @@ TEST(Config, PortVlanSettingsAreReadOrRefusedWithTheReason) {
             std::string::npos);
 }
 
+TEST(Config, ProxyListsAreReadForL3PortsOnly) {
+  const Config c = parse_config(
+      "[[bridge]]\nname = \"br\"\n"
+      "[[bridge.port]]\nname = \"nm-server\"\nproxy = [\"10.2.0.50\", \"fd00::/64\"]\n"
+      "[[bridge.port]]\nname = \"t\"\ndriver = \"tun\"\nproxy = []\n"
+      "[[bridge.port]]\nname = \"v\"\n",
+      "test.toml");
+  const auto& ports = c.bridges[0].ports;
+  ASSERT_TRUE(ports[0].proxy);
+  ASSERT_EQ(ports[0].proxy->size(), 2u);
+  EXPECT_EQ((*ports[0].proxy)[0].to_string(), "10.2.0.50/32");
+  EXPECT_EQ((*ports[0].proxy)[1].to_string(), "fd00::/64");
+  ASSERT_TRUE(ports[1].proxy);  // an empty list: answer for nothing
+  EXPECT_TRUE(ports[1].proxy->empty());
+  EXPECT_FALSE(ports[2].proxy);  // no list: the device's routes
+  const std::string port = "[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"p\"\n";
+  EXPECT_NE(error_of(port + "proxy = [\"10.2.0.0/33\"]\n")
+                .find("test.toml:5:10: error: '10.2.0.0/33' is not an IP prefix"),
+            std::string::npos)
+      << error_of(port + "proxy = [\"10.2.0.0/33\"]\n");
+  EXPECT_NE(error_of(port + "driver = \"af_xdp\"\nproxy = [\"10.2.0.0/24\"]\n")
+                .find("test.toml:6:9: error: 'proxy' is for L3 ports"),
+            std::string::npos);
+  EXPECT_NE(error_of(port + "proxy = \"10.2.0.0/24\"\n").find("must be an array of strings"),
+            std::string::npos);
+}
+
 TEST(Config, MetersAreReadAndFlowsMustNameOne) {
   const Config c = parse_config(
       "[[bridge]]\nname = \"br\"\nmeters = [\"meter=1,pktps,bands=type=drop,rate=10\"]\n"

@@ -14,9 +14,13 @@
 // holds 198.51.100.1/32, AllowedIPs 10.62.0.0/24 and a route back to A's
 // subnet. Both veth-a and the wg interface are bridge ports with driver
 // "auto": the veth gets AF_XDP, the wg interface (link type none) must fall
-// back to AF_PACKET in L3 mode, answering A's ARP for its gateway and adding
-// or stripping the Ethernet header. Flows: (a) `actions=normal`; (b) only
-// `in_port=veth-a,actions=output:WG` and `in_port=WG,actions=output:veth-a`.
+// back to AF_PACKET in L3 mode, answering A's ARP for what lies behind it
+// and adding or stripping the Ethernet header. (a) `actions=normal`; the
+// host routes 198.51.100.0/24 through the wg interface and A reaches it
+// on-link, so the port answers for 198.51.100.1 from the kernel's routes
+// (and for nothing in A's own subnet). (b) only `in_port=veth-a,actions=
+// output:WG` and `in_port=WG,actions=output:veth-a`; A's route is via
+// 10.62.0.254, which the port claims by `proxy = ["10.62.0.254"]`.
 // Send: 3 pings (-W 1) from A to 198.51.100.1, then a 1 MB TCP stream from A
 // to B. Verify: every ping answered, every byte counted by B's server, and
 // the wg port's counters saw the traffic both ways.
@@ -100,21 +104,31 @@ std::pair<std::uint64_t, std::uint64_t> rx_tx_packets(const std::string& dump,
   return {rx, tx};
 }
 
-void expect_a_reaches_b(const std::function<std::string(const std::string& wg)>& flows) {
+// How A reaches 198.51.100.0/24 and what the wg port is told of it.
+enum class Behind : std::uint8_t { host_route, proxied_gateway };
+
+void expect_a_reaches_b(const std::function<std::string(const std::string& wg)>& flows,
+                        Behind behind) {
   SOCKSWITCH_REQUIRE_NETNS();
   if (auto why = net::wireguard_go_missing()) GTEST_SKIP() << *why;
   SwitchHost host;
   Container& a = host.plug("veth-a", "10.62.0.1/24");
   a.ns->exec_checked({"ip", "link", "set", "eth0", "mtu", "1420"});  // the tunnel's MTU
-  a.ns->exec_checked({"ip", "route", "add", "198.51.100.0/24", "via", "10.62.0.254"});
+  if (behind == Behind::host_route)
+    a.ns->exec_checked({"ip", "route", "add", "198.51.100.0/24", "dev", "eth0"});
+  else
+    a.ns->exec_checked({"ip", "route", "add", "198.51.100.0/24", "via", "10.62.0.254"});
   WireguardLink wg(host);
   if (auto why = wg.configure()) GTEST_SKIP() << *why;
+  if (behind == Behind::host_route)
+    host.ns().exec_checked({"ip", "route", "add", "198.51.100.0/24", "dev", wg.port()});
 
   const std::string toml = fmt::format(
       "[[bridge]]\nname = \"br0\"\nflow = [{}]\n"
       "[[bridge.port]]\nname = \"veth-a\"\n"
-      "[[bridge.port]]\nname = \"{}\"\n",
-      flows(wg.port()), wg.port());
+      "[[bridge.port]]\nname = \"{}\"\n{}",
+      flows(wg.port()), wg.port(),
+      behind == Behind::proxied_gateway ? "proxy = [\"10.62.0.254\"]\n" : "");
   SwitchThread sw(host.ns(), control::parse_config(toml, "<wireguard>"));
   const std::string show = sw.call([](control::Switch& s) { return s.show(); });
   ASSERT_EQ(show.find(" down"), std::string::npos) << show << wg.logs();
@@ -128,17 +142,29 @@ void expect_a_reaches_b(const std::function<std::string(const std::string& wg)>&
   const auto [rx, tx] = rx_tx_packets(dump, wg.port());
   EXPECT_GT(tx, 700u) << "the stream (MTU-sized segments) leaves through the wg port\n" << dump;
   EXPECT_GT(rx, 3u) << "pings answered and ACKs come back through it\n" << dump;
+
+  // The port answered for what lies behind it, and never for A's neighbours.
+  (void)a.ns->exec({"ping", "-c", "1", "-W", "1", "10.62.0.77"}, 3s);
+  const auto neighbour = a.ns->exec({"ip", "neigh", "show", "10.62.0.77"}, 3s);
+  EXPECT_EQ(neighbour.output.find("lladdr"), std::string::npos) << neighbour.output;
+  EXPECT_NE(show.find(behind == Behind::host_route ? "198.51.100.0/24 (kernel routes)"
+                                                   : "10.62.0.254/32 (proxy)"),
+            std::string::npos)
+      << show;
 }
 
 TEST(L3WireguardSwitch, NormalCarriesPingAndTcpOverWireguardGo) {
-  expect_a_reaches_b([](const std::string&) { return std::string("\"actions=normal\""); });
+  expect_a_reaches_b([](const std::string&) { return std::string("\"actions=normal\""); },
+                     Behind::host_route);
 }
 
 TEST(L3WireguardSwitch, ExplicitFlowsCarryPingAndTcpOverWireguardGo) {
-  expect_a_reaches_b([](const std::string& port) {
-    return fmt::format(
-        "\"in_port=veth-a,actions=output:{0}\", \"in_port={0},actions=output:veth-a\"", port);
-  });
+  expect_a_reaches_b(
+      [](const std::string& port) {
+        return fmt::format(
+            "\"in_port=veth-a,actions=output:{0}\", \"in_port={0},actions=output:veth-a\"", port);
+      },
+      Behind::proxied_gateway);
 }
 
 }  // namespace

@@ -142,7 +142,11 @@ TEST(RuntimePorts, MalformedArgumentsAreRefusedAndCounted) {
                        "vlan_mode 'qinq' is not access, trunk"));
   EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=pcap", "tag=10", "trunks=20"}),
                        "port 'q': a port with a 'tag' and 'trunks' needs a 'vlan_mode'"));
-  EXPECT_EQ(c.sw.rejected_requests(), 12u);
+  EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=pcap", "proxy=10.0.0.0/8"}),
+                       "proxy is for tun, wireguard and auto/af_packet"));
+  EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=tun", "proxy=10.0.0.0/8,x"}),
+                       "proxy: 'x' is not an IP prefix"));
+  EXPECT_EQ(c.sw.rejected_requests(), 14u);
   EXPECT_EQ(c.ports(), before);
   c.ok({"del-flows", "br", "--strict", "priority=10"});
 }

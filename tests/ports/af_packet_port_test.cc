@@ -115,7 +115,13 @@ TEST(AfPacketPort, AdminDownIsSeenOnRefresh) {
   VethPair v;
   v.plug_into(ns, {"10.99.0.1/24"});
   AfPacketPort port(v.outer());
-  EXPECT_EQ(port.link_state(), LinkState::up);
+  // The kernel may report the new veth's carrier a moment late.
+  EXPECT_TRUE(test::net::wait_until(
+      [&] {
+        port.refresh();
+        return port.link_state() == LinkState::up;
+      },
+      3s));
   test::net::run_checked({"ip", "link", "set", v.outer(), "down"});
   port.refresh();
   EXPECT_EQ(port.link_state(), LinkState::down);

@@ -41,9 +41,24 @@ FrameBuilder::Ipv6 v6(flowtable::Wide src, flowtable::Wide dst, std::uint8_t nex
   return h;
 }
 
+// Claims: `ours` lie behind the device, `others` are routed elsewhere.
+std::unique_ptr<NeighborClaims> claims(std::initializer_list<const char*> ours,
+                                       std::initializer_list<const char*> others = {}) {
+  std::vector<NeighborClaims::Route> routes;
+  for (const char* p : ours)
+    routes.push_back({*ClaimPrefix::parse(p), true});
+  for (const char* p : others)
+    routes.push_back({*ClaimPrefix::parse(p), false});
+  return std::make_unique<NeighborClaims>(std::move(routes), NeighborClaims::Source::proxy);
+}
+
 struct L3EthernetTest : ::testing::Test {
   PacketPool pool{64};
-  L3Ethernet l3{MacAddr{kPortMac}};
+  L3Neighbors neighbors;
+  L3Ethernet l3{MacAddr{kPortMac}, neighbors};
+
+  // Everything lies behind the device unless a test says otherwise.
+  L3EthernetTest() { neighbors.claims.publish(claims({"0.0.0.0/0", "::/0"})); }
 
   Packet* packet(const std::vector<std::uint8_t>& bytes) {
     Packet* p = pool.alloc();
@@ -205,6 +220,69 @@ TEST_F(L3EthernetTest, DoesNotAnswerForBridgeSideAddressesOrProbes) {
                      .build()),
             Tx::consumed);  // a reply: learned from, never answered
   EXPECT_TRUE(replies().empty());
+}
+
+TEST_F(L3EthernetTest, AnswersOnlyForWhatLiesBehindTheDevice) {
+  // warp0 on the VPS: a default route through it, the containers' subnet on
+  // the bridge's own device, the underlay elsewhere.
+  neighbors.claims.publish(claims({"0.0.0.0/0"}, {"10.0.0.0/24", "192.0.2.0/30", "0.0.0.0/0"}));
+  EXPECT_EQ(send(arp_request(kHostIp, 0x0a000005)), Tx::consumed);  // 10.0.0.5: the bridge's
+  EXPECT_EQ(send(arp_request(kHostIp, 0xc0000202)), Tx::consumed);  // 192.0.2.2: the underlay's
+  EXPECT_TRUE(replies().empty());
+  EXPECT_EQ(l3.counters().not_behind, 2u);
+  // 198.51.100.1: two defaults, one of them ours, so it is ours.
+  EXPECT_EQ(send(arp_request(kHostIp, 0xc6336401)), Tx::consumed);
+  EXPECT_EQ(replies().size(), 1u);
+  // An IPv6 default covers no IPv4 address, and nothing covers this one.
+  neighbors.claims.publish(claims({"::/0"}));
+  EXPECT_EQ(send(arp_request(kHostIp, 0xc6336401)), Tx::consumed);
+  EXPECT_EQ(send(neighbor_solicit(kHostIp6, kRemoteIp6)), Tx::consumed);
+  EXPECT_EQ(replies().size(), 1u);  // the solicitation only
+  // A host route behind a device inside a subnet routed elsewhere (a
+  // Netmaker peer on the bridge's subnet) is more specific, so it is ours.
+  neighbors.claims.publish(claims({"10.0.0.50/32"}, {"10.0.0.0/24"}));
+  EXPECT_EQ(send(arp_request(kHostIp, 0x0a000032)), Tx::consumed);
+  EXPECT_EQ(send(arp_request(kHostIp, 0x0a000033)), Tx::consumed);
+  EXPECT_EQ(replies().size(), 1u);
+}
+
+TEST_F(L3EthernetTest, AnswersNothingBeforeTheControlThreadSaysWhatIsBehind) {
+  L3Neighbors fresh;
+  L3Ethernet blank{MacAddr{kPortMac}, fresh};
+  Packet* p = packet(arp_request(kHostIp, kRemoteIp));
+  EXPECT_EQ(blank.to_device(*p), Tx::consumed);
+  pool.free(p);
+  EXPECT_EQ(blank.pending_replies(), 0u);
+  EXPECT_EQ(blank.counters().not_behind, 1u);
+}
+
+TEST_F(L3EthernetTest, QueuesOfOnePortShareWhatTheyLearned) {
+  // A multi-queue tun: the switch transmits on queue 0 and the device's
+  // packets come back on any queue; each must address the learned host.
+  L3Ethernet queue1{MacAddr{kPortMac}, neighbors};
+  ASSERT_EQ(send(host_ipv4_frame()), Tx::send);  // through queue 0's adapter
+  FrameBuilder reply;
+  reply.ipv4(v4(kRemoteIp, kHostIp)).udp(2, 1);
+  Packet* p = packet(reply.build());
+  ASSERT_TRUE(queue1.to_bridge(*p));
+  EXPECT_EQ(mac_at(bytes(*p), 0), kHostMac);
+  pool.free(p);
+}
+
+TEST(NeighborClaimsPrefix, ParsesPrintsAndContains) {
+  EXPECT_EQ(ClaimPrefix::parse("10.2.0.7/24")->to_string(), "10.2.0.0/24");
+  EXPECT_EQ(ClaimPrefix::parse("10.2.0.50")->to_string(), "10.2.0.50/32");
+  EXPECT_EQ(ClaimPrefix::parse("fd00::1/64")->to_string(), "fd00::/64");
+  EXPECT_EQ(ClaimPrefix::parse("0.0.0.0/0")->to_string(), "0.0.0.0/0");
+  for (const char* bad :
+       {"", "10.2.0.0/33", "10.2.0.0/", "10.2.0/24", "fd00::/129", "x/8", "10.2.0.0/8x", "warp0"})
+    EXPECT_FALSE(ClaimPrefix::parse(bad)) << bad;
+  const std::uint8_t in[4] = {10, 2, 0, 9}, out[4] = {10, 3, 0, 9};
+  EXPECT_TRUE(ClaimPrefix::parse("10.2.0.0/16")->contains(IpKey::v4(in)));
+  EXPECT_FALSE(ClaimPrefix::parse("10.2.0.0/16")->contains(IpKey::v4(out)));
+  EXPECT_FALSE(ClaimPrefix::parse("::/0")->contains(IpKey::v4(in)));
+  EXPECT_EQ(claims({"10.2.0.50/32"}, {"0.0.0.0/0"})->describe(), "10.2.0.50/32 (proxy)");
+  EXPECT_EQ(claims({})->describe(), "nothing (proxy)");
 }
 
 TEST_F(L3EthernetTest, AnswersNeighborSolicitationWithAValidAdvertisement) {

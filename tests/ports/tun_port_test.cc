@@ -40,6 +40,11 @@ TEST(TunPort, PingAndTcpThroughTheL3Adapter) {
   test::net::run_checked({"ip", "link", "set", tun.name(), "netns", ns2.name()});
   test::net::configure_link(ns2, tun.name(), {"10.98.0.2/24", "fd00:98::2/64"});
   AfPacketPort eth(v.outer());
+  // What lies behind the tun, as the switch would publish it from a proxy list.
+  std::vector<NeighborClaims::Route> behind = {{*ClaimPrefix::parse("10.98.0.2"), true},
+                                               {*ClaimPrefix::parse("fd00:98::2"), true}};
+  tun.l3_neighbors()->claims.publish(
+      std::make_unique<NeighborClaims>(std::move(behind), NeighborClaims::Source::proxy));
 
   test::PortForwarder wire(eth, tun);
   auto r = ns1.exec({"ping", "-c", "3", "-i", "0.2", "-W", "1", "10.98.0.2"}, 5s);

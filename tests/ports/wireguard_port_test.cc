@@ -5,7 +5,8 @@
 // socket lives in a "host" namespace joined by a veth underlay
 // (192.0.2.1/30 - 192.0.2.2/30) to a "peer" namespace where Debian's
 // wireguard-go runs, configured with `wg set`. The client (10.72.0.1/24,
-// MTU 1420) routes 10.73.0.0/24 via a gateway the port answers ARP for;
+// MTU 1420) reaches 10.73.0.0/24 on-link, and the port answers its ARP
+// for those addresses because they are its peer's AllowedIPs;
 // wireguard-go holds 10.73.0.1 and routes the client's subnet into the
 // tunnel. Each test names who initiates and whether a preshared key is used.
 // Send: pings and a 1 MB TCP stream through the tunnel. Verify: everything
@@ -51,7 +52,9 @@ class WireGuardInterop {
   explicit WireGuardInterop(const Scenario& setup) : setup_(setup) {
     client_link_.plug_into(client_, {"10.72.0.1/24"});
     client_.exec_checked({"ip", "link", "set", client_link_.inner(), "mtu", "1420"});
-    client_.exec_checked({"ip", "route", "add", "10.73.0.0/24", "via", "10.72.0.254"});
+    // On-link: the client ARPs for the peer's addresses, which the port
+    // answers because they lie behind it (its peer's AllowedIPs).
+    client_.exec_checked({"ip", "route", "add", "10.73.0.0/24", "dev", client_link_.inner()});
     test::net::run_checked({"ip", "-n", host_.name(), "link", "add", "ul0", "type", "veth", "peer",
                             "name", "ul1", "netns", peer_.name()});
     test::net::configure_link(host_, "ul0", {"192.0.2.1/30"});
@@ -88,6 +91,13 @@ class WireGuardInterop {
     test::net::configure_link(peer_, wg_->name(), {"10.73.0.1/24"});
     peer_.exec_checked({"ip", "route", "add", "10.72.0.0/24", "dev", wg_->name()});
 
+    // What the switch publishes for a native WireGuard port: its AllowedIPs.
+    std::vector<NeighborClaims::Route> behind;
+    const std::vector<ClaimPrefix> allowed = port_->routed_prefixes().value();
+    for (const ClaimPrefix& p : allowed)
+      behind.push_back({p, true});
+    port_->l3_neighbors()->claims.publish(
+        std::make_unique<NeighborClaims>(std::move(behind), NeighborClaims::Source::allowed_ips));
     eth_ = std::make_unique<AfPacketPort>(client_link_.outer());
     forwarder_ = std::make_unique<test::PortForwarder>(*eth_, *port_);
     return std::nullopt;

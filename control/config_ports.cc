@@ -1,0 +1,165 @@
+// control/config_ports.cc: a port's keys, checked against its driver.
+#include "control/config_ports.h"
+
+#include <set>
+
+#include "control/port_arguments.h"
+#include "flowtable/value_text.h"
+#include "ports/wireguard/blake2s.h"
+#include "ports/wireguard/key.h"
+
+namespace sockswitch::control {
+namespace {
+
+using flowtable::PortNo;
+
+const std::set<std::string, std::less<>> kDrivers{
+    "auto", "af_xdp", "af_packet", "tap", "tun", "internal", "patch", "pcap", "dpdk", "wireguard"};
+
+// A wireguard port's wg-quick file is read and parsed with the config, so
+// its errors (located in that file) stop a load or reload like any other.
+void read_wg_config(ConfigChecker& c, const toml::table& t, PortConfig& p) {
+  const toml::node* key = t.get("wg_config");
+  if (auto file = c.string(t, "wg_config")) p.wg_config = resolve_path(c.file(), *file);
+  if (p.driver != "wireguard") {
+    if (key != nullptr)
+      c.issue(*key, fmt::format("'wg_config' is only for wireguard ports ('{}' is {})", p.name,
+                                p.driver));
+    return;
+  }
+  if (p.queues != 1) c.issue(t, fmt::format("wireguard port '{}' has one queue", p.name));
+  if (!p.wg_config) {
+    if (key == nullptr) c.issue(t, fmt::format("wireguard port '{}' needs 'wg_config'", p.name));
+    return;
+  }
+  std::string text;
+  try {
+    text = read_text_file(*p.wg_config);
+  } catch (const std::exception& e) {
+    c.issue(*key, e.what());
+    return;
+  }
+  // The text holds the private key: it lives only in this scope.
+  struct Wiped {
+    std::string& s;
+    ~Wiped() { wireguard::wipe(s.data(), s.size()); }
+  } wiped{text};
+  const auto bytes = std::as_bytes(std::span(text));
+  (void)wireguard::blake2s_hash(
+      {{reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}}, p.wg_config_digest);
+  try {
+    p.wg_parsed =
+        std::make_shared<const wireguard::WgConfig>(wireguard::parse_wg_config(text, *p.wg_config));
+  } catch (const wireguard::WgConfigError& e) {
+    c.issue({e.pos().file, e.pos().line, e.pos().column},
+            e.message() + (e.token().empty() ? "" : " (at '" + e.token() + "')"));
+  }
+}
+
+}  // namespace
+
+bool driver_takes_mac(std::string_view driver) {
+  return driver == "auto" || driver == "af_packet" || driver == "tun" || driver == "wireguard";
+}
+
+bool driver_has_netdev(std::string_view driver) {
+  return driver == "auto" || driver == "af_packet" || driver == "af_xdp" || driver == "tap" ||
+         driver == "tun" || driver == "internal";
+}
+
+namespace {
+
+// tag, trunks, vlan_mode: Open vSwitch's Port columns, with its meaning.
+void read_vlan(ConfigChecker& c, const toml::table& t, PortConfig& p) {
+  if (auto tag = c.integer(t, "tag", 0, 4095)) p.vlan.tag = static_cast<std::uint16_t>(*tag);
+  for (const std::int64_t v : c.integers(t, "trunks", 0, 4095))
+    p.vlan.trunks.push_back(static_cast<std::uint16_t>(v));
+  if (auto mode = c.string(t, "vlan_mode")) {
+    if (auto m = dataplane::parse_vlan_mode(*mode))
+      p.vlan.mode = *m;
+    else
+      c.issue(*t.get("vlan_mode"),
+              fmt::format("unknown vlan_mode '{}' (access, trunk, native-tagged or "
+                          "native-untagged)",
+                          *mode));
+  }
+  if (const std::string why = dataplane::vlan_config_error(p.vlan); !why.empty())
+    c.issue(t, fmt::format("port '{}': {}", p.name, why));
+}
+
+// proxy = ["10.2.0.50/32", ...]: what lies behind an L3 port, for a device
+// the host does not route (a bridge port only), in place of its routes.
+void read_proxy(ConfigChecker& c, const toml::table& t, PortConfig& p) {
+  const toml::node* key = t.get("proxy");
+  if (key == nullptr) return;
+  p.proxy.emplace();
+  for (const auto& [text, node] : c.strings(t, "proxy")) {
+    if (auto prefix = ports::ClaimPrefix::parse(text))
+      p.proxy->push_back(*prefix);
+    else
+      c.issue(*node,
+              fmt::format("'{}' is not an IP prefix (10.2.0.0/24, fd00::/64, 10.2.0.50)", text));
+  }
+  if (!driver_takes_mac(p.driver))
+    c.issue(*key, fmt::format("'proxy' is for L3 ports (tun, wireguard, auto/af_packet on a "
+                              "bare-IP device); a {} port answers no ARP",
+                              p.driver));
+}
+
+}  // namespace
+
+PortConfig read_port(ConfigChecker& c, const toml::table& t) {
+  PortConfig p;
+  p.pos = c.pos(t);
+  c.only_keys(t,
+              {"name", "driver", "ofport", "no_flood", "queues", "mac", "proxy", "create", "peer",
+               "rx_pcap", "tx_pcap", "dpdk_devargs", "wg_config", "tag", "trunks", "vlan_mode"},
+              "[[bridge.port]]");
+  if (auto name = c.string(t, "name"))
+    p.name = *name;
+  else
+    c.issue(t, "a port needs a 'name'");
+  if (auto d = c.string(t, "driver")) {
+    if (kDrivers.count(*d))
+      p.driver = *d;
+    else
+      c.issue(*t.get("driver"), fmt::format("unknown driver '{}'", *d));
+  }
+  if (auto n = c.integer(t, "ofport", 1, flowtable::to_u32(flowtable::kPortMax)))
+    p.ofport = PortNo{static_cast<std::uint32_t>(*n)};
+  if (auto b = c.boolean(t, "no_flood")) p.no_flood = *b;
+  if (auto q = c.integer(t, "queues", 1, 16)) p.queues = static_cast<std::uint16_t>(*q);
+  read_vlan(c, t, p);
+  p.mac = c.string(t, "mac");
+  if (p.mac) {
+    try {
+      (void)flowtable::parse_mac(*p.mac);
+    } catch (const std::exception& e) {
+      c.issue(*t.get("mac"), e.what());
+    }
+    if (!driver_takes_mac(p.driver))
+      c.issue(*t.get("mac"),
+              fmt::format("'mac' is for ports that make up their Ethernet side (tun, wireguard, "
+                          "auto/af_packet on a bare-IP device); a {} port uses its device's own "
+                          "address",
+                          p.driver));
+  }
+  read_proxy(c, t, p);
+  if (auto b = c.boolean(t, "create")) p.create = *b;
+  p.peer = c.string(t, "peer");
+  p.rx_pcap = c.string(t, "rx_pcap");
+  p.tx_pcap = c.string(t, "tx_pcap");
+  p.dpdk_devargs = c.string(t, "dpdk_devargs");
+  if (p.driver == "patch" && !p.peer)
+    c.issue(t, fmt::format("patch port '{}' needs a 'peer'", p.name));
+  if (p.driver != "patch" && p.peer)
+    c.issue(*t.get("peer"),
+            fmt::format("'peer' is only for patch ports ('{}' is {})", p.name, p.driver));
+  if (p.driver == "dpdk" && !p.dpdk_devargs)
+    c.issue(t, fmt::format("dpdk port '{}' needs 'dpdk_devargs'", p.name));
+  if (p.driver == "internal") p.ofport = flowtable::kPortLocal;
+  read_wg_config(c, t, p);
+  return p;
+}
+
+}  // namespace sockswitch::control
