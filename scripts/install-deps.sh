@@ -14,6 +14,7 @@ packages=(
   wireguard-go wireguard-tools socat
   openvswitch-switch gnuplot-nox python3
   python3-os-ken openvswitch-testcontroller  # OpenFlow controllers for the tests
+  systemd util-linux strace  # the unit's test: systemd-analyze, setpriv, syscalls
 )
 
 missing=()
