@@ -25,7 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include "control/config.h"
-#include "control/control_commands.h"
+#include "control/control_server.h"
 #include "control/link_events.h"
 #include "control/metrics_server.h"
 #include "control/metrics_text.h"
@@ -67,59 +67,6 @@ void raise_memlock_limit() {
     ::setrlimit(RLIMIT_MEMLOCK, &r);
   }
   spdlog::debug("RLIMIT_MEMLOCK stays at {} bytes", r.rlim_cur);
-}
-
-class ControlSession : public std::enable_shared_from_this<ControlSession> {
- public:
-  ControlSession(Local::socket socket, Switch& sw, std::function<std::string()> reload,
-                 std::function<std::string()> sources)
-      : socket_(std::move(socket)),
-        sw_(sw),
-        reload_(std::move(reload)),
-        sources_(std::move(sources)) {}
-
-  void start() {
-    auto self = shared_from_this();
-    asio::async_read_until(socket_, asio::dynamic_buffer(in_, kMaxRequest), '\n',
-                           [self](boost::system::error_code ec, std::size_t n) {
-                             if (!ec) self->answer(n);
-                           });
-  }
-
- private:
-  // A request bigger than this (a huge flow file) is refused, not buffered.
-  static constexpr std::size_t kMaxRequest = 64 << 20;
-
-  void answer(std::size_t n) {
-    nlohmann::json response;
-    try {
-      const nlohmann::json request = nlohmann::json::parse(in_.substr(0, n));
-      response = run_control_command(sw_, request, reload_, sources_);
-    } catch (const std::exception& e) {
-      sw_.count_rejected();
-      response = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
-    }
-    out_ = response.dump() + "\n";
-    auto self = shared_from_this();
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self](boost::system::error_code, std::size_t) {});
-  }
-
-  Local::socket socket_;
-  Switch& sw_;
-  std::function<std::string()> reload_;
-  std::function<std::string()> sources_;
-  std::string in_, out_;
-};
-
-void accept_loop(Local::acceptor& acceptor, Switch& sw, const std::function<std::string()>& reload,
-                 const std::function<std::string()>& sources) {
-  acceptor.async_accept(
-      [&acceptor, &sw, reload, sources](boost::system::error_code ec, Local::socket s) {
-        if (ec) return;
-        std::make_shared<ControlSession>(std::move(s), sw, reload, sources)->start();
-        accept_loop(acceptor, sw, reload, sources);
-      });
 }
 
 void refresh_ports(Switch& sw) {
@@ -315,7 +262,8 @@ int run_daemon(const DaemonOptions& options) {
     if (openflow_listeners) s += openflow_listeners->state();
     return s;
   };
-  accept_loop(acceptor, *sw, reload, sources);
+  ControlServer control(acceptor, *sw, reload, sources);
+  control.start();
 
   asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void()> wait_signal = [&] {
