@@ -197,7 +197,8 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   cfg.file = file_name;
   c.only_keys(root,
               {"control_socket", "log_level", "poll_thread", "bridge", "ovsdb", "ovs_rundir",
-               "openflow", "metrics", "metrics_address", "metrics_flow_series", "ct_max"},
+               "openflow", "metrics", "metrics_address", "metrics_flow_series", "ct_max",
+               "wireguard_run_dir"},
               "the top level");
   if (auto s = c.string(root, "ovs_rundir")) {
     if (!s->empty() && s->front() == '/')
@@ -211,6 +212,13 @@ Config parse_config(std::string_view text, const std::string& file_name) {
     cfg.metrics_flow_series = static_cast<std::size_t>(*n);
   if (auto n = c.integer(root, "ct_max", 1, 100'000'000))
     cfg.ct_max = static_cast<std::uint32_t>(*n);
+  if (auto s = c.string(root, "wireguard_run_dir")) {
+    if (s->empty() || s->front() == '/')
+      cfg.wireguard_run_dir = *s;
+    else
+      c.issue(*root.get("wireguard_run_dir"),
+              fmt::format("wireguard_run_dir '{}': give an absolute path (or \"\" for none)", *s));
+  }
   if (const auto* n = root.get("openflow")) {
     if (const auto b = n->value_exact<bool>())
       cfg.openflow = *b;

@@ -154,6 +154,9 @@ struct Config {
   std::size_t metrics_flow_series = 1000;
   // The connection tracker's bound (OVS's ct_max), for all bridges together.
   std::uint32_t ct_max = 3'000'000;
+  // Where native WireGuard ports put their UAPI sockets (`wg` looks in
+  // /var/run/wireguard); "" for none. Tests give each run its own.
+  std::string wireguard_run_dir = "/var/run/wireguard";
 
   [[nodiscard]] const BridgeConfig* bridge(std::string_view name) const;
 };

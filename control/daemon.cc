@@ -227,6 +227,8 @@ int run_daemon(const DaemonOptions& options) {
     if (wanted.metrics != config.metrics || wanted.metrics_address != config.metrics_address ||
         wanted.metrics_flow_series != config.metrics_flow_series)
       throw std::invalid_argument("the metrics settings change only with a restart");
+    if (wanted.wireguard_run_dir != config.wireguard_run_dir)
+      throw std::invalid_argument("wireguard_run_dir changes only with a restart");
     if (wanted.ct_max != config.ct_max)
       throw std::invalid_argument(
           "ct_max changes only with a restart (it sizes the connection table)");

@@ -97,6 +97,7 @@ std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p, const std::s
   if (p.dpdk_devargs) spec.devargs = *p.dpdk_devargs;
   if (p.mac) spec.mac = dataplane::MacAddr::from_u64(flowtable::parse_mac(*p.mac));
   spec.l3_only = p.proxy.has_value();
+  spec.wg_run_dir = config_.wireguard_run_dir;
   return ports::make_port(spec);
 }
 
@@ -284,9 +285,11 @@ std::string Switch::show() const {
       const char* link = !p.port ? (p.open_error.empty() ? "missing" : "down")
                          : p.port->link_state() == ports::LinkState::up ? "up"
                                                                         : "down";
+      const std::string engine = p.port ? p.port->engine() : "";
       out += fmt::format(
-          "    port {} ({}): {} {}{}{}\n", flowtable::to_u32(p.config.ofport), p.config.driver,
-          p.config.name, link, p.config.origin == PortOrigin::ctl ? " (added by ctl)" : "",
+          "    port {} ({}): {} {}{}{}{}\n", flowtable::to_u32(p.config.ofport), p.config.driver,
+          p.config.name, link, engine.empty() ? "" : ", " + engine,
+          p.config.origin == PortOrigin::ctl ? " (added by ctl)" : "",
           p.open_error.empty() ? "" : fmt::format(" (cannot open: {}; retrying)", p.open_error));
       if (p.port && p.config.driver == "wireguard")
         if (const std::size_t n =

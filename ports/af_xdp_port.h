@@ -98,6 +98,10 @@ class AfXdpPort final : public Port {
   [[nodiscard]] std::uint32_t lent_packets() const noexcept;
   // nullopt while down without a device.
   [[nodiscard]] std::optional<XdpMode> xdp_mode() const noexcept;
+  [[nodiscard]] std::string engine() const override {
+    const auto mode = xdp_mode();
+    return !mode ? "af_xdp" : *mode == XdpMode::native ? "af_xdp (native)" : "af_xdp (generic)";
+  }
 
  private:
   void open();

@@ -57,6 +57,7 @@ class DpdkPort final : public Port {
   [[nodiscard]] int wakeup_fd(std::uint16_t) const noexcept override { return -1; }
   [[nodiscard]] std::uint16_t queue_count() const noexcept override { return options_.queues; }
   void refresh() override;
+  [[nodiscard]] std::string engine() const override { return "dpdk"; }
   [[nodiscard]] LinkState link_state() const noexcept override {
     return link_.load(std::memory_order_relaxed);
   }

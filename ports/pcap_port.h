@@ -38,6 +38,7 @@ class PcapPort final : public Port {
   void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
                 std::span<dataplane::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t) const noexcept override { return -1; }
+  [[nodiscard]] std::string engine() const override { return "pcap"; }
   [[nodiscard]] LinkState link_state() const noexcept override { return LinkState::up; }
   [[nodiscard]] std::uint32_t mtu() const noexcept override { return 1500; }
 

@@ -107,6 +107,10 @@ class Port {
   // nothing reaches it unfinished.
   [[nodiscard]] virtual std::string offload_handling() const { return {}; }
 
+  // Control path, for `show`: how the port moves frames ("af_xdp (native)",
+  // "af_packet (L3)"), so what `auto` chose is visible and testable.
+  [[nodiscard]] virtual std::string engine() const { return {}; }
+
   // Control path: an L3 port's neighbours (the control thread publishes in
   // them what the port answers ARP/ND for); nullptr for an Ethernet port.
   [[nodiscard]] virtual L3Neighbors* l3_neighbors() noexcept { return nullptr; }

@@ -38,8 +38,9 @@ struct PortSpec final {
   // af_xdp / auto: the packet pool of the poll thread that will serve the
   // port (its UMEM). Without one, "auto" uses AF_PACKET.
   std::shared_ptr<dataplane::PacketPool> pool = nullptr;
-  // wireguard: the parsed wg-quick file.
+  // wireguard: the parsed wg-quick file, and where its UAPI socket goes.
   std::shared_ptr<const wireguard::WgConfig> wg_config = nullptr;
+  std::string wg_run_dir = "/var/run/wireguard";
 };
 
 // Throws std::invalid_argument naming an unknown driver or an option the

@@ -85,6 +85,7 @@ class WireGuardPort final : public Port {
   void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
                 std::span<dataplane::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t) const noexcept override { return wakeup_.get(); }
+  [[nodiscard]] std::string engine() const override { return "wireguard"; }
   [[nodiscard]] LinkState link_state() const noexcept override { return LinkState::up; }
   [[nodiscard]] std::uint32_t mtu() const noexcept override { return mtu_; }
 

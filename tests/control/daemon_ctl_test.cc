@@ -28,7 +28,11 @@ TEST(DaemonCtl, ShowDumpFlowsWithGrowingCountersAndDumpPorts) {
   VpsDaemon v;
   const std::string show = v.daemon.ctl_ok({"show"});
   EXPECT_TRUE(contains(show, "bridge socket: 6 flows")) << show;
-  for (const char* port : {"1 (auto): nm-server up", "2 (auto): warp0 up", "3 (auto): veth102 up"})
+  // `auto` must have chosen AF_XDP in native mode for every veth: an AF_XDP
+  // regression must not pass here as a working AF_PACKET fallback.
+  for (const char* port : {"1 (auto): nm-server up, af_xdp (native)",
+                           "2 (auto): warp0 up, af_xdp (native)",
+                           "3 (auto): veth102 up, af_xdp (native)"})
     EXPECT_TRUE(contains(show, port)) << show;
   EXPECT_EQ(v.packets(kWarpFlow), 0);
 

@@ -40,6 +40,7 @@
 #include "tests/control/switch_host.h"
 #include "tests/control/switch_thread.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/skip.h"
 #include "tests/net/tcp_transfer.h"
 #include "tests/net/wireguard_go.h"
 
@@ -110,7 +111,7 @@ enum class Behind : std::uint8_t { host_route, proxied_gateway };
 void expect_a_reaches_b(const std::function<std::string(const std::string& wg)>& flows,
                         Behind behind) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = net::wireguard_go_missing()) GTEST_SKIP() << *why;
+  if (auto why = net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);
   SwitchHost host;
   Container& a = host.plug("veth-a", "10.62.0.1/24");
   a.ns->exec_checked({"ip", "link", "set", "eth0", "mtu", "1420"});  // the tunnel's MTU
@@ -119,7 +120,7 @@ void expect_a_reaches_b(const std::function<std::string(const std::string& wg)>&
   else
     a.ns->exec_checked({"ip", "route", "add", "198.51.100.0/24", "via", "10.62.0.254"});
   WireguardLink wg(host);
-  if (auto why = wg.configure()) GTEST_SKIP() << *why;
+  if (auto why = wg.configure()) SOCKSWITCH_SKIP(*why);
   if (behind == Behind::host_route)
     host.ns().exec_checked({"ip", "route", "add", "198.51.100.0/24", "dev", wg.port()});
 

@@ -22,6 +22,7 @@
 #include "tests/control/ovsdb_server.h"
 #include "tests/net/netns.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/skip.h"
 
 namespace sockswitch::test {
 namespace {
@@ -93,8 +94,8 @@ std::string show(const OvsdbServer& db) {
 
 TEST(OvsdbDifferential, TheSameVsctlCommandsLeaveTheSameDatabaseAsOvsVswitchd) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (const auto why = OvsdbServer::skip_reason()) GTEST_SKIP() << *why;
-  if (::access(kVswitchd, X_OK) != 0) GTEST_SKIP() << kVswitchd << " is missing";
+  if (const auto why = OvsdbServer::skip_reason()) SOCKSWITCH_SKIP(*why);
+  if (::access(kVswitchd, X_OK) != 0) SOCKSWITCH_SKIP(std::string(kVswitchd) + " is missing");
   OvsdbServer ovs_db, our_db;
   net::NetNamespace ovs_ns, our_ns;
   for (const net::NetNamespace* ns : {&ovs_ns, &our_ns})

@@ -26,6 +26,7 @@
 #include "tests/dataplane/frame_builder.h"
 #include "tests/net/child_process.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/skip.h"
 #include "tests/net/tcp_transfer.h"
 
 namespace sockswitch::test {
@@ -38,10 +39,10 @@ bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
-#define REQUIRE_OVSDB()                                                    \
-  do {                                                                     \
-    SOCKSWITCH_REQUIRE_NETNS();                                            \
-    if (const auto why = OvsdbServer::skip_reason()) GTEST_SKIP() << *why; \
+#define REQUIRE_OVSDB()                                                     \
+  do {                                                                      \
+    SOCKSWITCH_REQUIRE_NETNS();                                             \
+    if (const auto why = OvsdbServer::skip_reason()) SOCKSWITCH_SKIP(*why); \
   } while (false)
 
 // The switch on a file that only names the database.

@@ -32,6 +32,7 @@
 #include "tests/control/switch_host.h"
 #include "tests/control/switch_thread.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/skip.h"
 #include "tests/net/tcp_transfer.h"
 #include "tests/net/udp_stream.h"
 #ifdef SOCKSWITCH_HAVE_DPDK
@@ -126,11 +127,11 @@ TEST_P(PortDriversSwitch, PingAndTcpBetweenNamespaces) {
     try {
       ports::DpdkEal::ensure_started();
     } catch (const std::system_error& e) {
-      GTEST_SKIP() << "the DPDK EAL cannot start here: " << e.what();
+      SOCKSWITCH_SKIP(std::string("the DPDK EAL cannot start here: ") + e.what());
     }
   }
 #else
-  if (c.driver == "dpdk") GTEST_SKIP() << "built without DPDK (libdpdk not found)";
+  if (c.driver == "dpdk") SOCKSWITCH_SKIP("built without DPDK (libdpdk not found)");
 #endif
   SwitchHost host;
   const net::NetNamespace* a = nullptr;

@@ -18,11 +18,14 @@
 // traffic still flows, and a reload with a broken file changes nothing.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "control/config.h"
 #include "tests/control/config_dir.h"
 #include "tests/control/switch_host.h"
 #include "tests/control/switch_thread.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/skip.h"
 #include "tests/net/tcp_transfer.h"
 #include "tests/net/wireguard_go.h"
 
@@ -39,7 +42,7 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 
 TEST(WireguardVps, XrayTrafficLeavesThroughNativeWarp0AndRepliesReturn) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = net::wireguard_go_missing()) GTEST_SKIP() << *why;
+  if (auto why = net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);
   SwitchHost host;
   Container& xray = host.plug("veth102", "10.2.0.102/24");
   host.plug("nm-server", "10.2.0.1/24");
@@ -53,7 +56,7 @@ TEST(WireguardVps, XrayTrafficLeavesThroughNativeWarp0AndRepliesReturn) {
   net::configure_link(host.ns(), "ul0", {"192.0.2.1/30"});
   net::configure_link(warp, "ul1", {"192.0.2.2/30"});
   net::WireguardGo wg(warp, net::unique_link_name('w'));
-  if (auto why = wg.wait_ready()) GTEST_SKIP() << *why;
+  if (auto why = wg.wait_ready()) SOCKSWITCH_SKIP(*why);
   const net::WgKeyPair ours = net::make_wg_keys(), theirs = net::make_wg_keys();
   const net::SecretFile their_key(theirs.private_key);
   wg.set({"private-key", their_key.path(), "listen-port", "2408", "peer", ours.public_key,
@@ -69,7 +72,11 @@ TEST(WireguardVps, XrayTrafficLeavesThroughNativeWarp0AndRepliesReturn) {
   dir.write("vps.toml", replaced(dir.read("vps.toml"), "name = \"warp0\"\nofport = 2\n",
                                  "name = \"warp0\"\nofport = 2\ndriver = \"wireguard\"\n"
                                  "wg_config = \"warp0.conf\"\n"));
+  // Its UAPI socket in the test's own directory, not /var/run/wireguard/warp0.sock
+  // (a real warp0's, or another run's).
+  dir.write("vps.toml", "wireguard_run_dir = \"" + dir.path("run") + "\"\n" + dir.read("vps.toml"));
   SwitchThread sw(host.ns(), control::load_config(dir.path("vps.toml")));
+  EXPECT_TRUE(std::filesystem::exists(dir.path("run") + "/warp0.sock"));
 
   auto r = xray.ns->exec({"ping", "-c", "5", "-i", "0.3", "-W", "2", "198.51.100.1"}, 10s);
   EXPECT_TRUE(r.ok()) << r.output << wg.log();

@@ -18,6 +18,7 @@
 
 #include "ports/port_factory.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/skip.h"
 #include "tests/net/tcp_transfer.h"
 #include "tests/ports/port_forwarder.h"
 #include "tests/ports/two_namespaces.h"
@@ -44,7 +45,7 @@ class DpdkPortTest : public ::testing::Test {
     try {
       DpdkEal::ensure_started();
     } catch (const std::system_error& e) {
-      GTEST_SKIP() << "the DPDK EAL cannot start here: " << e.what();
+      SOCKSWITCH_SKIP(std::string("the DPDK EAL cannot start here: ") + e.what());
     }
   }
 };

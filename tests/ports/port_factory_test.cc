@@ -10,6 +10,7 @@
 #include "ports/wireguard_port.h"
 #include "tests/net/in_namespace.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/skip.h"
 #include "tests/net/wireguard_go.h"
 #include "tests/ports/two_namespaces.h"
 
@@ -36,7 +37,7 @@ TEST(PortFactory, RejectsOptionsADriverCannotHonour) {
 TEST(PortFactory, WireguardNeedsItsParsedFileAndOneQueue) {
   EXPECT_THROW((void)make_port({.name = "wg0", .driver = "wireguard"}), std::invalid_argument);
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;  // for `wg genkey`
+  if (auto why = test::net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);  // for `wg genkey`
   auto config = std::make_shared<const wireguard::WgConfig>(wireguard::parse_wg_config(
       "[Interface]\nPrivateKey = " + test::net::make_wg_keys().private_key + "\n", "<test>"));
   const std::string name = test::net::unique_link_name('f');

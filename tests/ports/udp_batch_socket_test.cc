@@ -25,6 +25,7 @@
 
 #include "tests/net/in_namespace.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/skip.h"
 #include "tests/net/wireguard_go.h"
 
 namespace sockswitch::ports {
@@ -185,7 +186,7 @@ TEST(UdpBatchSocket, OversizedDatagramIsDroppedAndCountedNeighboursArrive) {
 TEST(UdpBatchSocket, GroSegmentsBeyondTheCallersBurstStayPending) {
   UdpBatchSocket rx({.gro = true});
   UdpBatchSocket tx({.gso = true});
-  if (!rx.gro() || !tx.gso()) GTEST_SKIP() << "no UDP GRO/GSO here";
+  if (!rx.gro() || !tx.gso()) SOCKSWITCH_SKIP("no UDP GRO/GSO here");
   std::vector<std::vector<std::uint8_t>> data;
   for (std::uint32_t i = 0; i < 64; ++i)
     data.push_back(payload(i, 1200));
@@ -268,7 +269,7 @@ TEST(UdpBatchSocket, GsoAboveTheRouteMtuFallsBackToSeparateDatagrams) {
     return std::pair{std::make_unique<UdpBatchSocket>(UdpSocketOptions{}),
                      std::make_unique<UdpBatchSocket>(UdpSocketOptions{.gso = true})};
   });
-  if (!tx->gso()) GTEST_SKIP() << "no UDP GSO here";
+  if (!tx->gso()) SOCKSWITCH_SKIP("no UDP GSO here");
   std::vector<std::vector<std::uint8_t>> data;
   for (std::uint32_t i = 0; i < 4; ++i)
     data.push_back(payload(i, 1800));
@@ -285,7 +286,7 @@ TEST(UdpBatchSocket, GsoAboveTheRouteMtuFallsBackToSeparateDatagrams) {
 
 TEST(UdpBatchSocket, WireguardGoInitiationArrivesFromItsListenPort) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;
+  if (auto why = test::net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);
   test::net::NetNamespace here, there;
   test::net::run_checked({"ip", "-n", here.name(), "link", "add", "ul0", "type", "veth", "peer",
                           "name", "ul1", "netns", there.name()});
@@ -294,7 +295,7 @@ TEST(UdpBatchSocket, WireguardGoInitiationArrivesFromItsListenPort) {
   auto rx = test::net::in_namespace(
       here, [] { return std::make_unique<UdpBatchSocket>(UdpSocketOptions{}); });
   test::net::WireguardGo wg(there, test::net::unique_link_name('w'));
-  if (auto why = wg.wait_ready()) GTEST_SKIP() << *why;
+  if (auto why = wg.wait_ready()) SOCKSWITCH_SKIP(*why);
   const test::net::WgKeyPair theirs = test::net::make_wg_keys(), ours = test::net::make_wg_keys();
   const test::net::SecretFile key(theirs.private_key);
   const std::string endpoint = "192.0.2.1:" + std::to_string(rx->port());

@@ -29,6 +29,7 @@
 #include "ports/af_packet_port.h"
 #include "tests/net/in_namespace.h"
 #include "tests/net/require_netns.h"
+#include "tests/net/skip.h"
 #include "tests/net/tcp_transfer.h"
 #include "tests/net/wireguard_go.h"
 #include "tests/ports/port_forwarder.h"
@@ -123,9 +124,9 @@ class WireGuardInterop {
 
 void ping_and_transfer(const Scenario& setup) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;
+  if (auto why = test::net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);
   WireGuardInterop t(setup);
-  if (auto why = t.start()) GTEST_SKIP() << *why;
+  if (auto why = t.start()) SOCKSWITCH_SKIP(*why);
   const NetNamespace& first = setup.initiator == Initiator::sockswitch ? t.client_ : t.peer_;
   const std::string target = setup.initiator == Initiator::sockswitch ? "10.73.0.1" : "10.72.0.1";
   // The first ping may be spent on ARP and the handshake.
@@ -173,9 +174,9 @@ TEST(WireGuardPort, ResponderWithPsk) {
 
 TEST(WireGuardPort, SourceOutsideAllowedIpsIsDroppedAndCounted) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;
+  if (auto why = test::net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);
   WireGuardInterop t({Initiator::sockswitch, false});
-  if (auto why = t.start()) GTEST_SKIP() << *why;
+  if (auto why = t.start()) SOCKSWITCH_SKIP(*why);
   auto r = t.client_.exec({"ping", "-c", "2", "-i", "0.3", "-W", "2", "10.73.0.1"}, 8s);
   ASSERT_TRUE(r.ok()) << r.output << t.logs();
   // 10.74.0.1 on the peer is outside the port's AllowedIPs (10.73.0.0/24):
@@ -193,9 +194,9 @@ TEST(WireGuardPort, SourceOutsideAllowedIpsIsDroppedAndCounted) {
 
 TEST(WireGuardPort, PeerRoamsToANewAddressAndTrafficContinues) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;
+  if (auto why = test::net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);
   WireGuardInterop t({Initiator::sockswitch, false});
-  if (auto why = t.start()) GTEST_SKIP() << *why;
+  if (auto why = t.start()) SOCKSWITCH_SKIP(*why);
   auto r = t.client_.exec({"ping", "-c", "2", "-i", "0.3", "-W", "2", "10.73.0.1"}, 8s);
   ASSERT_TRUE(r.ok()) << r.output << t.logs();
   // The peer's underlay address and port change for good: 192.0.2.2 is
@@ -219,7 +220,7 @@ TEST(WireGuardPort, PeerRoamsToANewAddressAndTrafficContinues) {
 
 TEST(WireGuardPort, RekeysWithShortenedTimersWithoutLosingTraffic) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;
+  if (auto why = test::net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);
   Scenario s{Initiator::sockswitch, false};
   // By configuration, the build is the same. Initiations are at least
   // rekey_timeout apart, so that is shortened as well.
@@ -227,7 +228,7 @@ TEST(WireGuardPort, RekeysWithShortenedTimersWithoutLosingTraffic) {
   s.timers.rekey_timeout = 1s;
   s.timers.reject_after_time = 6s;
   WireGuardInterop t(s);
-  if (auto why = t.start()) GTEST_SKIP() << *why;
+  if (auto why = t.start()) SOCKSWITCH_SKIP(*why);
   auto r = t.client_.exec({"ping", "-c", "2", "-i", "0.3", "-W", "2", "10.73.0.1"}, 8s);
   ASSERT_TRUE(r.ok()) << r.output << t.logs();
   const std::uint64_t first = t.port_->device_counters().handshakes_completed;
@@ -240,7 +241,7 @@ TEST(WireGuardPort, RekeysWithShortenedTimersWithoutLosingTraffic) {
 
 TEST(WireGuardPort, WgSetThroughTheUapiSocketChangesPeersAndRefusesAMove) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;  // for wg
+  if (auto why = test::net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);  // for wg
   NetNamespace ns;
   const std::string name = test::net::unique_link_name('g');
   const wireguard::WgConfig config = wireguard::parse_wg_config(
@@ -278,7 +279,7 @@ TEST(WireGuardPort, WgSetThroughTheUapiSocketChangesPeersAndRefusesAMove) {
 // anywhere: the lookup fails at once and sends nothing.)
 TEST(WireGuardPort, AnEndpointThatDoesNotResolveYetIsRetriedNotFatal) {
   SOCKSWITCH_REQUIRE_NETNS();
-  if (auto why = test::net::wireguard_go_missing()) GTEST_SKIP() << *why;  // for wg genkey
+  if (auto why = test::net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);  // for wg genkey
   NetNamespace ns;
   const std::string conf = "[Interface]\nPrivateKey = " + test::net::make_wg_keys().private_key +
                            "\n[Peer]\nPublicKey = " + test::net::make_wg_keys().public_key +

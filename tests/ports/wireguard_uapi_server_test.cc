@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "tests/net/command.h"
+#include "tests/net/skip.h"
 
 namespace sockswitch::ports {
 namespace {
@@ -299,8 +300,8 @@ TEST(WireGuardUapiServer, FilesModesStaleAndLiveSockets) {
 }
 
 TEST(WireGuardUapiServer, WgToolTalksToTheSocket) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root for /var/run/wireguard";
-  if (!test::net::run_command({"wg", "--version"}, 3s).ok()) GTEST_SKIP() << "no wg tool";
+  if (::geteuid() != 0) SOCKSWITCH_SKIP("needs root for /var/run/wireguard");
+  if (!test::net::run_command({"wg", "--version"}, 3s).ok()) SOCKSWITCH_SKIP("no wg tool");
   const std::string name = "sswu" + std::to_string(::getpid() % 1000000);
   ServerLoop loop(name, {});
   EXPECT_EQ(loop.server().path(), "/var/run/wireguard/" + name + ".sock");

@@ -21,6 +21,7 @@
 
 #include "ports/wireguard/uapi_protocol.h"
 #include "tests/net/command.h"
+#include "tests/net/skip.h"
 
 namespace sockswitch::wireguard {
 namespace {
@@ -114,8 +115,8 @@ class UapiTestSocket final {
 class UapiWgTool : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root for /var/run/wireguard";
-    if (!std::filesystem::exists("/usr/bin/wg")) GTEST_SKIP() << "wireguard-tools not installed";
+    if (::geteuid() != 0) SOCKSWITCH_SKIP("needs root for /var/run/wireguard");
+    if (!std::filesystem::exists("/usr/bin/wg")) SOCKSWITCH_SKIP("wireguard-tools not installed");
   }
   // Short enough for an interface name: "sswu<pid%100000><n>".
   static std::string unique_name() {
