@@ -205,8 +205,10 @@ Output run(Rig& rig, dp::Bridge& bridge, const std::vector<Frame>& frames, bool 
     port = f.port;
     dp::Packet* p = rig.pool.alloc();
     if (p == nullptr) fail("pool ran dry");
-    if (f.length > 0)
-      std::memcpy(p->append(static_cast<std::uint32_t>(f.length)), f.bytes, f.length);
+    // A port never hands over more than a buffer holds after its headroom.
+    const std::uint32_t length =
+        static_cast<std::uint32_t>(std::min<std::size_t>(f.length, p->tailroom()));
+    if (length > 0) std::memcpy(p->append(length), f.bytes, length);
     p->set_in_port(ft::PortNo{f.port + 1u});
     burst.storage()[n++] = p;
     if (fresh || f.end_burst || n == dp::kBurstSize) process();
