@@ -110,7 +110,11 @@ void check_patches(ConfigChecker& c, const Config& cfg) {
       if (p.driver == "patch") patches[p.name] = {&p, &b};
   for (const auto& [name, where] : patches) {
     const auto& [port, bridge] = where;
+    // A patch port without a peer is reported by read_port; here it has
+    // nothing to check, and nothing to check against when it is the peer.
+    if (!port->peer) continue;
     const auto peer = patches.find(*port->peer);
+    if (peer != patches.end() && !peer->second.first->peer) continue;
     if (peer == patches.end()) {
       c.issue(port->pos,
               fmt::format("patch port '{}': its peer '{}' is not a patch port", name, *port->peer));

@@ -24,7 +24,11 @@ Subfield subfield_of(std::uint32_t header, unsigned ofs, unsigned n_bits, bool w
                      const flowtable::Match& match, const flowtable::SubfieldName** name) {
   const TlvField* f = find_tlv(static_cast<std::uint16_t>(header >> 16),
                                static_cast<std::uint8_t>(header >> 9 & 0x7f));
-  if (f == nullptr)
+  // The whole header names the field, as in OVS: a wrong length or the mask
+  // bit is another (unknown) field. decode_reg_load tells a whole-field load
+  // by the length, so one accepted here with another length would decode as
+  // a load that encodes back as the set_field.
+  if (f == nullptr || (header & 0x1ff) != f->len)
     refuse(OfpCode::action_bad_argument,
            fmt::format("field header {:#010x} is not supported", header));
   if (n_bits == 0 || ofs + n_bits > f->len * 8u)

@@ -100,6 +100,20 @@ TEST(Config, MistakesAreLocated) {
             std::string::npos);
 }
 
+// Found by config_fuzz: the patch check read the peer of a patch port that
+// has none (an empty std::optional), once as the port and once as its peer.
+TEST(Config, APatchPortWithoutPeerIsAnErrorNotACrash) {
+  const std::string alone =
+      error_of("[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"p\"\ndriver = \"patch\"\n");
+  EXPECT_NE(alone.find("test.toml:3:1: error: patch port 'p' needs a 'peer'"), std::string::npos)
+      << alone;
+  const std::string named = error_of(
+      "[[bridge]]\nname = \"a\"\n[[bridge.port]]\nname = \"p\"\ndriver = \"patch\"\n"
+      "peer = \"q\"\n[[bridge]]\nname = \"b\"\n[[bridge.port]]\nname = \"q\"\n"
+      "driver = \"patch\"\n");
+  EXPECT_NE(named.find("patch port 'q' needs a 'peer'"), std::string::npos) << named;
+}
+
 TEST(Config, OpenFlowControllerTargetsAndFailModeAreChecked) {
   const Config c = parse_config(
       "ovs_rundir = \"/tmp/x\"\n[[bridge]]\nname = \"br\"\nfail_mode = \"secure\"\n"

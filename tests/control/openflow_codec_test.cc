@@ -203,6 +203,35 @@ TEST(OpenFlowCodec, ARewriteWithoutItsPrerequisiteIsMatchInconsistent) {
   }
 }
 
+// Found by openflow_codec_fuzz: a REG_LOAD of all 48 bits of eth_dst under
+// a header whose length byte was 0 decoded as a load, which encodes back
+// (with the true length) as the set_field of a whole-field load.
+TEST(OpenFlowCodec, ARegisterActionHeaderMustCarryItsFieldsLength) {
+  const FlowRule rule = parse("actions=normal");
+  auto reg_load = [](std::uint8_t header_len) {
+    return std::vector<std::uint8_t>{
+        0xff, 0xff, 0x00, 0x18,       0x00, 0x00, 0x23, 0x20,  // Nicira
+        0x00, 0x07, 0x00, 0x2f,                                // REG_LOAD, ofs 0, 48 bits
+        0x00, 0x00, 0x02, header_len,                          // NXM_OF_ETH_DST
+        0,    0,    0x02, 0,          0,    0,    0,    0x01};
+  };
+  const std::vector<std::uint8_t> whole = reg_load(6);
+  WireReader good(whole);
+  const ActionList back = decode_actions(good, kVersion10, rule);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].kind, ActionKind::set_field);
+  for (const std::uint8_t len : {0, 4, 8}) {
+    const std::vector<std::uint8_t> bytes = reg_load(len);
+    WireReader r(bytes);
+    try {
+      (void)decode_actions(r, kVersion10, rule);
+      ADD_FAILURE() << "accepted a header of length " << int(len);
+    } catch (const OfpError& e) {
+      EXPECT_EQ(e.code(), OfpCode::action_bad_argument) << e.what();
+    }
+  }
+}
+
 TEST(OpenFlowCodec, OpenFlow10MatchIgnoresFieldsItsProtocolLacks) {
   // dl_type=ARP with nw_proto=1 (the opcode), tp_dst=80 (no meaning for ARP)
   WireWriter w;
