@@ -287,8 +287,8 @@ std::string Switch::show() const {
                                                                         : "down";
       const std::string engine = p.port ? p.port->engine() : "";
       out += fmt::format(
-          "    port {} ({}): {} {}{}{}{}\n", flowtable::to_u32(p.config.ofport), p.config.driver,
-          p.config.name, link, engine.empty() ? "" : ", " + engine,
+          "    port {} ({}{}): {} {}{}{}\n", flowtable::to_u32(p.config.ofport), p.config.driver,
+          engine.empty() || engine == p.config.driver ? "" : ", " + engine, p.config.name, link,
           p.config.origin == PortOrigin::ctl ? " (added by ctl)" : "",
           p.open_error.empty() ? "" : fmt::format(" (cannot open: {}; retrying)", p.open_error));
       if (p.port && p.config.driver == "wireguard")

@@ -59,14 +59,15 @@ class MatchPrinter {
     number("ct_zone", FieldId::ct_zone);
     number("ct_mark", FieldId::ct_mark);
     protocol();
-    if (m_.has(FieldId::in_port))
-      add("in_port=" +
-          format_port(PortNo{static_cast<std::uint32_t>(get(FieldId::in_port))}, ports_));
-    number("metadata", FieldId::metadata);
+    // Registers, metadata, then in_port: ovs-ofctl's order.
     for (int r = 0; r < 8; ++r) {
       const auto f = static_cast<FieldId>(static_cast<int>(FieldId::reg0) + r);
       number(layout_of(f).name, f);
     }
+    number("metadata", FieldId::metadata);
+    if (m_.has(FieldId::in_port))
+      add("in_port=" +
+          format_port(PortNo{static_cast<std::uint32_t>(get(FieldId::in_port))}, ports_));
     vlan();
     mac("dl_src", FieldId::eth_src);
     mac("dl_dst", FieldId::eth_dst);
@@ -152,8 +153,8 @@ class MatchPrinter {
   void vlan() {
     const std::uint64_t v = get(FieldId::vlan_tci), mask = m_.mask.get(FieldId::vlan_tci);
     if (mask == 0) return;
-    if (mask == 0xffff && v == 0) {
-      add("dl_vlan=0xffff");
+    if (mask == 0xffff && v == 0) {  // no 802.1Q header (dl_vlan=0xffff), as OVS prints it
+      add("vlan_tci=0x0000");
       return;
     }
     const bool tagged = v & kVlanCfi;
@@ -180,7 +181,7 @@ class MatchPrinter {
     if (mask == 3) name = v == 0 ? "no" : v == 1 ? "first" : "later";
     if (mask == 1) name = "yes";
     if (mask == 2) name = "not_later";
-    add(fmt::format("ip_frag={}", name));
+    add(fmt::format("nw_frag={}", name));  // ovs-ofctl's name; ip_frag reads the same
   }
 
   // +flag-flag as OVS prints it, in bit order.

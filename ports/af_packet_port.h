@@ -86,7 +86,9 @@ class AfPacketPort final : public Port {
   }
 
   [[nodiscard]] bool is_l3() const noexcept { return l3_.has_value(); }
-  [[nodiscard]] std::string engine() const override { return is_l3() ? "af_packet (L3)" : "af_packet"; }
+  [[nodiscard]] std::string engine() const override {
+    return is_l3() ? "af_packet L3" : "af_packet";
+  }
   [[nodiscard]] int ifindex() const noexcept { return ifindex_; }
   // The L3 adapter, when in L3 mode (tests and `show` read its counters).
   [[nodiscard]] const L3Ethernet* l3() const noexcept { return l3_ ? &*l3_ : nullptr; }

@@ -100,7 +100,7 @@ class AfXdpPort final : public Port {
   [[nodiscard]] std::optional<XdpMode> xdp_mode() const noexcept;
   [[nodiscard]] std::string engine() const override {
     const auto mode = xdp_mode();
-    return !mode ? "af_xdp" : *mode == XdpMode::native ? "af_xdp (native)" : "af_xdp (generic)";
+    return !mode ? "af_xdp" : *mode == XdpMode::native ? "af_xdp native" : "af_xdp generic";
   }
 
  private:

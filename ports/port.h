@@ -107,8 +107,8 @@ class Port {
   // nothing reaches it unfinished.
   [[nodiscard]] virtual std::string offload_handling() const { return {}; }
 
-  // Control path, for `show`: how the port moves frames ("af_xdp (native)",
-  // "af_packet (L3)"), so what `auto` chose is visible and testable.
+  // Control path, for `show`: how the port moves frames ("af_xdp native",
+  // "af_packet L3"), so what `auto` chose is visible and testable.
   [[nodiscard]] virtual std::string engine() const { return {}; }
 
   // Control path: an L3 port's neighbours (the control thread publishes in

@@ -158,9 +158,9 @@ wait_for 30 sh -c "! '$SW' ctl --socket '$CTL' show | grep -q ' down'" ||
   die "a port is down: $(ctl show)"
 # What `auto` chose: the container's veth on AF_XDP, the WireGuard links
 # (bare IP) on AF_PACKET's L3 mode. Anything else is a regression to report.
-ctl show | grep -q 'veth102 up, af_xdp (native)' || die "veth102 is not on AF_XDP: $(ctl show)"
+ctl show | grep -q '(auto, af_xdp native): veth102 up' || die "veth102 is not on AF_XDP: $(ctl show)"
 for l3 in warp0 nm-server; do
-  ctl show | grep -q "$l3 up, af_packet (L3)" || die "$l3 is not on AF_PACKET L3: $(ctl show)"
+  ctl show | grep -q "(auto, af_packet L3): $l3 up" || die "$l3 is not on AF_PACKET L3: $(ctl show)"
 done
 
 # ---------------------------------------------------------------- receivers

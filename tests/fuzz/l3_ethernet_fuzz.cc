@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "dataplane/packet_pool.h"
@@ -188,9 +189,23 @@ void check_reply(const dp::Packet& p) {
   }
 }
 
+// What lies behind the port: half of each family, less one subnet routed
+// elsewhere, so that both sides of the answering rule are reached.
+std::unique_ptr<sockswitch::ports::NeighborClaims> claims() {
+  using sockswitch::ports::ClaimPrefix;
+  using sockswitch::ports::NeighborClaims;
+  std::vector<NeighborClaims::Route> routes = {{*ClaimPrefix::parse("0.0.0.0/1"), true},
+                                               {*ClaimPrefix::parse("::/1"), true},
+                                               {*ClaimPrefix::parse("10.0.0.0/24"), false},
+                                               {*ClaimPrefix::parse("0.0.0.0/0"), false}};
+  return std::make_unique<NeighborClaims>(std::move(routes), NeighborClaims::Source::proxy);
+}
+
 struct Rig {
+  Rig() { neighbors.claims.publish(claims()); }
   dp::PacketPool pool{8};
-  L3Ethernet port{dp::MacAddr{kPortMac}};
+  sockswitch::ports::L3Neighbors neighbors;
+  L3Ethernet port{dp::MacAddr{kPortMac}, neighbors};
   std::uint64_t taken = 0;
 };
 
