@@ -54,6 +54,7 @@ struct PortConfig {
   bool create = true;                           // tap/tun/internal: create the device, or attach
   std::optional<std::string> peer;              // patch: the port on the other bridge
   std::optional<std::string> rx_pcap, tx_pcap;  // pcap
+  std::uint32_t rx_pcap_repeat = 1;             // pcap: replays of rx_pcap; 0: forever
   std::optional<std::string> dpdk_devargs;      // dpdk: vdev or PCI device
   // wireguard: the wg-quick file (resolved against the config's directory),
   // a BLAKE2s digest of its text (a changed file is a changed port; the
@@ -72,8 +73,9 @@ struct PortConfig {
     return a.name == b.name && a.driver == b.driver && a.ofport == b.ofport &&
            a.no_flood == b.no_flood && a.queues == b.queues && a.mac == b.mac &&
            a.create == b.create && a.peer == b.peer && a.rx_pcap == b.rx_pcap &&
-           a.tx_pcap == b.tx_pcap && a.dpdk_devargs == b.dpdk_devargs &&
-           a.wg_config == b.wg_config && a.wg_config_digest == b.wg_config_digest;
+           a.tx_pcap == b.tx_pcap && a.rx_pcap_repeat == b.rx_pcap_repeat &&
+           a.dpdk_devargs == b.dpdk_devargs && a.wg_config == b.wg_config &&
+           a.wg_config_digest == b.wg_config_digest;
   }
 };
 

@@ -113,7 +113,8 @@ PortConfig read_port(ConfigChecker& c, const toml::table& t) {
   p.pos = c.pos(t);
   c.only_keys(t,
               {"name", "driver", "ofport", "no_flood", "queues", "mac", "proxy", "create", "peer",
-               "rx_pcap", "tx_pcap", "dpdk_devargs", "wg_config", "tag", "trunks", "vlan_mode"},
+               "rx_pcap", "rx_pcap_repeat", "tx_pcap", "dpdk_devargs", "wg_config", "tag", "trunks",
+               "vlan_mode"},
               "[[bridge.port]]");
   if (auto name = c.string(t, "name"))
     p.name = *name;
@@ -147,8 +148,14 @@ PortConfig read_port(ConfigChecker& c, const toml::table& t) {
   read_proxy(c, t, p);
   if (auto b = c.boolean(t, "create")) p.create = *b;
   p.peer = c.string(t, "peer");
-  p.rx_pcap = c.string(t, "rx_pcap");
-  p.tx_pcap = c.string(t, "tx_pcap");
+  // Relative to the config file, as flows and wg_config are.
+  if (auto f = c.string(t, "rx_pcap")) p.rx_pcap = resolve_path(c.file(), *f);
+  if (auto f = c.string(t, "tx_pcap")) p.tx_pcap = resolve_path(c.file(), *f);
+  if (auto n = c.integer(t, "rx_pcap_repeat", 0, 1'000'000'000)) {
+    p.rx_pcap_repeat = static_cast<std::uint32_t>(*n);
+    if (!p.rx_pcap)
+      c.issue(*t.get("rx_pcap_repeat"), "'rx_pcap_repeat' needs an 'rx_pcap' to replay");
+  }
   p.dpdk_devargs = c.string(t, "dpdk_devargs");
   if (p.driver == "patch" && !p.peer)
     c.issue(t, fmt::format("patch port '{}' needs a 'peer'", p.name));

@@ -76,8 +76,8 @@ std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p, const std::s
   if (p.driver == "internal")
     return std::make_unique<ports::TapPort>(p.name, ports::TapOptions{p.queues, p.create});
   if (p.driver == "pcap")
-    return std::make_unique<ports::PcapPort>(p.name,
-                                             ports::PcapPortOptions{p.rx_pcap, p.tx_pcap, false});
+    return std::make_unique<ports::PcapPort>(
+        p.name, ports::PcapPortOptions{p.rx_pcap, p.tx_pcap, p.rx_pcap_repeat});
   ports::PortSpec spec;
   if (p.driver == "wireguard") {
     // Parsed by the config loader; a port added by `ctl add-port` reads its file here.

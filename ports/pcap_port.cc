@@ -59,12 +59,11 @@ std::size_t PcapPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
     const u_char* data = nullptr;
     const int r = pcap_next_ex(rx_, &h, &data);
     if (r == PCAP_ERROR_BREAK) {  // end of the capture
-      if (!options_.loop) {
+      if (options_.repeat != 0 && ++rounds_ >= options_.repeat) {
         done_.store(true, std::memory_order_release);
         break;
       }
-      // Rewinding reopens the file: a rare, deliberate slow step in a loop
-      // that exists for benchmarks.
+      // Rewinding reopens the file: a rare, deliberate slow step.
       pcap_close(rx_);
       rx_ = nullptr;
       try {

@@ -1,7 +1,7 @@
 // ports/pcap_port.h: a port backed by capture files (libpcap).
 //
 // Receive replays a capture file as if its frames arrived on the port (once,
-// or looping for benchmarks); transmit appends every frame the switch sends
+// a given number of times, or forever); transmit appends every frame the switch sends
 // to another capture file. It needs no network, so tests and benchmarks can
 // drive the switch with real recorded traffic and inspect what came out
 // with tcpdump or Wireshark.
@@ -23,8 +23,8 @@ namespace sockswitch::ports {
 struct PcapPortOptions {
   std::optional<std::string> rx_file;  // capture to replay; none: the port never receives
   std::optional<std::string>
-      tx_file;        // capture to write; none: transmitted frames are counted and dropped
-  bool loop = false;  // replay the capture forever
+      tx_file;               // capture to write; none: transmitted frames are counted and dropped
+  std::uint32_t repeat = 1;  // times to replay the capture; 0: forever
 };
 
 class PcapPort final : public Port {
@@ -44,7 +44,7 @@ class PcapPort final : public Port {
 
   // Writes buffered frames to the tx file (control thread; e.g. before reading it).
   void flush();
-  // Whether the replay reached the end of its capture (never, when looping).
+  // Whether the replay reached the end of its last round (never, forever).
   [[nodiscard]] bool replay_done() const noexcept { return done_.load(std::memory_order_acquire); }
 
  private:
@@ -55,6 +55,7 @@ class PcapPort final : public Port {
   pcap_t* tx_handle_ = nullptr;  // a dead handle that gives the dumper its link type
   pcap_dumper_t* dumper_ = nullptr;
   std::atomic<bool> done_{false};
+  std::uint32_t rounds_ = 0;  // replays finished (poll thread)
 };
 
 }  // namespace sockswitch::ports
