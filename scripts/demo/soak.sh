@@ -29,7 +29,7 @@ DURATION=${SOAK_SECONDS:-$((SOAK_MINUTES * 60))}  # SOAK_SECONDS: shorter runs w
 EVERY=${SOAK_EVERY:-30}
 SAMPLE_EVERY=10
 GRACE=${SOAK_GRACE:-10}  # seconds after a change in which its effects are expected
-OUT=${SOAK_OUT:-$ROOT/$BUILD/soak-$(date +%Y%m%d-%H%M%S)}
+OUT=${SOAK_OUT:-$(cd "$ROOT" && realpath -m "$BUILD")/soak-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 OUT=$(realpath "$OUT")
 # The daemon itself: `ip netns exec` execs it, so bg's pid is sockswitch's.
