@@ -173,7 +173,7 @@ def udp_loss(d):
         with open(path) as f:
             for line in f:
                 m = re.search(r"(\d+)/(\d+) \([^)]*\)\s+receiver", line)
-                if m:
+                if m and int(m.group(2)) > 0:  # a run cut at its start reports 0/0
                     lost += int(m.group(1))
                     total += int(m.group(2))
                     runs += 1
@@ -382,7 +382,7 @@ def main():
               f'({p["explained"]} during a change on its path, {len(p["unexplained"])} not)')
     u = result["udp_stream"]
     if u["runs"]:
-        print(f'   UDP stream: {u["lost"]}/{u["total"]} datagrams lost over {u["runs"]} finished runs')
+        print(f'   UDP stream: {u["lost"]}/{u["total"]} datagrams lost over {u["runs"]} runs that reported')
     print(f"   pool occupancy: {result['params']['pool_occupancy']}")
     print(f"   paths at the end: {a.paths_end}")
     print(f"   json: {os.path.join(a.dir, 'soak.json')}, chart: {os.path.join(a.dir, 'soak.svg')}")
