@@ -9,8 +9,9 @@ FUZZ_SECONDS ?= 30
 QUICK      ?= 0
 CASE       ?= switching
 JOBS       ?= $(shell nproc)
+SOAK_MINUTES ?= 30
 
-.PHONY: all deps build test unit-test asan-test fuzz-test run bench format clean
+.PHONY: all deps build test unit-test asan-test fuzz-test run soak bench format clean
 
 all: build
 
@@ -40,6 +41,11 @@ test: asan-test fuzz-test unit-test
 
 run: build
 	@scripts/run-main.sh $(BUILD)
+
+# The soak (a benchmark, not in `make test`): the VPS deployment under
+# traffic and changes for SOAK_MINUTES; results in $(BUILD)/soak-DATE.
+soak: build
+	@SOAK_MINUTES=$(SOAK_MINUTES) scripts/soak.sh $(BUILD)
 
 bench: build
 	@QUICK=$(QUICK) CASE=$(CASE) scripts/run-bench.sh $(BUILD)
