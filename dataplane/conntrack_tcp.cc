@@ -141,7 +141,19 @@ TcpVerdict TcpTracker::update(const TcpSegment& s, bool reply) noexcept {
                       src.state >= TcpState::fin_wait_2) &&
                      seq_geq(src.seqhi + kMaxAckWindow, end) &&
                      seq_geq(seq, src.seqlo - kMaxAckWindow);
-  if (!in_window && !loose) return TcpVerdict::invalid;
+  if (!in_window && !loose) {
+    // Another SYN (another ISN) from the side that opened, which the other
+    // side never answered: the client gave up and tries again from the same
+    // port (a container restarting under it). Linux's conntrack takes it as
+    // a new attempt; holding it invalid would lock the client out until the
+    // entry expires.
+    if ((f & (kSyn | kAck)) == kSyn && !reply && src.state == TcpState::syn_sent &&
+        dst.state < TcpState::syn_sent) {
+      src.state = dst.state = TcpState::closed;
+      return TcpVerdict::reopen;
+    }
+    return TcpVerdict::invalid;
+  }
 
   if (win > src.max_win)
     src.max_win = static_cast<std::uint16_t>(std::min<std::uint32_t>(win, 0xffff));

@@ -98,20 +98,7 @@ for port in 443 8443; do
 done
 
 # --- 6. Netmaker: switched normally ------------------------------------------
-begin
-pings=$( (in_ns "$NM" timeout 5 ping -c "$N" -i 0.2 -W 1 10.2.0.1 2>/dev/null || true) |
-  sed -nE 's/.* ([0-9]+) received.*/\1/p')
-tcp_probes "$NM" 10.2.0.1 8081 2
-end
-acc=$(count lis-vps-8081.log 'accepting connection from')
-if ((${pings:-0} == N && acc == N)); then
-  verdict ok "6. Netmaker peer 10.2.0.50 (behind nm-server) <-> VPS host 10.2.0.1 (NORMAL)"
-else
-  verdict fail "6. Netmaker peer 10.2.0.50 (behind nm-server) <-> VPS host 10.2.0.1 (NORMAL)"
-fi
-flows
-saw nm "ping: ${pings:-0}/$N replies; TCP to the Netmaker API :8081: $OK/$N handshakes"
-saw host "listener :8081 accepted $acc connections from 10.2.0.50"
+netmaker_path "6. Netmaker peer 10.2.0.50 (behind nm-server) <-> VPS host 10.2.0.1 (NORMAL)"
 
 # --- 7. Xray's gateway, resolved again after the host has ARPed ---------------
 # Xray's neighbour entry for 10.2.0.1 expires within a minute; flushing it

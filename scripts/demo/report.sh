@@ -39,3 +39,19 @@ verdict() {
 neigh() { ip -n "$1" neigh show "$2" | sed -nE 's/.*lladdr ([0-9a-f:]+).*/\1/p'; }  # neigh NS IP
 flows() { flow_deltas "$TMPD/flows.before" "$TMPD/flows.after"; }
 saw() { printf '      %-5s %s\n' "$1" "$2"; }
+
+# netmaker_path TITLE: pings and TCP handshakes from the Netmaker peer to the
+# VPS host's API (:8081), with the verdict and what each side saw.
+netmaker_path() {
+  begin
+  local pings acc
+  pings=$( (in_ns "$NM" timeout 5 ping -c "$N" -i 0.2 -W 1 10.2.0.1 2>/dev/null || true) |
+    sed -nE 's/.* ([0-9]+) received.*/\1/p')
+  tcp_probes "$NM" 10.2.0.1 8081 2
+  end
+  acc=$(count lis-vps-8081.log 'accepting connection from')
+  if ((${pings:-0} == N && acc == N)); then verdict ok "$1"; else verdict fail "$1"; fi
+  flows
+  saw nm "ping: ${pings:-0}/$N replies; TCP to the Netmaker API :8081: $OK/$N handshakes"
+  saw host "listener :8081 accepted $acc connections from 10.2.0.50"
+}

@@ -135,6 +135,24 @@ TEST(Conntrack, TcpHandshakeDataAndClose) {
   EXPECT_EQ(t.dump(std::nullopt, 100s).at(0).tcp, TcpState::syn_sent);
 }
 
+// Found by the soak: a client whose SYN went unanswered (Xray's veth was
+// being made again) tries again from the same port with another ISN. That is
+// a new attempt, not an invalid segment of the old one.
+TEST(Conntrack, ANewSynAfterAnUnansweredOneStartsAgain) {
+  Conntrack t(1000);
+  EXPECT_EQ(pass(t, tcp(kA, kB, 40001, 8443, kSyn, 100, 0), ct(true)).state, kTrk | kNew);
+  EXPECT_FALSE(pass(t, tcp(kA, kB, 40001, 8443, kSyn, 100, 0), ct(false)).state & kInv)
+      << "the same SYN again (a retransmission)";
+  EXPECT_EQ(pass(t, tcp(kA, kB, 40001, 8443, kSyn, 3'000'000'000u, 0), ct(true)).state, kTrk | kNew)
+      << "another ISN on the same ports";
+  EXPECT_EQ(t.counters().invalid, 0u);
+  EXPECT_EQ(pass(t, tcp(kB, kA, 8443, 40001, kSyn | kAck, 7000, 3'000'000'001u), ct(false)).state,
+            kTrk | kEst | kRpl);
+  EXPECT_EQ(t.counters().connections, 1u);
+  // Once the other side has answered, a SYN with another ISN is no new attempt.
+  EXPECT_EQ(pass(t, tcp(kA, kB, 40001, 8443, kSyn, 5'000, 0), ct(false)).state, kTrk | kInv);
+}
+
 TEST(Conntrack, WhatCannotStartAConnectionIsInvalid) {
   Conntrack t(1000);
   EXPECT_EQ(pass(t, tcp(kB, kA, 80, 40000, kSyn | kAck, 5000, 101), ct(true)).state, kTrk | kInv);
