@@ -43,7 +43,6 @@ class RingPort final : public Port {
   void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
                 std::span<dataplane::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t) const noexcept override { return rx_->wakeup_fd(); }
-  [[nodiscard]] std::string engine() const override { return "ring"; }
   [[nodiscard]] LinkState link_state() const noexcept override {
     return link_.load(std::memory_order_relaxed);
   }
