@@ -33,7 +33,6 @@ class TapPort final : public Port {
   }
   [[nodiscard]] std::uint16_t queue_count() const noexcept override { return dev_.queue_count(); }
   void refresh() override;
-  [[nodiscard]] std::string engine() const override { return "tap"; }
   [[nodiscard]] LinkState link_state() const noexcept override {
     return link_.load(std::memory_order_relaxed);
   }

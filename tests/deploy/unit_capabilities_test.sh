@@ -333,14 +333,15 @@ check_switch() {
   # Both veth ports up, or one given up on ("cannot open"), within 5 s.
   local i
   for ((i = 0; i < 50; i++)); do
-    [[ $(grep -cE "^ +port [12] \([a-z_]+\): ${PFX}[ab] up$" <<<"$show") -eq 2 ]] && break
+    [[ $(grep -cE "^ +port [12] \([a-z_]+(, [a-z_ ]+)?\): ${PFX}[ab] up$" <<<"$show") -eq 2 ]] && break
     grep -q 'cannot open' <<<"$show" && break
     sleep 0.1
     show=$(ctl show) || nope "ctl show did not answer" || return 1
   done
   # AF_XDP first: it is what the missing capabilities break.
   for p in a b; do
-    grep -A1 -E "port [12] \([a-z_]+\): ${PFX}$p up" <<<"$show" |
+    # show names the engine: "port 2 (auto, af_xdp native): NAME up".
+    grep -A1 -E "port [12] \([a-z_]+, af_xdp native\): ${PFX}$p up" <<<"$show" |
       grep -q 'XDP program is attached' ||
       nope "port ${PFX}$p is not up on AF_XDP: $(grep -A1 "${PFX}$p" <<<"$show" | tr -s ' \n' ' ')" ||
       return 1
