@@ -199,11 +199,11 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   }
   Config cfg;
   cfg.file = file_name;
-  c.only_keys(root,
-              {"control_socket", "log_level", "poll_thread", "bridge", "ovsdb", "ovs_rundir",
-               "openflow", "metrics", "metrics_address", "metrics_flow_series", "ct_max",
-               "wireguard_run_dir"},
-              "the top level");
+  c.only_keys(
+      root,
+      {"control_socket", "log_level", "poll_thread", "bridge", "ovsdb", "ovs_rundir", "openflow",
+       "metrics", "metrics_address", "metrics_flow_series", "ct_max", "wireguard_run_dir"},
+      "the top level");
   if (auto s = c.string(root, "ovs_rundir")) {
     if (!s->empty() && s->front() == '/')
       cfg.ovs_rundir = *s;

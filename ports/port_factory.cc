@@ -87,9 +87,9 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
       throw std::invalid_argument("port " + spec.name + ": wireguard needs its wg-quick file");
     if (spec.queues != 1)
       throw std::invalid_argument("port " + spec.name + ": wireguard supports one queue");
-    return std::make_unique<WireGuardPort>(spec.name, *spec.wg_config,
-                                           WireGuardPortOptions{.mac = spec.mac,
-                                                                .uapi_directory = spec.wg_run_dir});
+    return std::make_unique<WireGuardPort>(
+        spec.name, *spec.wg_config,
+        WireGuardPortOptions{.mac = spec.mac, .uapi_directory = spec.wg_run_dir});
   }
   if (spec.driver == "dpdk") {
 #ifdef SOCKSWITCH_HAVE_DPDK
