@@ -171,29 +171,6 @@ void Switch::plan_threads() {
     pools_.push_back(std::make_shared<dataplane::PacketPool>(kPoolPackets));
 }
 
-std::vector<std::vector<std::string>> Switch::assign_threads(
-    const std::vector<PollThreadSpec>& threads, const std::vector<BridgeConfig>& bridges) {
-  std::vector<PollThreadSpec> specs = threads;
-  if (specs.empty()) specs.push_back({});
-  std::set<std::string> named;
-  for (const auto& s : specs)
-    named.insert(s.bridges.begin(), s.bridges.end());
-  std::vector<std::vector<std::string>> assigned(specs.size());
-  for (std::size_t i = 0; i < specs.size(); ++i) {
-    for (const BridgeConfig& b : bridges) {
-      const auto& mine = specs[i].bridges;
-      const bool take = mine.empty() ? !named.count(b.name)
-                                     : std::find(mine.begin(), mine.end(), b.name) != mine.end();
-      if (take) assigned[i].push_back(b.name);
-    }
-    // A catch-all thread takes every unnamed bridge once.
-    if (specs[i].bridges.empty())
-      for (const BridgeConfig& b : bridges)
-        named.insert(b.name);
-  }
-  return assigned;
-}
-
 std::shared_ptr<dataplane::PacketPool> Switch::pool_of(const std::string& bridge) const {
   for (std::size_t i = 0; i < thread_bridges_.size(); ++i)
     for (const std::string& b : thread_bridges_[i])
@@ -231,30 +208,6 @@ Switch::RunningBridge& Switch::bridge(const std::string& name) {
 
 const Switch::RunningBridge& Switch::bridge(const std::string& name) const {
   return const_cast<Switch*>(this)->bridge(name);
-}
-
-// The running wireguard port that `want` (a changed config of the same
-// name) can be applied to without reopening, or nullptr. Anything beyond
-// the file's peers and keys (OpenFlow number, MAC, flooding, listen port)
-// needs a new port.
-Switch::RunningPort* Switch::wireguard_in_place(std::vector<RunningPort>& running,
-                                                const PortConfig& want) {
-  if (want.driver != "wireguard" || !want.wg_parsed) return nullptr;
-  for (RunningPort& p : running) {
-    if (p.config.name != want.name || p.config.driver != "wireguard" || !p.port) continue;
-    if (p.config.ofport != want.ofport || p.config.mac != want.mac ||
-        p.config.no_flood != want.no_flood)
-      return nullptr;
-    auto& wg = static_cast<ports::WireGuardPort&>(*p.port);
-    const std::uint16_t listen = want.wg_parsed->interface.listen_port.value_or(0);
-    if (listen != 0 && listen != wg.listen_port())
-      throw std::invalid_argument(fmt::format(
-          "wireguard port '{}': ListenPort {} differs from the bound {}; remove and re-add the "
-          "port (ctl del-port / add-port) to move it",
-          want.name, listen, wg.listen_port()));
-    return &p;
-  }
-  return nullptr;
 }
 
 std::string Switch::wg_show(const std::string& port) const {
@@ -357,6 +310,10 @@ std::uint64_t Switch::dropped(dataplane::Drop d) const {
   for (const auto& t : threads_)
     n += t->stats().dropped(d);
   return n;
+}
+
+std::size_t Switch::learned_macs(const std::string& name, flowtable::PortNo port) {
+  return bridge(name).bridge->mac_table().port_entries(port);
 }
 
 std::string Switch::dump_ports(const std::string& name) const {

@@ -28,6 +28,7 @@
 
 #include "control/config.h"
 #include "control/port_numbering.h"
+#include "control/reload_plan.h"
 #include "dataplane/bridge.h"
 #include "dataplane/poll_thread.h"
 #include "ports/port.h"
@@ -49,14 +50,11 @@ class Switch final {
   Switch(const Switch&) = delete;
   Switch& operator=(const Switch&) = delete;
 
-  // What a reload does to the flow tables of bridges that stay.
-  enum class FlowReload : std::uint8_t {
-    replace,       // the file is the table: flows added at run time go
-    when_changed,  // only where the flows or their basis changed (database bridges)
-  };
+  using FlowReload = control::FlowReload;
 
-  // Applies `wanted` as a diff (switch_reload.cc). Throws before changing
-  // anything when a new port cannot be opened or a setting is refused.
+  // Applies diff(running_config(), wanted) (reload_plan.h, carried out in
+  // switch_reload.cc). Throws before changing anything when a new port
+  // cannot be opened or a setting is refused.
   void reload(Config wanted, FlowReload flows = FlowReload::replace);
 
   // --- ctl commands: each returns the text to show ---------------------
@@ -202,6 +200,9 @@ class Switch final {
   // Each poll thread's counters, by thread index (metrics).
   [[nodiscard]] std::vector<std::pair<std::size_t, const dataplane::ThreadStats*>> thread_stats()
       const;
+  // MAC addresses NORMAL has learned on `port` (read while the bridge's
+  // poll thread may be learning: a glance for tests, not a count to trust).
+  [[nodiscard]] std::size_t learned_macs(const std::string& bridge, flowtable::PortNo port);
   // Per-bridge thread statistics, summed (for tests and `show`).
   [[nodiscard]] std::uint64_t dropped(dataplane::Drop d) const;
 
@@ -254,11 +255,8 @@ class Switch final {
   void after_publish(RunningBridge& b);
   [[nodiscard]] static std::string neighbor_claims_line(const RunningPort& p);
   void plan_threads();
-  [[nodiscard]] static std::vector<std::vector<std::string>> assign_threads(
-      const std::vector<PollThreadSpec>& threads, const std::vector<BridgeConfig>& bridges);
   static dataplane::MacLearningConfig mac_config(const BridgeConfig& b);
   static dataplane::MeterSet meter_set(const std::vector<flowtable::MeterConfig>& meters);
-  void rebuild(Config wanted);
   [[nodiscard]] std::shared_ptr<dataplane::PacketPool> pool_of(const std::string& bridge) const;
   void start_threads();
   void stop_threads() noexcept;
@@ -270,7 +268,9 @@ class Switch final {
   // settings, which stay fatal) leaves it closed with open_error set.
   RunningPort open_at_start(const PortConfig& pc, const std::string& bridge);
   bool retry_open(RunningPort& p, const std::string& bridge);
-  static RunningPort* wireguard_in_place(std::vector<RunningPort>& running, const PortConfig& want);
+  // Opens a port whose old self a reload has just closed: any failure
+  // leaves it down with the reason, retried like one that failed at start.
+  RunningPort reopen_port(const PortConfig& pc, const std::string& bridge);
 
   // Buffers per poll thread (2 KiB each, 34 MiB pinned as the AF_XDP UMEM).
   // Each AF_XDP fill ring holds at most PacketPool::kMaxLendShare (512:

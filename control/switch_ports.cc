@@ -93,6 +93,20 @@ Switch::RunningPort Switch::open_at_start(const PortConfig& pc, const std::strin
   return rp;
 }
 
+Switch::RunningPort Switch::reopen_port(const PortConfig& pc, const std::string& bridge) {
+  RunningPort rp{pc, nullptr};
+  try {
+    rp.port = open_port(pc, bridge);
+    observe_device(rp);
+  } catch (const std::exception& e) {
+    rp.open_error = e.what();
+    rp.retry_at = std::chrono::steady_clock::now() + rp.backoff;
+    spdlog::error("port {}: closed for its new settings and cannot open again ({}); retrying",
+                  pc.name, e.what());
+  }
+  return rp;
+}
+
 // True when the port opened now.
 bool Switch::retry_open(RunningPort& p, const std::string& bridge) {
   const auto now = std::chrono::steady_clock::now();
@@ -201,7 +215,8 @@ std::string Switch::del_port(const std::string& name, const std::string& port) {
         "port {} is the Open vSwitch database's: ovs-vsctl del-port {} {}", port, name, port));
   RunningPort gone = std::move(*it);
   b.ports.erase(it);
-  publish_ports(b);  // the grace period passes before `gone` is destroyed
+  b.bridge->note_removed(gone.config.ofport);  // its MACs go with it (OVS flushes them too)
+  publish_ports(b);                            // the grace period passes before `gone` is destroyed
   b.numbering.released(port, gone.config.ofport, PortNumbering::Clock::now());
   b.config.port_map.remove(port);
   std::erase_if(b.config.ports, [&](const PortConfig& p) { return p.name == port; });

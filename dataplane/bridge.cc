@@ -58,6 +58,14 @@ void Bridge::update(std::vector<BridgePort> ports, std::span<const flowtable::Fl
   publish(std::move(next));
 }
 
+void Bridge::note_removed(flowtable::PortNo port) {
+  // A poll thread applies the log at least once a loop; one that missed
+  // more than this many removals forgets every MAC instead.
+  constexpr std::size_t kRemovalsKept = 64;
+  if (removals_.size() == kRemovalsKept) removals_.erase(removals_.begin());
+  removals_.push_back({++removal_seq_, port});
+}
+
 std::vector<flowtable::RemovedFlow> Bridge::apply_flows(std::span<const flowtable::FlowMod> mods) {
   std::vector<flowtable::RemovedFlow> removed =
       flows_.apply(mods);  // throws before changing anything on a bad batch
@@ -69,6 +77,7 @@ std::vector<flowtable::RemovedFlow> Bridge::apply_flows(std::span<const flowtabl
 
 void Bridge::set_mac_config(const MacLearningConfig& mac) {
   auto table = std::make_unique<MacLearningTable>(mac);  // throws before anything changes
+  table->skip_removals_through(removal_seq_);
   auto next = std::make_unique<BridgeSnapshot>(*current_);
   next->mac = table.get();
   publish(std::move(next));
@@ -97,6 +106,7 @@ void Bridge::set_miss_to_controller(bool on) {
 
 void Bridge::publish(std::unique_ptr<BridgeSnapshot> next) {
   next->generation = ++generation_;
+  next->removals = removals_;
   published_.store(next.get(), std::memory_order_release);
   rcu_synchronize();
   current_ = std::move(next);  // the old snapshot is freed here, after the grace period

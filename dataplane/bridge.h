@@ -54,6 +54,9 @@ struct BridgeSnapshot {
   std::uint64_t generation = 0;  // differs between any two snapshots of one bridge
   std::uint8_t bridge_index = 0;
   MacLearningTable* mac = nullptr;
+  // The latest ports removed from the bridge, for `mac`'s writer to forget
+  // (MacLearningTable::apply_removals).
+  std::vector<PortRemoval> removals;
   ControllerQueues* controller = nullptr;  // the bridge's; lives as long as it
   Conntrack* conntrack = nullptr;          // the switch's; outlives every bridge
   std::shared_ptr<const MeterSet> meters = std::make_shared<const MeterSet>();
@@ -97,6 +100,9 @@ class Bridge final {
   // Ports and flow changes in one snapshot: no packet sees new ports with
   // old flows (whose output:N may name a port that went) or the reverse.
   void update(std::vector<BridgePort> ports, std::span<const flowtable::FlowMod> mods);
+  // `port` has left the bridge for good (not a reopen): its learned MACs
+  // are forgotten once the next snapshot is published.
+  void note_removed(flowtable::PortNo port);
   // Returns the deleted flows that asked to be reported (FlowTable::apply).
   std::vector<flowtable::RemovedFlow> apply_flows(std::span<const flowtable::FlowMod> mods);
   // A MAC table of the new size and aging replaces the old one (whose
@@ -133,6 +139,8 @@ class Bridge final {
   std::unique_ptr<BridgeSnapshot> current_;
   RcuPointer<BridgeSnapshot> published_{nullptr};
   std::uint64_t generation_ = 0;
+  std::vector<PortRemoval> removals_;  // the latest kRemovalsKept
+  std::uint64_t removal_seq_ = 0;
 };
 
 }  // namespace sockswitch::dataplane

@@ -227,6 +227,20 @@ std::size_t MacLearningTable::flush_port(PortNo port) noexcept {
   return removed;
 }
 
+std::size_t MacLearningTable::apply_removals(std::span<const PortRemoval> log) noexcept {
+  if (log.empty() || log.back().seq <= removals_applied_) return 0;
+  std::size_t removed = 0;
+  if (log.front().seq > removals_applied_ + 1) {  // some left the log unapplied
+    removed = size_;
+    flush();
+  } else {
+    for (const PortRemoval& r : log)
+      if (r.seq > removals_applied_) removed += flush_port(r.port);
+  }
+  removals_applied_ = log.back().seq;
+  return removed;
+}
+
 void MacLearningTable::flush() noexcept {
   for (Slot& s : index_)
     s = Slot{};

@@ -45,6 +45,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "dataplane/mac_addr.h"
@@ -61,6 +62,15 @@ struct MacLearningConfig {
   std::chrono::seconds aging{300};
   std::uint32_t max_ports = 256;
   std::uint64_t seed = 0;  // hash seed; 0 asks for a random one
+};
+
+// A port that left its bridge, numbered in the order ports leave (seq > 0).
+// The control thread logs removals in the bridge's snapshot; the table's
+// writer applies them (the table has one writer, so the control thread
+// cannot flush it itself).
+struct PortRemoval {
+  std::uint64_t seq = 0;
+  flowtable::PortNo port{};
 };
 
 enum class LearnResult : std::uint8_t {
@@ -89,6 +99,14 @@ class MacLearningTable final {
   // Forgets every entry on `port`; returns how many.
   std::size_t flush_port(flowtable::PortNo port) noexcept;
   void flush() noexcept;
+  // Forgets the ports of the removals in `log` (ascending seq, the most
+  // recent ones) not applied yet; when some not applied have already left
+  // the log, forgets everything. Returns how many entries went.
+  std::size_t apply_removals(std::span<const PortRemoval> log) noexcept;
+  // The seq of the last removal applied (or skipped, for a new table).
+  [[nodiscard]] std::uint64_t removals_applied() const noexcept { return removals_applied_; }
+  // A new table owes nothing to removals made before it existed.
+  void skip_removals_through(std::uint64_t seq) noexcept { removals_applied_ = seq; }
   // Removes up to `budget` expired entries, oldest of each port first;
   // returns how many.
   std::size_t expire(Seconds now, std::size_t budget) noexcept;
@@ -145,6 +163,7 @@ class MacLearningTable final {
   std::uint32_t ports_high_ = 0;  // port slots at or above this were never used
   std::size_t size_ = 0;
   std::uint64_t evictions_ = 0;
+  std::uint64_t removals_applied_ = 0;
 };
 
 }  // namespace sockswitch::dataplane

@@ -93,6 +93,8 @@ bool PollThread::poll_once(std::chrono::seconds now) noexcept {
   for (const Bridge* b : bridges_) {
     const BridgeSnapshot* snap = b->published();
     if (snap == nullptr) continue;
+    if (!snap->removals.empty() && snap->removals.back().seq > snap->mac->removals_applied())
+      snap->mac->apply_removals(snap->removals);
     busy |= inject(*snap, now);
     for (const BridgePort& bp : snap->ports) {
       for (std::uint16_t q = bp.rx_queue; q < bp.rx_queue + bp.rx_queues; ++q) {

@@ -13,6 +13,13 @@
 // name; malformed ctl arguments are refused, counted, and change nothing.
 #include <gtest/gtest.h>
 
+#include <pcap/pcap.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "control/config.h"
@@ -116,6 +123,45 @@ TEST(RuntimePorts, ANumberIsNotHandedToANewcomerAndComesBackWithItsName) {
   EXPECT_EQ(c.ok({"add-port", "br", "warp0", "driver=pcap"}), "port warp0 added to br as 3\n");
   c.ok({"del-port", "br", "p1"});  // a file's port: its number rests too
   EXPECT_EQ(c.ok({"add-port", "br", "veth10", "driver=pcap"}), "port veth10 added to br as 5\n");
+}
+
+// Waits up to 5 s for `done`.
+template <class F>
+bool eventually(F done) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+TEST(RuntimePorts, ADeletedPortsLearnedMacsAreForgotten) {
+  // One broadcast frame from 02:00:00:00:00:01 arrives on p1: NORMAL learns it there.
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("rtports-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string frames = (dir / "p1.pcap").string();
+  {
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+    pcap_dumper_t* out = pcap_dump_open(dead, frames.c_str());
+    ASSERT_NE(out, nullptr) << pcap_geterr(dead);
+    std::uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
+                              0,    0,    0,    0,    0x01, 0x88, 0xb5};
+    pcap_pkthdr h{};
+    h.caplen = h.len = sizeof frame;
+    pcap_dump(reinterpret_cast<u_char*>(out), &h, frame);
+    pcap_dump_close(out);
+    pcap_close(dead);
+  }
+  control::Switch sw(control::parse_config(std::string(kConfig) + "rx_pcap = \"" + frames + "\"\n",
+                                           "<runtime ports>"));
+  const flowtable::PortNo p2{2};
+  EXPECT_TRUE(eventually([&] { return sw.learned_macs("br", p2) == 1; }));
+  EXPECT_EQ(sw.del_port("br", "p2"), "port p2 removed from br\n");
+  EXPECT_TRUE(eventually([&] { return sw.learned_macs("br", p2) == 0; }))
+      << "NORMAL still sends 02:00:00:00:00:01 to the port that left";
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RuntimePorts, MalformedArgumentsAreRefusedAndCounted) {

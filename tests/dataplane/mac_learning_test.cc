@@ -84,6 +84,36 @@ TEST(MacLearning, EntriesAgeOut) {
   EXPECT_EQ(fast.lookup(mac(1), kVlan10, 15s), std::nullopt);
 }
 
+TEST(MacLearning, RemovalsAreAppliedOnceAndAMissedOneForgetsEverything) {
+  MacLearningTable t(small(64));
+  for (std::uint64_t i = 0; i < 9; ++i)
+    ASSERT_EQ(t.learn(mac(i), kVlan10,
+                      i % 3 == 0   ? kP1
+                      : i % 3 == 1 ? kP2
+                                   : kP3,
+                      0s),
+              LearnResult::learned);
+  const std::vector<PortRemoval> one{{1, kP1}};
+  EXPECT_EQ(t.apply_removals(one), 3u);
+  EXPECT_EQ(t.removals_applied(), 1u);
+  // The same log again is already applied: kP1's new entry stays.
+  ASSERT_EQ(t.learn(mac(0), kVlan10, kP1, 1s), LearnResult::learned);
+  EXPECT_EQ(t.apply_removals(one), 0u);
+  EXPECT_EQ(t.lookup(mac(0), kVlan10, 1s), kP1);
+  // A log whose oldest entry is past the next one due: something was
+  // missed, so nothing learned can be trusted.
+  const std::vector<PortRemoval> gap{{3, kP2}};
+  EXPECT_EQ(t.apply_removals(gap), 7u);
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.removals_applied(), 3u);
+  // A new table skips the removals made before it.
+  MacLearningTable fresh(small(64));
+  fresh.skip_removals_through(3);
+  ASSERT_EQ(fresh.learn(mac(1), kVlan10, kP2, 0s), LearnResult::learned);
+  EXPECT_EQ(fresh.apply_removals(gap), 0u);
+  EXPECT_EQ(fresh.lookup(mac(1), kVlan10, 0s), kP2);
+}
+
 TEST(MacLearning, FlushPortForgetsOnlyThatPort) {
   MacLearningTable t(small(64));
   for (std::uint64_t i = 0; i < 10; ++i)
