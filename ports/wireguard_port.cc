@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <thread>
+#include <utility>
 #include <variant>
 
 #include "ports/wireguard/key.h"
@@ -82,7 +84,8 @@ WireGuardPort::WireGuardPort(const std::string& name, const wireguard::WgConfig&
       mtu_(config.interface.wg_quick.mtu.value_or(kDefaultMtu)),
       l3_(mac_, neighbors_),
       socket_(socket_options(config, options.socket)),
-      device_(device_options(options)) {
+      device_(device_options(options)),
+      resolve_(std::move(options.resolve)) {
   // Before the handshake thread exists, this thread may stand in for it.
   device_.apply(wireguard::to_device_change(config), TimerClock::now());
   staged_event_ = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -324,7 +327,7 @@ void WireGuardPort::note_pending(const wireguard::WgConfig& config) {
       spdlog::warn("wireguard port {}: peer {} endpoint {} does not resolve yet; retrying", name(),
                    wireguard::to_base64(p.public_key), p.endpoint_host);
       pending_.push_back({p.public_key, p.endpoint_host, std::chrono::steady_clock::now(),
-                          std::chrono::seconds(1)});
+                          std::chrono::seconds(1), nullptr});
     }
 }
 
@@ -332,10 +335,18 @@ std::size_t WireGuardPort::resolve_pending_endpoints() {
   const auto now = std::chrono::steady_clock::now();
   std::size_t resolved = 0;
   std::erase_if(pending_, [&](PendingEndpoint& p) {
-    if (now < p.retry_at) return false;
-    std::string why;
-    const auto e = wireguard::Endpoint::resolve(p.host, why);
-    if (!e) {
+    if (!p.lookup) {
+      if (now < p.retry_at) return false;
+      p.lookup = std::make_shared<Lookup>();
+      std::thread([lookup = p.lookup, host = p.host, resolve = resolve_] {
+        lookup->result = resolve(host, lookup->why);
+        lookup->done.store(true, std::memory_order_release);
+      }).detach();
+      return false;
+    }
+    if (!p.lookup->done.load(std::memory_order_acquire)) return false;
+    const std::shared_ptr<Lookup> lookup = std::exchange(p.lookup, nullptr);
+    if (!lookup->result) {
       p.backoff = std::min(p.backoff * 2, std::chrono::seconds(60));
       p.retry_at = now + p.backoff;
       return false;
@@ -344,11 +355,11 @@ std::size_t WireGuardPort::resolve_pending_endpoints() {
     wireguard::PeerChange pc;
     pc.public_key = p.peer;
     pc.update_only = true;  // a peer removed meanwhile stays removed
-    pc.endpoint = *e;
+    pc.endpoint = *lookup->result;
     change.peers.push_back(std::move(pc));
     thread_->run([&] { apply_here(change); });
     spdlog::info("wireguard port {}: peer {} endpoint {} resolved to {}", name(),
-                 wireguard::to_base64(p.peer), p.host, e->to_string());
+                 wireguard::to_base64(p.peer), p.host, lookup->result->to_string());
     ++resolved;
     return true;
   });

@@ -44,6 +44,8 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +68,13 @@ struct WireGuardPortOptions final {
   // Where the UAPI socket goes; empty: no UAPI socket (tests of the data path).
   std::string uapi_directory = "/var/run/wireguard";
   UdpSocketOptions socket = {};  // port and fwmark are taken from the file
+  // How an Endpoint host name that did not resolve at load is looked up
+  // again (getaddrinfo). It runs on a thread of its own, never the caller's:
+  // a resolver that takes seconds must not stall the control thread.
+  std::function<std::optional<wireguard::Endpoint>(const std::string& host, std::string& why)>
+      resolve = [](const std::string& host, std::string& why) {
+        return wireguard::Endpoint::resolve(host, why);
+      };
 };
 
 class WireGuardPort final : public Port {
@@ -95,7 +104,9 @@ class WireGuardPort final : public Port {
   void reconfigure(const wireguard::WgConfig& config);
   // Control thread, about once a second: peers whose Endpoint host did not
   // resolve when the file was read are looked up again (back-off from 1 to
-  // 60 s); one that resolves gets its endpoint. Returns how many did.
+  // 60 s) in the background; a lookup that has finished with an address
+  // gives its peer the endpoint. Never waits for a lookup. Returns how many
+  // peers got theirs.
   std::size_t resolve_pending_endpoints();
   // Peers still waiting for their endpoint's name to resolve.
   [[nodiscard]] std::size_t pending_endpoints() const noexcept { return pending_.size(); }
@@ -154,12 +165,21 @@ class WireGuardPort final : public Port {
 
   std::unique_ptr<WireGuardUapiServer> uapi_;
   std::unique_ptr<WireGuardHandshakeThread> thread_;  // last: stops first
+  // One lookup on its own detached thread; it owns a share of this, so
+  // the port can go while a lookup still waits for an answer.
+  struct Lookup {
+    std::atomic<bool> done{false};
+    std::optional<wireguard::Endpoint> result;  // written before done
+    std::string why;
+  };
   struct PendingEndpoint {
     wireguard::PublicKey peer{};
     std::string host;  // "name:port" as the file has it
     std::chrono::steady_clock::time_point retry_at{};
     std::chrono::seconds backoff{1};
+    std::shared_ptr<Lookup> lookup;  // in flight, or finished and not yet taken
   };
+  std::function<std::optional<wireguard::Endpoint>(const std::string&, std::string&)> resolve_;
   std::vector<PendingEndpoint> pending_;  // control thread
   void note_pending(const wireguard::WgConfig& config);
 };
