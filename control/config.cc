@@ -107,7 +107,8 @@ void check_patches(ConfigChecker& c, const Config& cfg) {
   std::map<std::string, std::pair<const PortConfig*, const BridgeConfig*>> patches;
   for (const BridgeConfig& b : cfg.bridges)
     for (const PortConfig& p : b.ports)
-      if (p.driver == "patch") patches[p.name] = {&p, &b};
+      if (const ports::PortDriver* d = ports::find_port_driver(p.driver); d && d->opens_itself)
+        patches[p.name] = {&p, &b};
   for (const auto& [name, where] : patches) {
     const auto& [port, bridge] = where;
     // A patch port without a peer is reported by read_port; here it has

@@ -29,6 +29,7 @@
 #include "flowtable/meter.h"
 #include "flowtable/port_map.h"
 #include "ports/neighbor_claims.h"
+#include "ports/port_driver.h"
 #include "ports/wireguard/wg_config.h"
 
 namespace sockswitch::control {
@@ -78,6 +79,10 @@ struct PortConfig {
            a.wg_config_digest == b.wg_config_digest;
   }
 };
+
+// The driver's row in ports/port_driver.h; an unknown name (which the
+// config and ctl refuse before a PortConfig exists) throws std::invalid_argument.
+[[nodiscard]] const ports::PortDriver& port_driver(const PortConfig& p);
 
 // Whether a port of `driver` may have a `mac`: only the ports that make up
 // their Ethernet side (tun, wireguard, auto/af_packet on a bare-IP device);

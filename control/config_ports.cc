@@ -4,7 +4,9 @@
 #include <set>
 
 #include "control/port_arguments.h"
+#include "control/port_checks.h"
 #include "flowtable/value_text.h"
+#include "ports/port_driver.h"
 #include "ports/wireguard/blake2s.h"
 #include "ports/wireguard/key.h"
 
@@ -13,25 +15,14 @@ namespace {
 
 using flowtable::PortNo;
 
-const std::set<std::string, std::less<>> kDrivers{
-    "auto", "af_xdp", "af_packet", "tap", "tun", "internal", "patch", "pcap", "dpdk", "wireguard"};
-
 // A wireguard port's wg-quick file is read and parsed with the config, so
 // its errors (located in that file) stop a load or reload like any other.
 void read_wg_config(ConfigChecker& c, const toml::table& t, PortConfig& p) {
   const toml::node* key = t.get("wg_config");
   if (auto file = c.string(t, "wg_config")) p.wg_config = resolve_path(c.file(), *file);
-  if (p.driver != "wireguard") {
-    if (key != nullptr)
-      c.issue(*key, fmt::format("'wg_config' is only for wireguard ports ('{}' is {})", p.name,
-                                p.driver));
-    return;
-  }
-  if (p.queues != 1) c.issue(t, fmt::format("wireguard port '{}' has one queue", p.name));
-  if (!p.wg_config) {
-    if (key == nullptr) c.issue(t, fmt::format("wireguard port '{}' needs 'wg_config'", p.name));
-    return;
-  }
+  const ports::PortDriver* d = ports::find_port_driver(p.driver);
+  if (d == nullptr || !d->takes(ports::PortOption::wg_config) || !p.wg_config)
+    return;  // check_port says what is wrong
   std::string text;
   try {
     text = read_text_file(*p.wg_config);
@@ -58,13 +49,21 @@ void read_wg_config(ConfigChecker& c, const toml::table& t, PortConfig& p) {
 
 }  // namespace
 
+const ports::PortDriver& port_driver(const PortConfig& p) {
+  const ports::PortDriver* d = ports::find_port_driver(p.driver);
+  if (d == nullptr)
+    throw std::invalid_argument("port " + p.name + ": unknown driver '" + p.driver + "'");
+  return *d;
+}
+
 bool driver_takes_mac(std::string_view driver) {
-  return driver == "auto" || driver == "af_packet" || driver == "tun" || driver == "wireguard";
+  const ports::PortDriver* d = ports::find_port_driver(driver);
+  return d != nullptr && d->makes_ethernet;
 }
 
 bool driver_has_netdev(std::string_view driver) {
-  return driver == "auto" || driver == "af_packet" || driver == "af_xdp" || driver == "tap" ||
-         driver == "tun" || driver == "internal";
+  const ports::PortDriver* d = ports::find_port_driver(driver);
+  return d != nullptr && d->has_netdev;
 }
 
 namespace {
@@ -83,8 +82,6 @@ void read_vlan(ConfigChecker& c, const toml::table& t, PortConfig& p) {
                           "native-untagged)",
                           *mode));
   }
-  if (const std::string why = dataplane::vlan_config_error(p.vlan); !why.empty())
-    c.issue(t, fmt::format("port '{}': {}", p.name, why));
 }
 
 // proxy = ["10.2.0.50/32", ...]: what lies behind an L3 port, for a device
@@ -100,10 +97,6 @@ void read_proxy(ConfigChecker& c, const toml::table& t, PortConfig& p) {
       c.issue(*node,
               fmt::format("'{}' is not an IP prefix (10.2.0.0/24, fd00::/64, 10.2.0.50)", text));
   }
-  if (!driver_takes_mac(p.driver))
-    c.issue(*key, fmt::format("'proxy' is for L3 ports (tun, wireguard, auto/af_packet on a "
-                              "bare-IP device); a {} port answers no ARP",
-                              p.driver));
 }
 
 }  // namespace
@@ -120,12 +113,7 @@ PortConfig read_port(ConfigChecker& c, const toml::table& t) {
     p.name = *name;
   else
     c.issue(t, "a port needs a 'name'");
-  if (auto d = c.string(t, "driver")) {
-    if (kDrivers.count(*d))
-      p.driver = *d;
-    else
-      c.issue(*t.get("driver"), fmt::format("unknown driver '{}'", *d));
-  }
+  if (auto d = c.string(t, "driver")) p.driver = *d;
   if (auto n = c.integer(t, "ofport", 1, flowtable::to_u32(flowtable::kPortMax)))
     p.ofport = PortNo{static_cast<std::uint32_t>(*n)};
   if (auto b = c.boolean(t, "no_flood")) p.no_flood = *b;
@@ -138,12 +126,6 @@ PortConfig read_port(ConfigChecker& c, const toml::table& t) {
     } catch (const std::exception& e) {
       c.issue(*t.get("mac"), e.what());
     }
-    if (!driver_takes_mac(p.driver))
-      c.issue(*t.get("mac"),
-              fmt::format("'mac' is for ports that make up their Ethernet side (tun, wireguard, "
-                          "auto/af_packet on a bare-IP device); a {} port uses its device's own "
-                          "address",
-                          p.driver));
   }
   read_proxy(c, t, p);
   if (auto b = c.boolean(t, "create")) p.create = *b;
@@ -151,21 +133,20 @@ PortConfig read_port(ConfigChecker& c, const toml::table& t) {
   // Relative to the config file, as flows and wg_config are.
   if (auto f = c.string(t, "rx_pcap")) p.rx_pcap = resolve_path(c.file(), *f);
   if (auto f = c.string(t, "tx_pcap")) p.tx_pcap = resolve_path(c.file(), *f);
-  if (auto n = c.integer(t, "rx_pcap_repeat", 0, 1'000'000'000)) {
+  if (auto n = c.integer(t, "rx_pcap_repeat", 0, 1'000'000'000))
     p.rx_pcap_repeat = static_cast<std::uint32_t>(*n);
-    if (!p.rx_pcap)
-      c.issue(*t.get("rx_pcap_repeat"), "'rx_pcap_repeat' needs an 'rx_pcap' to replay");
-  }
   p.dpdk_devargs = c.string(t, "dpdk_devargs");
-  if (p.driver == "patch" && !p.peer)
-    c.issue(t, fmt::format("patch port '{}' needs a 'peer'", p.name));
-  if (p.driver != "patch" && p.peer)
-    c.issue(*t.get("peer"),
-            fmt::format("'peer' is only for patch ports ('{}' is {})", p.name, p.driver));
-  if (p.driver == "dpdk" && !p.dpdk_devargs)
-    c.issue(t, fmt::format("dpdk port '{}' needs 'dpdk_devargs'", p.name));
-  if (p.driver == "internal") p.ofport = flowtable::kPortLocal;
+  if (const ports::PortDriver* d = ports::find_port_driver(p.driver); d && d->bridge_local)
+    p.ofport = flowtable::kPortLocal;
   read_wg_config(c, t, p);
+  // What the driver takes and needs: the same check as ctl add-port's.
+  std::set<std::string> given;
+  for (const auto& [key, node] : t)
+    given.insert(std::string(key.str()));
+  for (const PortIssue& i : check_port(p, given)) {
+    const toml::node* at = i.key.empty() ? nullptr : t.get(i.key);
+    c.issue(at != nullptr ? *at : static_cast<const toml::node&>(t), i.message);
+  }
   return p;
 }
 

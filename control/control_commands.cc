@@ -133,6 +133,14 @@ PortRequest port_from_args(std::span<const std::string> args) {
       p.create = flag_option(key, value);
     else if (key == "wg_config")
       p.wg_config = value;  // read by the daemon: give an absolute path
+    else if (key == "rx_pcap")
+      p.rx_pcap = value;  // opened by the daemon, as wg_config
+    else if (key == "tx_pcap")
+      p.tx_pcap = value;
+    else if (key == "rx_pcap_repeat")
+      p.rx_pcap_repeat = number_option(key, value, 0, 1'000'000'000);
+    else if (key == "dpdk_devargs")
+      p.dpdk_devargs = value;
     else if (key == "tag")
       p.vlan.tag = static_cast<std::uint16_t>(number_option(key, value, 0, 4095));
     else if (key == "trunks")

@@ -33,7 +33,7 @@ bool same_flows(const std::vector<flowtable::ParsedFlow>& a,
 // A wireguard port whose file changed but nothing else: new peers and keys
 // apply to the running port. A new ListenPort needs a new socket.
 bool retunable(const PortConfig& have, const PortConfig& want) {
-  if (have.driver != "wireguard" || want.driver != "wireguard" || !have.wg_parsed ||
+  if (have.driver != want.driver || !port_driver(want).retunes || !have.wg_parsed ||
       !want.wg_parsed)
     return false;
   PortConfig same_file = want;
@@ -126,11 +126,9 @@ std::vector<std::vector<std::string>> assign_threads(const std::vector<PollThrea
 }
 
 bool driver_can_share_device(const PortConfig& p) noexcept {
-  // A packet socket is one of many on its device, and a patch port is a
-  // ring of its own; a pcap port that writes a file would share the file.
-  // Everything else owns its device (XDP program and queues, tun/tap
-  // queues, a UDP port, an ethdev).
-  return p.driver == "af_packet" || p.driver == "patch" || (p.driver == "pcap" && !p.tx_pcap);
+  // A pcap port that writes a capture would share the file.
+  const ports::PortDriver* d = ports::find_port_driver(p.driver);
+  return d != nullptr && d->shares_device && !p.tx_pcap;
 }
 
 ReloadPlan diff(const Config& running, const Config& wanted, FlowReload flows) {
@@ -158,7 +156,7 @@ ReloadPlan diff(const Config& running, const Config& wanted, FlowReload flows) {
   std::set<std::string> new_pairs;
   for (const BridgeConfig& w : wanted.bridges)
     for (const PortConfig& pc : w.ports) {
-      if (pc.driver != "patch" || !pc.peer) continue;
+      if (!port_driver(pc).opens_itself || !pc.peer) continue;
       const auto [rb, rp] = running_port(pc.name);
       if (rb == nullptr || rb->name != w.name || !(*rp == pc) || moves(w.name)) {
         new_pairs.insert(pc.name);
@@ -187,7 +185,7 @@ ReloadPlan diff(const Config& running, const Config& wanted, FlowReload flows) {
       PortPlan& pp = bp.ports.emplace_back();
       pp.name = pc.name;
       const auto [rb, rp] = running_port(pc.name);
-      if (pc.driver == "patch") {
+      if (port_driver(pc).opens_itself) {  // a patch port: one side of a ring
         pp.step = rb == nullptr              ? PortStep::open
                   : new_pairs.count(pc.name) ? PortStep::replace
                                              : PortStep::keep;

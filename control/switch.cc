@@ -16,11 +16,8 @@
 #include "control/flow_trace.h"
 #include "flowtable/flow_printer.h"
 #include "flowtable/value_text.h"
-#include "ports/pcap_port.h"
 #include "ports/port_factory.h"
 #include "ports/ring_port.h"
-#include "ports/tap_port.h"
-#include "ports/wireguard_port.h"
 
 namespace sockswitch::control {
 
@@ -72,23 +69,8 @@ Switch::~Switch() {
   stop_threads();
 }
 
-std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p, const std::string& bridge) {
-  if (p.driver == "internal")
-    return std::make_unique<ports::TapPort>(p.name, ports::TapOptions{p.queues, p.create});
-  if (p.driver == "pcap")
-    return std::make_unique<ports::PcapPort>(
-        p.name, ports::PcapPortOptions{p.rx_pcap, p.tx_pcap, p.rx_pcap_repeat});
+ports::PortSpec Switch::port_spec(const PortConfig& p, const std::string& bridge) const {
   ports::PortSpec spec;
-  if (p.driver == "wireguard") {
-    // Parsed by the config loader; a port added by `ctl add-port` reads its file here.
-    spec.wg_config = p.wg_parsed;
-    if (!spec.wg_config && p.wg_config) try {
-        spec.wg_config =
-            std::make_shared<const wireguard::WgConfig>(wireguard::load_wg_config(*p.wg_config));
-      } catch (const wireguard::WgConfigError& e) {
-        throw std::invalid_argument(e.what());
-      }
-  }
   spec.name = p.name;
   spec.driver = p.driver;  // "auto": AF_XDP, falling back to AF_PACKET
   spec.pool = pool_of(bridge);
@@ -97,15 +79,25 @@ std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p, const std::s
   if (p.dpdk_devargs) spec.devargs = *p.dpdk_devargs;
   if (p.mac) spec.mac = dataplane::MacAddr::from_u64(flowtable::parse_mac(*p.mac));
   spec.l3_only = p.proxy.has_value();
+  // Parsed by the config loader; a port added by `ctl add-port` has its file read when it opens.
+  spec.wg_config = p.wg_parsed;
+  spec.wg_config_file = p.wg_config.value_or("");
   spec.wg_run_dir = config_.wireguard_run_dir;
-  return ports::make_port(spec);
+  spec.rx_pcap = p.rx_pcap;
+  spec.tx_pcap = p.tx_pcap;
+  spec.rx_pcap_repeat = p.rx_pcap_repeat;
+  return spec;
+}
+
+std::unique_ptr<ports::Port> Switch::open_port(const PortConfig& p, const std::string& bridge) {
+  return ports::make_port(port_spec(p, bridge));
 }
 
 void Switch::open_patch_pairs(std::vector<RunningBridge>& bridges) {
   std::map<std::string, RunningPort*> waiting;
   for (RunningBridge& b : bridges)
     for (RunningPort& p : b.ports) {
-      if (p.config.driver != "patch" || p.port) continue;
+      if (!port_driver(p.config).opens_itself || p.port) continue;
       auto peer = waiting.find(*p.config.peer);
       if (peer == waiting.end()) {
         waiting[p.config.name] = &p;
@@ -214,9 +206,10 @@ std::string Switch::wg_show(const std::string& port) const {
   for (const RunningBridge& b : bridges_)
     for (const RunningPort& p : b.ports) {
       if (p.config.name != port) continue;
-      if (p.config.driver != "wireguard" || !p.port)
+      auto status = p.port ? ports::wireguard_status(*p.port) : std::nullopt;
+      if (!status)
         throw std::invalid_argument("port '" + port + "' is not a native wireguard port");
-      return static_cast<ports::WireGuardPort&>(*p.port).show();
+      return *status;
     }
   throw std::invalid_argument("no port named '" + port + "'");
 }
@@ -244,10 +237,8 @@ std::string Switch::show() const {
           engine.empty() || engine == p.config.driver ? "" : ", " + engine, p.config.name, link,
           p.config.origin == PortOrigin::ctl ? " (added by ctl)" : "",
           p.open_error.empty() ? "" : fmt::format(" (cannot open: {}; retrying)", p.open_error));
-      if (p.port && p.config.driver == "wireguard")
-        if (const std::size_t n =
-                static_cast<const ports::WireGuardPort&>(*p.port).pending_endpoints())
-          out += fmt::format("      {} peer endpoints do not resolve yet; retrying\n", n);
+      if (const std::size_t n = p.port ? ports::unresolved_port_names(*p.port) : 0)
+        out += fmt::format("      {} peer endpoints do not resolve yet; retrying\n", n);
       out += neighbor_claims_line(p);
       if (const std::string how = p.port ? p.port->offload_handling() : ""; !how.empty()) {
         const ports::PortCounters c = p.port->counters();

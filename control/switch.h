@@ -32,6 +32,8 @@
 #include "dataplane/bridge.h"
 #include "dataplane/poll_thread.h"
 #include "ports/port.h"
+#include "ports/port_driver.h"
+#include "ports/port_factory.h"
 
 namespace sockswitch::control {
 
@@ -260,6 +262,7 @@ class Switch final {
   [[nodiscard]] std::shared_ptr<dataplane::PacketPool> pool_of(const std::string& bridge) const;
   void start_threads();
   void stop_threads() noexcept;
+  [[nodiscard]] ports::PortSpec port_spec(const PortConfig& p, const std::string& bridge) const;
   std::unique_ptr<ports::Port> open_port(const PortConfig& p, const std::string& bridge);
   void observe_device(RunningPort& p);
   void open_patch_pairs(std::vector<RunningBridge>& bridges);

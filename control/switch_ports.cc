@@ -12,10 +12,10 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "control/port_checks.h"
 #include "dataplane/tx_batch.h"
 #include "flowtable/value_text.h"
 #include "ports/netdev_query.h"
-#include "ports/wireguard_port.h"
 
 namespace sockswitch::control {
 namespace {
@@ -77,7 +77,7 @@ std::string port_differences(const PortConfig& have, const PortConfig& want,
 
 Switch::RunningPort Switch::open_at_start(const PortConfig& pc, const std::string& bridge) {
   RunningPort rp{pc, nullptr};
-  if (pc.driver == "patch") return rp;  // paired with its peer afterwards
+  if (port_driver(pc).opens_itself) return rp;  // a patch port: paired with its peer afterwards
   try {
     rp.port = open_port(pc, bridge);
   } catch (const std::exception& e) {
@@ -153,19 +153,13 @@ std::string Switch::add_port(const std::string& name, PortConfig port,
       return fmt::format("port {} is already on {} as {}; unchanged\n", port.name, name,
                          flowtable::to_u32(p.config.ofport));
     }
-  if (port.driver == "patch") throw std::invalid_argument("patch ports come from the config file");
-  if (const std::string why = dataplane::vlan_config_error(port.vlan); !why.empty())
-    throw std::invalid_argument(fmt::format("port '{}': {}", port.name, why));
-  if (port.proxy && !driver_takes_mac(port.driver))
-    throw std::invalid_argument(fmt::format(
-        "proxy is for tun, wireguard and auto/af_packet on a bare-IP device; a {} port answers "
-        "no ARP",
-        port.driver));
-  if (port.mac && !driver_takes_mac(port.driver))
-    throw std::invalid_argument(fmt::format(
-        "mac is for tun, wireguard and auto/af_packet on a bare-IP device; a {} port uses its "
-        "device's own address",
-        port.driver));
+  if (const ports::PortDriver* d = ports::find_port_driver(port.driver); d && d->config_only)
+    throw std::invalid_argument(port.driver + " ports come from the config file");
+  // The same check as the config file's (ports/port_driver.h).
+  std::string refused;
+  for (const PortIssue& i : check_port(port, given))
+    refused += (refused.empty() ? "" : "; ") + i.message;
+  if (!refused.empty()) throw std::invalid_argument(refused);
   if (b.ports.size() >= dataplane::TxBatch::kMaxPortsPerBridge)
     throw std::invalid_argument(
         fmt::format("bridge {} has {} ports, the most one bridge holds", name, b.ports.size()));
@@ -173,7 +167,7 @@ std::string Switch::add_port(const std::string& name, PortConfig port,
     return std::any_of(b.ports.begin(), b.ports.end(),
                        [n](const RunningPort& p) { return p.config.ofport == n; });
   };
-  if (port.driver == "internal") port.ofport = flowtable::kPortLocal;
+  if (port_driver(port).bridge_local) port.ofport = flowtable::kPortLocal;
   if (flowtable::to_u32(port.ofport) == 0)
     port.ofport = b.numbering.assign(port.name, in_use, PortNumbering::Clock::now());
   if (port.ofport != flowtable::kPortLocal &&
@@ -208,8 +202,8 @@ std::string Switch::del_port(const std::string& name, const std::string& port) {
   auto it = std::find_if(b.ports.begin(), b.ports.end(),
                          [&](const RunningPort& p) { return p.config.name == port; });
   if (it == b.ports.end()) throw std::invalid_argument("no port '" + port + "' on " + name);
-  if (it->config.driver == "patch")
-    throw std::invalid_argument("patch ports come from the config file");
+  if (port_driver(it->config).config_only)
+    throw std::invalid_argument(it->config.driver + " ports come from the config file");
   if (it->config.origin == PortOrigin::database)
     throw std::invalid_argument(fmt::format(
         "port {} is the Open vSwitch database's: ovs-vsctl del-port {} {}", port, name, port));
@@ -255,8 +249,7 @@ std::size_t Switch::refresh_ports() {
     std::size_t opened = 0;
     for (RunningPort& p : b.ports) {
       opened += retry_open(p, b.config.name);
-      if (p.port && p.config.driver == "wireguard")
-        changed += static_cast<ports::WireGuardPort&>(*p.port).resolve_pending_endpoints();
+      if (p.port) changed += ports::resolve_port_names(*p.port);
     }
     if (opened != 0) {
       publish_ports(b);

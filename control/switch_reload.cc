@@ -30,7 +30,6 @@
 #include "control/reload_plan.h"
 #include "control/switch.h"
 #include "dataplane/tx_batch.h"
-#include "ports/wireguard_port.h"
 
 namespace sockswitch::control {
 namespace {
@@ -145,7 +144,8 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
       if (pc.origin == PortOrigin::database)
         staging[i].ports.push_back(open_at_start(pc, w.name));
       else
-        staging[i].ports.push_back({pc, pc.driver == "patch" ? nullptr : open_port(pc, w.name)});
+        staging[i].ports.push_back(
+            {pc, port_driver(pc).opens_itself ? nullptr : open_port(pc, w.name)});
     }
   }
   open_patch_pairs(staging);
@@ -157,7 +157,7 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
       if (step_of(plan.bridges[i], pc.name)->step == PortStep::retune)
         for (RunningPort& p : target[i]->ports)
           if (p.config.name == pc.name) {
-            if (p.port) static_cast<ports::WireGuardPort&>(*p.port).reconfigure(*pc.wg_parsed);
+            if (p.port) ports::retune_port(*p.port, port_spec(pc, wanted.bridges[i].name));
             p.config = pc;  // now equal (a closed one opens so on its retry)
           }
   const bool restart = plan.bridge_set_changes() || plan.thread_count_changes ||

@@ -7,6 +7,7 @@
 
 #include "ports/af_packet_port.h"
 #include "ports/af_xdp_port.h"
+#include "ports/pcap_port.h"
 #include "ports/tap_port.h"
 #include "ports/tun_port.h"
 #include "ports/wireguard_port.h"
@@ -37,9 +38,25 @@ std::unique_ptr<Port> make_af_xdp(const PortSpec& spec) {
       AfXdpOptions{.pool = spec.pool, .queues = spec.queues > 1 ? spec.queues : std::uint16_t{0}});
 }
 
+std::shared_ptr<const wireguard::WgConfig> wg_config_of(const PortSpec& spec) {
+  if (spec.wg_config) return spec.wg_config;
+  if (spec.wg_config_file.empty()) return nullptr;
+  try {
+    return std::make_shared<const wireguard::WgConfig>(
+        wireguard::load_wg_config(spec.wg_config_file));
+  } catch (const wireguard::WgConfigError& e) {
+    throw std::invalid_argument(e.what());
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<Port> make_port(const PortSpec& spec) {
+  if (spec.driver == "internal")  // the bridge's own device: a tap it creates
+    return std::make_unique<TapPort>(spec.name, TapOptions{spec.queues, spec.create});
+  if (spec.driver == "pcap")
+    return std::make_unique<PcapPort>(
+        spec.name, PcapPortOptions{spec.rx_pcap, spec.tx_pcap, spec.rx_pcap_repeat});
   if (spec.driver == "af_packet") return make_af_packet(spec);
   if (spec.driver == "af_xdp") return make_af_xdp(spec);
   if (spec.driver == "auto" || spec.driver == "netdev") {
@@ -83,12 +100,13 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
   if (spec.driver == "tun")
     return std::make_unique<TunPort>(spec.name, TunOptions{spec.queues, spec.create, spec.mac});
   if (spec.driver == "wireguard") {
-    if (!spec.wg_config)
+    const auto config = wg_config_of(spec);
+    if (!config)
       throw std::invalid_argument("port " + spec.name + ": wireguard needs its wg-quick file");
     if (spec.queues != 1)
       throw std::invalid_argument("port " + spec.name + ": wireguard supports one queue");
     return std::make_unique<WireGuardPort>(
-        spec.name, *spec.wg_config,
+        spec.name, *config,
         WireGuardPortOptions{.mac = spec.mac, .uapi_directory = spec.wg_run_dir});
   }
   if (spec.driver == "dpdk") {
@@ -103,6 +121,30 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
 #endif
   }
   throw std::invalid_argument("port " + spec.name + ": unknown driver '" + spec.driver + "'");
+}
+
+void retune_port(Port& port, const PortSpec& spec) {
+  auto* wg = dynamic_cast<WireGuardPort*>(&port);
+  const auto config = wg_config_of(spec);
+  if (wg == nullptr || !config)
+    throw std::invalid_argument("port " + port.name() + " takes no new settings in place");
+  wg->reconfigure(*config);
+}
+
+std::size_t resolve_port_names(Port& port) {
+  auto* wg = dynamic_cast<WireGuardPort*>(&port);
+  return wg == nullptr ? 0 : wg->resolve_pending_endpoints();
+}
+
+std::size_t unresolved_port_names(const Port& port) noexcept {
+  const auto* wg = dynamic_cast<const WireGuardPort*>(&port);
+  return wg == nullptr ? 0 : wg->pending_endpoints();
+}
+
+std::optional<std::string> wireguard_status(Port& port) {
+  auto* wg = dynamic_cast<WireGuardPort*>(&port);
+  if (wg == nullptr) return std::nullopt;
+  return wg->show();
 }
 
 }  // namespace sockswitch::ports

@@ -237,7 +237,9 @@ void DatabaseSource::follow_port_mtus(DatabaseSnapshot& snap) {
     const PortConfig* local = nullptr;
     for (const PortConfig& p : b.ports) {
       if (p.ofport == flowtable::kPortLocal) local = &p;
-      if (p.driver != "auto" && p.driver != "af_xdp" && p.driver != "af_packet") continue;
+      // Devices the port attaches to, not ones its driver makes (tap, tun, internal).
+      const ports::PortDriver* d = ports::find_port_driver(p.driver);
+      if (d == nullptr || !d->has_netdev || d->takes(ports::PortOption::create)) continue;
       try {
         if (const auto dev = ports::query_netdev(p.name))
           smallest = std::min(smallest.value_or(dev->mtu), dev->mtu);

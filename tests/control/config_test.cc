@@ -114,6 +114,27 @@ TEST(Config, APatchPortWithoutPeerIsAnErrorNotACrash) {
   EXPECT_NE(named.find("patch port 'q' needs a 'peer'"), std::string::npos) << named;
 }
 
+// Parsed means done: an option the port's driver would ignore is refused
+// where it is written, with the drivers that take it.
+TEST(Config, AnOptionTheDriverWouldIgnoreIsRefusedAtItsPlace) {
+  const std::string port = "[[bridge]]\nname = \"br\"\n[[bridge.port]]\nname = \"p\"\n";
+  EXPECT_NE(error_of(port + "driver = \"af_xdp\"\nrx_pcap = \"in.pcap\"\n")
+                .find("test.toml:6:11: error: 'rx_pcap' is only for pcap ports ('p' is af_xdp)"),
+            std::string::npos)
+      << error_of(port + "driver = \"af_xdp\"\nrx_pcap = \"in.pcap\"\n");
+  EXPECT_NE(error_of(port + "driver = \"tap\"\ndpdk_devargs = \"net_tap0\"\n")
+                .find("'dpdk_devargs' is only for dpdk ports ('p' is tap)"),
+            std::string::npos);
+  EXPECT_NE(error_of(port + "driver = \"af_packet\"\ncreate = false\n")
+                .find("'create' is only for tap, tun, internal ports ('p' is af_packet)"),
+            std::string::npos);
+  EXPECT_NE(error_of(port + "driver = \"pcap\"\nqueues = 2\n").find("pcap port 'p' has one queue"),
+            std::string::npos);
+  EXPECT_NE(error_of(port + "driver = \"pcap\"\nrx_pcap_repeat = 3\n")
+                .find("test.toml:6:18: error: 'rx_pcap_repeat' needs an 'rx_pcap' to replay"),
+            std::string::npos);
+}
+
 TEST(Config, OpenFlowControllerTargetsAndFailModeAreChecked) {
   const Config c = parse_config(
       "ovs_rundir = \"/tmp/x\"\n[[bridge]]\nname = \"br\"\nfail_mode = \"secure\"\n"

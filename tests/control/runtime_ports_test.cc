@@ -189,10 +189,18 @@ TEST(RuntimePorts, MalformedArgumentsAreRefusedAndCounted) {
   EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=pcap", "tag=10", "trunks=20"}),
                        "port 'q': a port with a 'tag' and 'trunks' needs a 'vlan_mode'"));
   EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=pcap", "proxy=10.0.0.0/8"}),
-                       "proxy is for tun, wireguard and auto/af_packet"));
+                       "'proxy' is for L3 ports (tun, wireguard, auto/af_packet"));
   EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=tun", "proxy=10.0.0.0/8,x"}),
                        "proxy: 'x' is not an IP prefix"));
-  EXPECT_EQ(c.sw.rejected_requests(), 14u);
+  // The config file's checks, word for word: an option the driver would ignore is refused.
+  EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=tap", "rx_pcap=/tmp/x.pcap"}),
+                       "'rx_pcap' is only for pcap ports ('q' is tap)"));
+  EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=pcap", "queues=2"}),
+                       "pcap port 'q' has one queue"));
+  EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=dpdk"}),
+                       "dpdk port 'q' needs 'dpdk_devargs'"));
+  EXPECT_TRUE(contains(c.refused({"add-port", "br", "q", "driver=warp"}), "unknown driver 'warp'"));
+  EXPECT_EQ(c.sw.rejected_requests(), 18u);
   EXPECT_EQ(c.ports(), before);
   c.ok({"del-flows", "br", "--strict", "priority=10"});
 }
