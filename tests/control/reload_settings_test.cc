@@ -5,13 +5,17 @@
 // aging take effect (show); changing one side of a patch pair replaces the
 // pair instead of being refused for a missing peer; a poll thread pinned to
 // a CPU the machine lacks is refused and the running switch stays as it
-// was; a reload with no change changes nothing, counters included.
+// was; a reload with no change changes nothing, counters included; a
+// failure while checking or opening (a missing CPU, a capture that cannot
+// open for a new or a changed port) changes nothing either.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "control/config.h"
 #include "control/switch.h"
+#include "tests/control/flow_dump.h"
 
 namespace sockswitch::test {
 namespace {
@@ -82,6 +86,48 @@ TEST(ReloadSettings, APollThreadOnACpuTheMachineLacksIsRefusedAndNothingChanges)
   const std::string after = sw.show();
   EXPECT_TRUE(contains(after, "aging 300 s")) << after;
   EXPECT_EQ(before.substr(0, before.find("control:")), after.substr(0, after.find("control:")));
+}
+
+// A reload is checked, then opens what is new, then commits: a failure in
+// either of the first two phases must leave everything as it was, even when
+// the same file also changes MAC settings and a patch pair that would have
+// applied.
+TEST(ReloadSettings, AFailureInEachPhaseBeforeTheCommitChangesNothing) {
+  control::Switch sw(parse(config_text("", "")));
+  auto state = [&] {
+    const std::string show = sw.show();
+    return show.substr(0, show.find("control:")) +
+           without_durations(sw.dump_flows("br0") + sw.dump_flows("br1"));
+  };
+  const std::string before = state();
+  const std::string changes = "mac_aging = 60\nmac_table_size = 1024\n";
+  struct Failure {
+    const char* phase;
+    std::string text;
+  };
+  const std::vector<Failure> failures{
+      {"checks: a CPU the machine lacks",
+       config_text(changes, "no_flood = true\n", "[[poll_thread]]\ncpu = 1000\n")},
+      {"opening: a new port whose capture is missing",
+       config_text(changes,
+                   "no_flood = true\n[[bridge.port]]\nname = \"c\"\ndriver = \"pcap\"\n"
+                   "rx_pcap = \"/nonexistent/c.pcap\"\n")},
+      {"opening: a changed port whose new capture is missing",
+       [&] {
+         std::string t = config_text(changes, "no_flood = true\n");
+         t.replace(t.find("name = \"a\"\ndriver = \"pcap\"\n"), 27,
+                   "name = \"a\"\ndriver = \"pcap\"\nrx_pcap = \"/nonexistent/a.pcap\"\n");
+         return t;
+       }()},
+  };
+  for (const Failure& f : failures) {
+    control::Config wanted = parse(f.text);  // a good file: only the reload can refuse it
+    EXPECT_ANY_THROW(sw.reload(std::move(wanted))) << f.phase;
+    EXPECT_EQ(state(), before) << f.phase;
+  }
+  // And the same edits without the failure apply.
+  sw.reload(parse(config_text(changes, "no_flood = true\n")));
+  EXPECT_TRUE(contains(sw.show(), "aging 60 s")) << sw.show();
 }
 
 }  // namespace
