@@ -35,34 +35,13 @@ dataplane::MeterSet Switch::meter_set(const std::vector<flowtable::MeterConfig>&
   return set;
 }
 
+// Start-up is a reload from nothing: the same plan and phases, but a port
+// whose device cannot open yet is down with its reason and retried
+// instead of refusing the start (its settings were checked with the file).
 Switch::Switch(Config config)
-    : config_(std::move(config)),
-      conntrack_(std::make_unique<dataplane::Conntrack>(config_.ct_max)) {
-  plan_threads();
-  std::uint8_t index = 0;
-  for (BridgeConfig& bc : config_.bridges) {
-    RunningBridge rb;
-    rb.bridge =
-        std::make_unique<dataplane::Bridge>(bc.name, index++, mac_config(bc), conntrack_.get());
-    for (const PortConfig& pc : bc.ports) {
-      rb.ports.push_back(open_at_start(pc, bc.name));
-      rb.numbering.remember(pc.name, pc.ofport);
-    }
-    rb.config = std::move(bc);
-    bridges_.push_back(std::move(rb));
-  }
+    : config_(config), conntrack_(std::make_unique<dataplane::Conntrack>(config.ct_max)) {
   config_.bridges.clear();  // RunningBridge::config is the truth from here on
-  open_patch_pairs(bridges_);
-  for (RunningBridge& b : bridges_) {
-    for (RunningPort& p : b.ports)
-      observe_device(p);
-    b.bridge->set_meters(meter_set(b.config.meters));
-    b.bridge->update(bridge_ports(b), flow_mods(b, b.config.flows, true));
-    after_publish(b);
-  }
-  start_threads();
-  for (const RunningBridge& b : bridges_)
-    await_ready(b);
+  apply(std::move(config), FlowReload::replace, Opening::at_start);
 }
 
 Switch::~Switch() {
@@ -152,15 +131,6 @@ void Switch::await_ready(const RunningBridge& b) const {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (!ready())
     spdlog::warn("bridge {}: a port is not receiving yet (its poll thread is late)", b.config.name);
-}
-
-// Which thread serves which bridge, decided before any port opens: an
-// AF_XDP port is built over the packet pool of the thread that will poll it.
-void Switch::plan_threads() {
-  thread_bridges_ = assign_threads(config_.poll_threads, config_.bridges);
-  pools_.clear();
-  for (std::size_t i = 0; i < thread_bridges_.size(); ++i)
-    pools_.push_back(std::make_shared<dataplane::PacketPool>(kPoolPackets));
 }
 
 std::shared_ptr<dataplane::PacketPool> Switch::pool_of(const std::string& bridge) const {

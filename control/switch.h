@@ -230,6 +230,11 @@ class Switch final {
     std::vector<RunningPort> ports;
   };
 
+  // How a reload opens new ports: at start a device that cannot open is
+  // down and retried (open_at_start); later it refuses the reload, except
+  // for ports the database asked for.
+  enum class Opening : std::uint8_t { at_start, on_reload };
+  void apply(Config wanted, FlowReload flows, Opening opening);
   RunningBridge& bridge(const std::string& name);
   const RunningBridge& bridge(const std::string& name) const;
   // Publishes the bridge's open ports, less `except` (ports being reopened).
@@ -256,7 +261,6 @@ class Switch final {
       const RunningBridge& b, const std::set<const ports::Port*>& except = {}) const;
   void after_publish(RunningBridge& b);
   [[nodiscard]] static std::string neighbor_claims_line(const RunningPort& p);
-  void plan_threads();
   static dataplane::MacLearningConfig mac_config(const BridgeConfig& b);
   static dataplane::MeterSet meter_set(const std::vector<flowtable::MeterConfig>& meters);
   [[nodiscard]] std::shared_ptr<dataplane::PacketPool> pool_of(const std::string& bridge) const;

@@ -1,4 +1,5 @@
-// control/switch_reload.cc: reload, the running switch made to match a wanted Config.
+// control/switch_reload.cc: reload (and start-up, a reload from nothing): the running switch
+// made to match a wanted Config.
 //
 // diff() (reload_plan.h) says what changes; this carries it out in phases.
 // First, while the running switch is untouched, every setting that can
@@ -50,6 +51,10 @@ bool served(const std::vector<std::vector<std::string>>& threads, const std::str
 
 void Switch::reload(Config wanted, FlowReload flow_reload) {
   keep_runtime_ports(wanted);
+  apply(std::move(wanted), flow_reload, Opening::on_reload);
+}
+
+void Switch::apply(Config wanted, FlowReload flow_reload, Opening opening) {
   const ReloadPlan plan = diff(running_config(), wanted, flow_reload);
   if (!plan.empty()) spdlog::debug("reload plan:\n{}", plan.describe());
 
@@ -141,7 +146,7 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
     for (const PortConfig& pc : w.ports) {
       const PortStep step = step_of(plan.bridges[i], pc.name)->step;
       if (step != PortStep::open && step != PortStep::replace) continue;
-      if (pc.origin == PortOrigin::database)
+      if (opening == Opening::at_start || pc.origin == PortOrigin::database)
         staging[i].ports.push_back(open_at_start(pc, w.name));
       else
         staging[i].ports.push_back(
@@ -244,6 +249,12 @@ void Switch::reload(Config wanted, FlowReload flow_reload) {
   gone.clear();
   wanted.bridges.clear();
   config_ = std::move(wanted);
+  // New bridges were not yet among bridges_ when they published.
+  if (plan.bridge_set_changes()) try {
+      (void)refresh_neighbor_claims();
+    } catch (const std::exception& e) {
+      spdlog::warn("what L3 ports answer ARP for is unchanged: {}", e.what());
+    }
 
   // The devices their old selves held are free now.
   for (std::size_t i = 0; i < bridges_.size(); ++i) {
