@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <map>
 
@@ -177,6 +179,36 @@ void meter_metrics(std::string& out, Switch& sw) {
   });
 }
 
+// As the WireGuard exporters have them: bytes each way and when the last
+// handshake was (a tunnel whose handshake is older than 3 minutes is down).
+void wireguard_metrics(std::string& out, Switch& sw) {
+  const std::vector<Switch::WireGuardPeer> peers = sw.wireguard_peers();
+  auto labels = [](const Switch::WireGuardPeer& p) {
+    return label("bridge", p.bridge) + "," + label("port", p.port) + "," +
+           label("peer", p.peer.public_key);
+  };
+  Family rx(out, "sockswitch_wireguard_peer_rx_bytes_total", "counter",
+            "Bytes of WireGuard messages received from the peer (as wg show counts them).");
+  for (const auto& p : peers)
+    rx.sample(labels(p), p.peer.rx_bytes);
+  Family tx(out, "sockswitch_wireguard_peer_tx_bytes_total", "counter",
+            "Bytes of WireGuard messages sent to the peer (as wg show counts them).");
+  for (const auto& p : peers)
+    tx.sample(labels(p), p.peer.tx_bytes);
+  Family when(out, "sockswitch_wireguard_peer_last_handshake_timestamp_seconds", "gauge",
+              "Unix time of the peer's last handshake; 0 when none yet.");
+  for (const auto& p : peers)
+    when.sample(labels(p),
+                static_cast<std::uint64_t>(std::max<std::int64_t>(0, p.peer.last_handshake)));
+  Family age(out, "sockswitch_wireguard_peer_seconds_since_handshake", "gauge",
+             "Seconds since the peer's last handshake (peers that had one).");
+  const std::int64_t now = std::time(nullptr);
+  for (const auto& p : peers)
+    if (p.peer.last_handshake > 0)
+      age.sample(labels(p), static_cast<std::uint64_t>(
+                                std::max<std::int64_t>(0, now - p.peer.last_handshake)));
+}
+
 }  // namespace
 
 std::string escape_label(std::string_view value) {
@@ -201,6 +233,7 @@ std::string metrics_text(Switch& sw, const MetricsOptions& options) {
   thread_metrics(out, sw);
   flow_metrics(out, sw, options);
   meter_metrics(out, sw);
+  wireguard_metrics(out, sw);
   Family(out, "sockswitch_control_requests_refused_total", "counter",
          "Control requests (ctl, OpenFlow, reload) refused with an error.")
       .sample("", sw.rejected_requests());

@@ -184,6 +184,16 @@ std::string Switch::wg_show(const std::string& port) const {
   throw std::invalid_argument("no port named '" + port + "'");
 }
 
+std::vector<Switch::WireGuardPeer> Switch::wireguard_peers() const {
+  std::vector<WireGuardPeer> out;
+  for (const RunningBridge& b : bridges_)
+    for (const RunningPort& p : b.ports)
+      if (p.port)
+        for (ports::WireGuardPeerStatus& peer : ports::wireguard_peers(*p.port))
+          out.push_back({b.config.name, p.config.name, std::move(peer)});
+  return out;
+}
+
 std::vector<std::pair<std::size_t, const dataplane::ThreadStats*>> Switch::thread_stats() const {
   std::vector<std::pair<std::size_t, const dataplane::ThreadStats*>> out;
   for (const auto& t : threads_)

@@ -103,6 +103,12 @@ class Switch final {
                                   bool json) const;
   // A native wireguard port's peers, latest handshakes and transfer counters.
   [[nodiscard]] std::string wg_show(const std::string& port) const;
+  // Every native wireguard port's peers, with their bridge and port (metrics).
+  struct WireGuardPeer {
+    std::string bridge, port;
+    ports::WireGuardPeerStatus peer;
+  };
+  [[nodiscard]] std::vector<WireGuardPeer> wireguard_peers() const;
 
   // Brings ports up or down with their devices (call every second or on a
   // netlink event), and retries ports that could not open at start.

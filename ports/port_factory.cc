@@ -10,6 +10,7 @@
 #include "ports/pcap_port.h"
 #include "ports/tap_port.h"
 #include "ports/tun_port.h"
+#include "ports/wireguard/key.h"
 #include "ports/wireguard_port.h"
 #ifdef SOCKSWITCH_HAVE_DPDK
 #include "ports/dpdk_port.h"
@@ -145,6 +146,16 @@ std::optional<std::string> wireguard_status(Port& port) {
   auto* wg = dynamic_cast<WireGuardPort*>(&port);
   if (wg == nullptr) return std::nullopt;
   return wg->show();
+}
+
+std::vector<WireGuardPeerStatus> wireguard_peers(Port& port) {
+  auto* wg = dynamic_cast<WireGuardPort*>(&port);
+  if (wg == nullptr) return {};
+  std::vector<WireGuardPeerStatus> out;
+  for (const wireguard::PeerSnapshot& p : wg->snapshot().peers)
+    out.push_back(
+        {wireguard::to_base64(p.public_key), p.rx_bytes, p.tx_bytes, p.last_handshake_sec});
+  return out;
 }
 
 }  // namespace sockswitch::ports

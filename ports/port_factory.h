@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dataplane/mac_addr.h"
 #include "dataplane/packet_pool.h"
@@ -67,5 +68,14 @@ std::size_t resolve_port_names(Port& port);
 
 // `wg show` for a native WireGuard port; nullopt for any other.
 [[nodiscard]] std::optional<std::string> wireguard_status(Port& port);
+
+// A native WireGuard port's peers, for metrics (no key material but the
+// peer's public key).
+struct WireGuardPeerStatus {
+  std::string public_key;  // base64, as `wg show` prints it
+  std::uint64_t rx_bytes = 0, tx_bytes = 0;
+  std::int64_t last_handshake = 0;  // Unix seconds; 0: never
+};
+[[nodiscard]] std::vector<WireGuardPeerStatus> wireguard_peers(Port& port);
 
 }  // namespace sockswitch::ports

@@ -13,7 +13,8 @@
 // adapter and every reply must come back through the tunnel. Send: pings and
 // a 1 MB TCP stream from Xray to 198.51.100.1. Verify: all arrive; `ctl
 // wg-show warp0` (Switch::wg_show) shows the peer with a handshake and
-// transfer; warp0's port counters saw the traffic both ways. Then a reload
+// transfer, and the metrics have its byte counters and handshake age;
+// warp0's port counters saw the traffic both ways. Then a reload
 // with an edited file (a PersistentKeepalive added) is applied in place and
 // traffic still flows, and a reload with a broken file changes nothing.
 #include <gtest/gtest.h>
@@ -21,6 +22,7 @@
 #include <filesystem>
 
 #include "control/config.h"
+#include "control/metrics_text.h"
 #include "tests/control/config_dir.h"
 #include "tests/control/switch_host.h"
 #include "tests/control/switch_thread.h"
@@ -88,6 +90,21 @@ TEST(WireguardVps, XrayTrafficLeavesThroughNativeWarp0AndRepliesReturn) {
   EXPECT_NE(show.find("peer: " + theirs.public_key), std::string::npos) << show;
   EXPECT_NE(show.find("endpoint: 192.0.2.2:2408"), std::string::npos) << show;
   EXPECT_EQ(show.find("latest handshake: never"), std::string::npos) << show;
+  // The same counters as Prometheus series (what a quota-watching host graphs).
+  const std::string metrics =
+      sw.call([](control::Switch& s) { return control::metrics_text(s, {}); });
+  const std::string series =
+      "{bridge=\"socket\",port=\"warp0\",peer=\"" + theirs.public_key + "\"}";
+  for (const std::string name :
+       {"sockswitch_wireguard_peer_tx_bytes_total", "sockswitch_wireguard_peer_rx_bytes_total"}) {
+    const std::size_t at = metrics.find(name + series + " ");
+    ASSERT_NE(at, std::string::npos) << name << series << "\n" << metrics;
+    EXPECT_GT(std::stoull(metrics.substr(at + name.size() + series.size() + 1)), kBytes / 100)
+        << name;
+  }
+  EXPECT_NE(metrics.find("sockswitch_wireguard_peer_seconds_since_handshake" + series),
+            std::string::npos)
+      << metrics;
   const std::string ports = sw.call([](control::Switch& s) { return s.dump_ports("socket"); });
   EXPECT_NE(ports.find("warp0"), std::string::npos) << ports;
   const auto theirs_seen = wg.peers();
