@@ -286,6 +286,15 @@ bool resolves_within_5s(WireGuardPort& port) {
   return false;
 }
 
+// A WARP-like file whose Endpoint names a host that does not resolve,
+// read in `ns` (which has no route anywhere: the lookup fails at once).
+wireguard::WgConfig warp_with_unresolved_endpoint(const NetNamespace& ns) {
+  const std::string conf = "[Interface]\nPrivateKey = " + test::net::make_wg_keys().private_key +
+                           "\n[Peer]\nPublicKey = " + test::net::make_wg_keys().public_key +
+                           "\nAllowedIPs = 0.0.0.0/0\nEndpoint = engage.warp.invalid:2408\n";
+  return test::net::in_namespace(ns, [&] { return wireguard::parse_wg_config(conf, "<warp>"); });
+}
+
 // WARP configs name their endpoint by host name. With no DNS yet at boot
 // the port must start anyway: the peer waits without an endpoint and the
 // name is looked up again until it resolves. (The namespace has no route
@@ -294,11 +303,7 @@ TEST(WireGuardPort, AnEndpointThatDoesNotResolveYetIsRetriedNotFatal) {
   SOCKSWITCH_REQUIRE_NETNS();
   if (auto why = test::net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);  // for wg genkey
   NetNamespace ns;
-  const std::string conf = "[Interface]\nPrivateKey = " + test::net::make_wg_keys().private_key +
-                           "\n[Peer]\nPublicKey = " + test::net::make_wg_keys().public_key +
-                           "\nAllowedIPs = 0.0.0.0/0\nEndpoint = engage.warp.invalid:2408\n";
-  wireguard::WgConfig config =
-      test::net::in_namespace(ns, [&] { return wireguard::parse_wg_config(conf, "<warp>"); });
+  wireguard::WgConfig config = warp_with_unresolved_endpoint(ns);
   ASSERT_EQ(config.peers.size(), 1u);
   EXPECT_FALSE(config.peers[0].endpoint);
   EXPECT_EQ(config.peers[0].endpoint_host, "engage.warp.invalid:2408");
@@ -326,11 +331,7 @@ TEST(WireGuardPort, AnEndpointLookupNeverHoldsTheCaller) {
   SOCKSWITCH_REQUIRE_NETNS();
   if (auto why = test::net::wireguard_go_missing()) SOCKSWITCH_SKIP(*why);  // for wg genkey
   NetNamespace ns;
-  const std::string conf = "[Interface]\nPrivateKey = " + test::net::make_wg_keys().private_key +
-                           "\n[Peer]\nPublicKey = " + test::net::make_wg_keys().public_key +
-                           "\nAllowedIPs = 0.0.0.0/0\nEndpoint = engage.warp.invalid:2408\n";
-  const wireguard::WgConfig config =
-      test::net::in_namespace(ns, [&] { return wireguard::parse_wg_config(conf, "<warp>"); });
+  const wireguard::WgConfig config = warp_with_unresolved_endpoint(ns);
   auto released = std::make_shared<std::promise<void>>();
   auto timed_out = std::make_shared<std::atomic<bool>>(false);
   WireGuardPortOptions options;
