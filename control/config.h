@@ -84,10 +84,6 @@ struct PortConfig {
 // config and ctl refuse before a PortConfig exists) throws std::invalid_argument.
 [[nodiscard]] const ports::PortDriver& port_driver(const PortConfig& p);
 
-// Whether a port of `driver` may have a `mac`: only the ports that make up
-// their Ethernet side (tun, wireguard, auto/af_packet on a bare-IP device);
-// the others use their device's own address, so a mac would be ignored.
-[[nodiscard]] bool driver_takes_mac(std::string_view driver);
 // Whether a port of `driver` sits on a netdev of its name (the hotplug
 // check follows it; the database gets its ifindex, MAC and MTU).
 [[nodiscard]] bool driver_has_netdev(std::string_view driver);

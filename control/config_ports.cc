@@ -56,11 +56,6 @@ const ports::PortDriver& port_driver(const PortConfig& p) {
   return *d;
 }
 
-bool driver_takes_mac(std::string_view driver) {
-  const ports::PortDriver* d = ports::find_port_driver(driver);
-  return d != nullptr && d->makes_ethernet;
-}
-
 bool driver_has_netdev(std::string_view driver) {
   const ports::PortDriver* d = ports::find_port_driver(driver);
   return d != nullptr && d->has_netdev;

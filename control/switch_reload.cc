@@ -203,10 +203,8 @@ void Switch::apply(Config wanted, FlowReload flow_reload, Opening opening) {
       next.push_back(std::move(p));
     }
     for (const PortConfig& pc : w.ports)
-      if (step_of(bp, pc.name)->step == PortStep::reopen) {
-        reopen[i].push_back(next.size());
+      if (step_of(bp, pc.name)->step == PortStep::reopen)
         next.push_back({pc, nullptr});  // down until it opens, below
-      }
     for (const RunningPort& p : next)
       b.numbering.remember(p.config.name, p.config.ofport);
     // In the file's order, as a fresh start has them (show, flood order).
@@ -215,17 +213,11 @@ void Switch::apply(Config wanted, FlowReload flow_reload, Opening opening) {
                           [&](const PortConfig& pc) { return pc.name == name; }) -
              w.ports.begin();
     };
-    std::vector<std::string> reopen_names;
-    for (const std::size_t k : reopen[i])
-      reopen_names.push_back(next[k].config.name);
     std::stable_sort(next.begin(), next.end(), [&](const RunningPort& x, const RunningPort& y) {
       return place(x.config.name) < place(y.config.name);
     });
-    reopen[i].clear();
     for (std::size_t k = 0; k < next.size(); ++k)
-      if (std::find(reopen_names.begin(), reopen_names.end(), next[k].config.name) !=
-          reopen_names.end())
-        reopen[i].push_back(k);
+      if (step_of(bp, next[k].config.name)->step == PortStep::reopen) reopen[i].push_back(k);
     b.ports = std::move(next);
     // Ports and flows in one snapshot; after its grace period no thread
     // touches a retired port. A database bridge's flows belong to ctl and
