@@ -220,11 +220,14 @@ std::string Switch::show() const {
       if (const std::size_t n = p.port ? ports::unresolved_port_names(*p.port) : 0)
         out += fmt::format("      {} peer endpoints do not resolve yet; retrying\n", n);
       out += neighbor_claims_line(p);
-      if (const std::string how = p.port ? p.port->offload_handling() : ""; !how.empty()) {
-        const ports::PortCounters c = p.port->counters();
-        out += fmt::format("      offloads: {} ({} checksums finished, {} segments cut)\n", how,
-                           c.rx_checksums_completed, c.rx_segments);
-      }
+      const ports::PortCounters c = p.port ? p.port->counters() : ports::PortCounters{};
+      const std::string how = p.port ? p.port->offload_handling() : "";
+      if (!how.empty() || c.tx_segments != 0)
+        out += fmt::format(
+            "      offloads: {} ({} checksums finished, {} segments cut, {} GSO frames kept whole, "
+            "{} segments cut to send)\n",
+            how.empty() ? "other ports' GSO frames cut to send" : how, c.rx_checksums_completed,
+            c.rx_segments, c.rx_gso_whole, c.tx_segments);
     }
   }
   out += fmt::format("control: {} requests refused, {} flows expired\n", rejected_requests_,

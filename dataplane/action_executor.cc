@@ -384,7 +384,7 @@ void ActionExecutor::output_tagged(PacketRun& r, std::int16_t slot, std::uint16_
 }
 
 Packet* ActionExecutor::copy(const Packet& p) noexcept {
-  Packet* c = pool_.alloc();
+  Packet* c = p.is_gso() ? pool_.alloc_large() : pool_.alloc();
   if (c == nullptr) return nullptr;
   c->reset(p.headroom());
   std::uint8_t* dst = c->append(p.length());
@@ -394,6 +394,7 @@ Packet* ActionExecutor::copy(const Packet& p) noexcept {
   }
   copy_frame_bytes(dst, p.data(), p.length());
   c->set_in_port(p.in_port());
+  c->set_gso(p.gso());
   return c;
 }
 

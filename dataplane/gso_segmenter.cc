@@ -18,7 +18,8 @@ std::size_t segment_gso(std::span<const std::uint8_t> frame, GsoKind kind,
                         std::uint32_t segment_payload, PacketPool& pool,
                         std::span<Packet*> out) noexcept {
   L4Segment seg;
-  if (segment_payload == 0 || !locate_l4(frame, seg) || seg.udp != (kind == GsoKind::udp_l4))
+  if (kind == GsoKind::none || segment_payload == 0 || !locate_l4(frame, seg) ||
+      seg.udp != (kind == GsoKind::udp_l4))
     return 0;
   const std::size_t l4_header =
       seg.udp ? 8 : std::size_t{static_cast<std::uint8_t>(frame[seg.begin + 12] >> 4)} * 4;

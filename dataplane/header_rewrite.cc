@@ -15,6 +15,24 @@ using flowtable::ActionKind;
 using flowtable::FieldId;
 using flowtable::FlowKey;
 
+// A GSO super-frame's TCP/UDP checksum field holds the pseudo-header sum
+// alone, not inverted (packet.h): an address it covers changes it as a sum,
+// a port (outside the pseudo-header) not at all. This keeps the stored
+// value what the device that cuts the frame expects.
+std::uint16_t pseudo_updated(const Packet& p, std::uint16_t stored, std::uint16_t old_word,
+                             std::uint16_t new_word) noexcept {
+  if (!p.is_gso()) return checksum_update16(stored, old_word, new_word);
+  return static_cast<std::uint16_t>(
+      ~checksum_update16(static_cast<std::uint16_t>(~stored), old_word, new_word));
+}
+std::uint16_t pseudo_updated32(const Packet& p, std::uint16_t stored, std::uint32_t old_value,
+                               std::uint32_t new_value) noexcept {
+  stored = pseudo_updated(p, stored, static_cast<std::uint16_t>(old_value >> 16),
+                          static_cast<std::uint16_t>(new_value >> 16));
+  return pseudo_updated(p, stored, static_cast<std::uint16_t>(old_value),
+                        static_cast<std::uint16_t>(new_value));
+}
+
 // Offset of the checksum that covers the IP pseudo-header, or 0.
 std::uint32_t pseudo_checksum_at(const Packet& p, const FlowKey& key,
                                  const HeaderLayout& l) noexcept {
@@ -71,7 +89,7 @@ bool set_ipv4(Packet& p, FlowKey& key, bool source, std::uint32_t value) noexcep
     store_be32(f + at, value);
     store_be16(f + l.l3 + 10, checksum_update32(load_be16(f + l.l3 + 10), old, value));
     if (const std::uint32_t c = pseudo_checksum_at(p, key, l))
-      store_be16(f + c, checksum_update32(load_be16(f + c), old, value));
+      store_be16(f + c, pseudo_updated32(p, load_be16(f + c), old, value));
   }
   key.set(source ? FieldId::ipv4_src : FieldId::ipv4_dst, value);
   return true;
@@ -90,7 +108,7 @@ bool set_ipv6(Packet& p, FlowKey& key, bool source, flowtable::Wide value) noexc
   if (const std::uint32_t c = pseudo_checksum_at(p, key, l)) {
     std::uint16_t sum = load_be16(f + c);
     for (int i = 0; i < 16; i += 2)
-      sum = checksum_update16(sum, load_be16(addr + i), load_be16(next.data() + i));
+      sum = pseudo_updated(p, sum, load_be16(addr + i), load_be16(next.data() + i));
     store_be16(f + c, sum);
   }
   std::memcpy(addr, next.data(), 16);
@@ -105,7 +123,7 @@ bool set_port(Packet& p, FlowKey& key, bool source, std::uint16_t value) noexcep
   const std::uint32_t at = l.l4 + (source ? 0 : 2);
   const std::uint16_t old = load_be16(f + at);
   store_be16(f + at, value);
-  if (const std::uint32_t c = pseudo_checksum_at(p, key, l))
+  if (const std::uint32_t c = pseudo_checksum_at(p, key, l); c != 0 && !p.is_gso())
     store_be16(f + c, checksum_update16(load_be16(f + c), old, value));
   fix_sctp(p, key, l);
   key.set(source ? FieldId::tp_src : FieldId::tp_dst, value);

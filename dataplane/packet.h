@@ -15,6 +15,11 @@
 //   buf_                  buf_ + offset_         + length_            buf_ + size_
 //   |<----- headroom ---->|<------ frame -------->|<---- tailroom ---->|
 //
+// A frame may be a GSO super-frame (up to 64 KiB) that a local sender left
+// to its device to cut, kept whole through the bridge (see gso()): such a
+// packet lives in one of the pool's large buffers, and its TCP/UDP checksum
+// field holds only the pseudo-header sum, as the sender's kernel left it.
+//
 // Threads: a Packet belongs to whoever holds its pointer; the pool hands it
 // out and takes it back (see packet_pool.h). Nothing here is synchronised.
 #pragma once
@@ -27,6 +32,15 @@
 namespace sockswitch::dataplane {
 
 inline constexpr std::uint32_t kDefaultHeadroom = 128;
+
+enum class GsoKind : std::uint8_t { none, tcp, udp_l4 };
+
+// How a GSO super-frame is to be cut: its kind and the L4 payload of each
+// segment (the virtio-net header's gso_size).
+struct Segmentation {
+  GsoKind kind = GsoKind::none;
+  std::uint16_t segment_payload = 0;
+};
 
 class Packet final {
  public:
@@ -46,6 +60,7 @@ class Packet final {
     offset_ = headroom < size_ ? headroom : size_;
     length_ = 0;
     in_port_ = flowtable::kPortNone;
+    gso_ = {};
   }
 
   [[nodiscard]] std::uint8_t* data() noexcept { return buf_ + offset_; }
@@ -62,6 +77,11 @@ class Packet final {
 
   [[nodiscard]] flowtable::PortNo in_port() const noexcept { return in_port_; }
   void set_in_port(flowtable::PortNo p) noexcept { in_port_ = p; }
+
+  // A super-frame still to be cut (kind none for an ordinary frame).
+  [[nodiscard]] Segmentation gso() const noexcept { return gso_; }
+  [[nodiscard]] bool is_gso() const noexcept { return gso_.kind != GsoKind::none; }
+  void set_gso(Segmentation s) noexcept { gso_ = s; }
 
   // Grows the frame by n bytes at the front; returns the new start, or
   // nullptr (frame unchanged) when the headroom is too small.
@@ -102,6 +122,7 @@ class Packet final {
   std::uint32_t offset_ = 0;
   std::uint32_t length_ = 0;
   flowtable::PortNo in_port_ = flowtable::kPortNone;
+  Segmentation gso_{};
   bool in_pool_ = false;  // catches double frees and frees of foreign packets
 };
 

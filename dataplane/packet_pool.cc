@@ -23,8 +23,13 @@ void PacketPool::AlignedFree::operator()(std::uint8_t* p) const noexcept {
   ::operator delete (p, std::align_val_t{kPage});
 }
 
-PacketPool::PacketPool(std::uint32_t count, std::uint32_t buffer_size, std::uint32_t headroom)
-    : count_(count), top_(count), headroom_(headroom) {
+PacketPool::PacketPool(std::uint32_t count, std::uint32_t buffer_size, std::uint32_t headroom,
+                       std::uint32_t large_count)
+    : count_(count),
+      top_(count),
+      large_count_(large_count),
+      large_top_(large_count),
+      headroom_(headroom) {
   if (count == 0) throw std::invalid_argument("packet pool: count must be positive");
   // Round each buffer up to whole cache lines so that every one starts aligned.
   const std::size_t rounded = (std::size_t{buffer_size} + kBufferAlign - 1) & ~(kBufferAlign - 1);
@@ -50,6 +55,31 @@ PacketPool::PacketPool(std::uint32_t count, std::uint32_t buffer_size, std::uint
     free_[count - 1 - i] = &p;
   }
   set_lenders(0);
+
+  if (large_count != 0) {
+    large_memory_.reset(static_cast<std::uint8_t*>(
+        ::operator new (std::size_t{kLargeBufferSize} * large_count, std::align_val_t{kPage})));
+    large_packets_ = std::make_unique<Packet[]>(large_count);
+    large_free_ = std::make_unique<Packet*[]>(large_count);
+    for (std::size_t i = 0; i < large_count; ++i) {
+      Packet& p = large_packets_[i];
+      p.bind(large_memory_.get() + i * kLargeBufferSize, kLargeBufferSize);
+      p.in_pool_ = true;
+      large_free_[large_count - 1 - i] = &p;
+    }
+  }
+}
+
+void PacketPool::free_large(Packet* p) noexcept {
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  const auto lo = reinterpret_cast<std::uintptr_t>(large_packets_.get());
+  const auto hi = reinterpret_cast<std::uintptr_t>(large_packets_.get() + large_count_);
+  if (a < lo || a >= hi || (a - lo) % sizeof(Packet) != 0) [[unlikely]]
+    misuse("packet does not belong to this pool");
+  if (p->in_pool_) [[unlikely]]
+    misuse("packet freed twice");
+  p->in_pool_ = true;
+  large_free_[large_top_++] = p;
 }
 
 PacketPool::~PacketPool() {

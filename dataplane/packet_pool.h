@@ -20,6 +20,12 @@
 // Misuse (freeing a packet twice, or one from another pool) is a bug that
 // would corrupt the free stack; it is checked with one branch and aborts.
 //
+// Large buffers: a GSO super-frame kept whole (up to 64 KiB, see packet.h)
+// takes one of `large_count` buffers of kLargeBufferSize, carved out of an
+// allocation of their own (never part of the registered area: no AF_XDP
+// port sees one) and touched only when used. They have their own free
+// stack; free() tells them apart by their descriptor's address.
+//
 // Registered memory (AF_XDP): the area starts on a page and is whole pages
 // long, so a port can register it as its UMEM and let the kernel write
 // frames straight into pool buffers; index_of_offset() turns the offset the
@@ -47,10 +53,13 @@ class PacketPool final {
   // Room for a 1500-byte MTU frame, two VLAN tags and the default headroom.
   static constexpr std::uint32_t kDefaultBufferSize = 2048;
 
+  // A 64 KiB GSO frame, two VLAN tags and the headroom.
+  static constexpr std::uint32_t kLargeBufferSize = (64u << 10) + 512;
+
   // Allocates everything. Throws std::invalid_argument when count is 0 or
   // the headroom leaves no room for a frame, std::bad_alloc when out of memory.
   explicit PacketPool(std::uint32_t count, std::uint32_t buffer_size = kDefaultBufferSize,
-                      std::uint32_t headroom = kDefaultHeadroom);
+                      std::uint32_t headroom = kDefaultHeadroom, std::uint32_t large_count = 0);
   // Packets point into the pool for their whole life: it stays where it is
   // built (hold it by value in per-thread state, or in a unique_ptr).
   PacketPool(const PacketPool&) = delete;
@@ -79,10 +88,27 @@ class PacketPool final {
     return n;
   }
 
+  // One empty large packet (headroom and in_port as alloc()), or nullptr
+  // when every large buffer is in use (or the pool has none).
+  [[nodiscard]] Packet* alloc_large() noexcept {
+    if (large_top_ == 0) return nullptr;
+    Packet* p = large_free_[--large_top_];
+    p->in_pool_ = false;
+    p->reset(headroom_);
+    return p;
+  }
+  // A packet with room for `length` bytes after the headroom: an ordinary
+  // one when it fits, else a large one; nullptr when none is free.
+  [[nodiscard]] Packet* alloc_for(std::uint32_t length) noexcept {
+    return length <= buffer_size_ - headroom_ ? alloc() : alloc_large();
+  }
+
   // Inline: every packet passes here once, so a call per packet shows.
   void free(Packet* p) noexcept {
-    if (!owns(p)) [[unlikely]]
-      misuse("packet does not belong to this pool");
+    if (!owns(p)) [[unlikely]] {
+      free_large(p);
+      return;
+    }
     if (p->in_pool_) [[unlikely]]
       misuse("packet freed twice");
     p->in_pool_ = true;
@@ -94,6 +120,8 @@ class PacketPool final {
   }
 
   [[nodiscard]] std::size_t available() const noexcept { return top_; }
+  [[nodiscard]] std::size_t large_available() const noexcept { return large_top_; }
+  [[nodiscard]] std::size_t large_size() const noexcept { return large_count_; }
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
   [[nodiscard]] std::uint32_t buffer_size() const noexcept { return buffer_size_; }
   [[nodiscard]] std::uint32_t headroom() const noexcept { return headroom_; }
@@ -157,6 +185,7 @@ class PacketPool final {
 
  private:
   [[noreturn, gnu::cold]] static void misuse(const char* what) noexcept;
+  void free_large(Packet* p) noexcept;
   std::size_t reclaim_slow() noexcept;
   void set_lenders(std::size_t n) noexcept {
     lenders_ = n;
@@ -178,6 +207,11 @@ class PacketPool final {
   std::unique_ptr<Packet*[]> free_;  // stack of free descriptors, top_ entries
   std::size_t count_ = 0;
   std::size_t top_ = 0;
+  std::unique_ptr<std::uint8_t[], AlignedFree> large_memory_;
+  std::unique_ptr<Packet[]> large_packets_;
+  std::unique_ptr<Packet*[]> large_free_;
+  std::size_t large_count_ = 0;
+  std::size_t large_top_ = 0;
   std::size_t stride_ = 0;
   std::size_t area_bytes_ = 0;
   std::atomic<Returned*> returned_{nullptr};

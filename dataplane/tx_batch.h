@@ -4,6 +4,10 @@
 // here and go out as one tx_burst when the buffer is full or when the thread
 // finishes a receive burst, so each port costs one virtual call per burst.
 // Sized at construction for every (bridge, port slot) pair; never grows.
+//
+// GSO super-frames (packet.h) are cut here, at the last moment, for a port
+// that does not take them whole: the one place every output passes, so a
+// super-frame reaches no driver that would send it as one oversized frame.
 #pragma once
 
 #include <array>
@@ -38,6 +42,7 @@ class TxBatch final {
       b.queue = port.tx_queue;
       dirty_[dirty_count_++] = static_cast<std::uint16_t>(at);
     }
+    b.has_gso |= p->is_gso();
     b.packets[b.count++] = p;
     if (b.count == kBurstSize) send(b);
   }
@@ -56,13 +61,20 @@ class TxBatch final {
     ports::Port* port = nullptr;
     std::uint16_t queue = 0;
     std::uint16_t count = 0;
+    bool has_gso = false;
     std::array<Packet*, kBurstSize> packets{};
   };
 
   void send(Buffer& b) noexcept {
-    b.port->tx_burst(b.queue, pool_, std::span<Packet* const>(b.packets.data(), b.count));
+    if (b.has_gso && !b.port->takes_gso()) [[unlikely]]
+      cut_and_send(b);
+    else
+      b.port->tx_burst(b.queue, pool_, std::span<Packet* const>(b.packets.data(), b.count));
     b.count = 0;
+    b.has_gso = false;
   }
+  // Sends b's packets with every super-frame among them cut into segments.
+  void cut_and_send(Buffer& b) noexcept;
 
   PacketPool& pool_;
   std::unique_ptr<Buffer[]> buffers_;

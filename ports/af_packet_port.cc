@@ -16,6 +16,7 @@
 #include "dataplane/burst.h"
 #include "dataplane/checksum_completion.h"
 #include "dataplane/gso_segmenter.h"
+#include "dataplane/l4_segment.h"
 #include "ports/netdev_query.h"
 #include "ports/virtio_net_header.h"
 
@@ -68,6 +69,31 @@ void put_vlan_tag(std::uint8_t* at, const tpacket2_hdr& h, std::uint32_t status)
 
 bool device_gone(int err) noexcept {
   return err == ENXIO || err == ENODEV;
+}
+
+// The virtio-net header that hands super-frame `p` to the device whole:
+// where its checksum starts and sits, and how to cut it. False when its
+// headers are not what its segmentation says.
+bool describe_gso(const Packet& p, VirtioNetHeader& h) noexcept {
+  dataplane::L4Segment seg;
+  if (!dataplane::locate_l4(p.bytes(), seg) ||
+      seg.udp != (p.gso().kind == dataplane::GsoKind::udp_l4))
+    return false;
+  const std::uint8_t* l4 = p.data() + seg.begin;
+  const std::size_t l4_header =
+      seg.udp ? 8 : std::size_t{static_cast<std::uint8_t>(l4[12] >> 4)} * 4;
+  constexpr std::uint8_t kTcpCwr = 0x80;
+  h = {};
+  h.flags = VirtioNetHeader::kNeedsChecksum;
+  h.gso_type = seg.udp    ? VirtioNetHeader::kGsoUdpL4
+               : seg.ipv6 ? VirtioNetHeader::kGsoTcpV6
+                          : VirtioNetHeader::kGsoTcpV4;
+  if (!seg.udp && (l4[13] & kTcpCwr) != 0) h.gso_type |= VirtioNetHeader::kGsoEcn;
+  h.hdr_len = static_cast<std::uint16_t>(seg.begin + l4_header);
+  h.gso_size = p.gso().segment_payload;
+  h.csum_start = static_cast<std::uint16_t>(seg.begin);
+  h.csum_offset = static_cast<std::uint16_t>(seg.checksum_at - seg.begin);
+  return true;
 }
 
 }  // namespace
@@ -232,7 +258,8 @@ std::size_t AfPacketPort::receive(PacketPool& pool, std::span<Packet*> out) noex
     return reinterpret_cast<tpacket2_hdr*>(ring_.data() + std::size_t{i} * frame_size_);
   };
   std::size_t n = 0;
-  std::uint64_t received = 0, bytes = 0, dropped = 0, errors = 0, completed = 0, segmented = 0;
+  std::uint64_t received = 0, bytes = 0, dropped = 0, errors = 0, completed = 0, segmented = 0,
+                kept_whole = 0;
   while (n < out.size() && segments_held_ == 0) {
     tpacket2_hdr* h = slot(rx_next_);
     if ((__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) break;
@@ -264,6 +291,15 @@ std::size_t AfPacketPort::receive(PacketPool& pool, std::span<Packet*> out) noex
           gso == VirtioNetHeader::kGsoUdpL4 ? dataplane::GsoKind::udp_l4 : dataplane::GsoKind::tcp;
       const bool known = gso == VirtioNetHeader::kGsoUdpL4 || gso == VirtioNetHeader::kGsoTcpV4 ||
                          gso == VirtioNetHeader::kGsoTcpV6;
+      if (Packet* whole_frame =
+              known ? keep_whole({frame, len}, {kind, vnet.gso_size}, pool) : nullptr) {
+        release();
+        ++received;
+        ++kept_whole;
+        bytes += len;
+        out[n++] = whole_frame;
+        continue;
+      }
       const std::size_t cut =
           known ? dataplane::segment_gso({frame, len}, kind, vnet.gso_size, pool, segments_) : 0;
       release();
@@ -311,7 +347,30 @@ std::size_t AfPacketPort::receive(PacketPool& pool, std::span<Packet*> out) noex
   if (errors) PortCounterCell::add(cnt.rx_errors, errors);
   if (completed) PortCounterCell::add(cnt.rx_checksums_completed, completed);
   if (segmented) PortCounterCell::add(cnt.rx_segments, segmented);
+  if (kept_whole) PortCounterCell::add(cnt.rx_gso_whole, kept_whole);
   return n;
+}
+
+// A super-frame copied whole into a large packet, for an output that takes
+// it so (another AF_PACKET port) or for the transmit side to cut; nullptr
+// when no large buffer is free or the frame is not what its header says,
+// and the caller cuts it now.
+Packet* AfPacketPort::keep_whole(std::span<const std::uint8_t> frame, dataplane::Segmentation how,
+                                 PacketPool& pool) noexcept {
+  dataplane::L4Segment seg;
+  if (how.segment_payload == 0 || !dataplane::locate_l4(frame, seg) ||
+      seg.udp != (how.kind == dataplane::GsoKind::udp_l4))
+    return nullptr;
+  Packet* p = pool.alloc_large();
+  if (p == nullptr) return nullptr;
+  std::uint8_t* dst = p->append(static_cast<std::uint32_t>(frame.size()));
+  if (dst == nullptr) {
+    pool.free(p);
+    return nullptr;
+  }
+  std::memcpy(dst, frame.data(), frame.size());
+  p->set_gso(how);
+  return p;
 }
 
 void AfPacketPort::tx_burst(std::uint16_t, PacketPool& pool,
@@ -323,9 +382,11 @@ void AfPacketPort::tx_burst(std::uint16_t, PacketPool& pool,
     return;
   }
   std::array<mmsghdr, dataplane::kBurstSize> msgs;
-  // The socket has PACKET_VNET_HDR: every frame goes with a header, and ours
-  // say "complete, not segmented".
+  // The socket has PACKET_VNET_HDR: every frame goes with a header. An
+  // ordinary frame is complete ("nothing to do"); a super-frame's says how
+  // the device or the receiver is to cut it and finish its checksums.
   static const VirtioNetHeader kFinished{};
+  std::array<VirtioNetHeader, dataplane::kBurstSize> gso_headers;
   std::array<std::array<iovec, 2>, dataplane::kBurstSize> iov;
   std::array<sockaddr_ll, dataplane::kBurstSize> to;
   std::array<Packet*, dataplane::kBurstSize> sending;
@@ -344,8 +405,17 @@ void AfPacketPort::tx_burst(std::uint16_t, PacketPool& pool,
           continue;
         }
       }
+      const VirtioNetHeader* header = &kFinished;
+      if (p->is_gso()) [[unlikely]] {
+        if (l3_ || !describe_gso(*p, gso_headers[k])) {  // never sent as one oversized frame
+          ++errors;
+          pool.free(p);
+          continue;
+        }
+        header = &gso_headers[k];
+      }
       sending[k] = p;
-      iov[k][0] = {const_cast<VirtioNetHeader*>(&kFinished), sizeof kFinished};
+      iov[k][0] = {const_cast<VirtioNetHeader*>(header), sizeof *header};
       iov[k][1] = {p->data(), p->length()};
       msgs[k] = {};
       msgs[k].msg_hdr.msg_iov = iov[k].data();

@@ -22,10 +22,14 @@
 // leaves checksums and segmentation to its device. The socket asks for the
 // virtio-net header (PACKET_VNET_HDR) with every frame: a partial checksum
 // is finished where the header says (exact, no guessing), and a GSO frame
-// (up to 64 KiB, so the ring's slots on an Ethernet device hold one) is cut
-// into MTU-sized frames with complete sums (dataplane/gso_segmenter.h).
-// Segments that do not fit a burst wait for the next. Nothing is asked of
-// the peer. Transmitted frames are complete, so their header says nothing.
+// (up to 64 KiB, so the ring's slots on an Ethernet device hold one)
+// is kept whole in one of the pool's large buffers, and leaves through
+// another AF_PACKET port whole, with a header that says how to cut it (the
+// receiving veth's stack takes it as the Linux bridge would hand it over);
+// any other output gets it cut (dataplane/tx_batch.h). With no large buffer
+// free it is cut here into MTU-sized frames with complete sums
+// (dataplane/gso_segmenter.h); segments that do not fit a burst wait for the
+// next. Nothing is asked of the peer.
 //
 // L3 mode: a device whose link type is not Ethernet (ARPHRD_NONE for tun and
 // WireGuard, raw-IP, PPP, IP tunnels) carries bare IP packets; the port then
@@ -73,8 +77,10 @@ class AfPacketPort final : public Port {
     return link_.load(std::memory_order_relaxed);
   }
   [[nodiscard]] std::string offload_handling() const override {
-    return "virtio-net headers: partial checksums finished, GSO frames cut in software";
+    return "virtio-net headers: partial checksums finished, GSO frames kept whole to AF_PACKET "
+           "ports and cut for others";
   }
+  [[nodiscard]] bool takes_gso() const noexcept override { return !l3_.has_value(); }
   [[nodiscard]] std::uint32_t mtu() const noexcept override {
     return mtu_.load(std::memory_order_relaxed);
   }
@@ -100,6 +106,9 @@ class AfPacketPort final : public Port {
   [[nodiscard]] std::size_t receive(dataplane::PacketPool& pool,
                                     std::span<dataplane::Packet*> out) noexcept;
   [[nodiscard]] std::size_t take_segments(std::span<dataplane::Packet*> out) noexcept;
+  [[nodiscard]] dataplane::Packet* keep_whole(std::span<const std::uint8_t> frame,
+                                              dataplane::Segmentation how,
+                                              dataplane::PacketPool& pool) noexcept;
 
   AfPacketOptions options_;
   Fd sock_;

@@ -38,10 +38,11 @@ enum class LinkState : std::uint8_t { down, up };
 struct PortCounters {
   std::uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0, rx_errors = 0;
   std::uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0, tx_errors = 0;
-  // Offloads the sender left to the device, done by the port (see
-  // dataplane/checksum_completion.h): checksums finished, and segments cut
-  // from GSO frames.
-  std::uint64_t rx_checksums_completed = 0, rx_segments = 0;
+  // Offloads the sender left to the device (see
+  // dataplane/checksum_completion.h): checksums finished and segments cut
+  // from GSO frames at receive, GSO frames received whole, and segments
+  // cut from other ports' GSO frames because this port takes none.
+  std::uint64_t rx_checksums_completed = 0, rx_segments = 0, rx_gso_whole = 0, tx_segments = 0;
 };
 
 // One writer (the owning poll thread), many readers: plain relaxed stores.
@@ -52,14 +53,15 @@ class PortCounterCell final {
   }
   std::atomic<std::uint64_t> rx_packets{0}, rx_bytes{0}, rx_dropped{0}, rx_errors{0};
   std::atomic<std::uint64_t> tx_packets{0}, tx_bytes{0}, tx_dropped{0}, tx_errors{0};
-  std::atomic<std::uint64_t> rx_checksums_completed{0}, rx_segments{0};
+  std::atomic<std::uint64_t> rx_checksums_completed{0}, rx_segments{0}, rx_gso_whole{0},
+      tx_segments{0};
 
   [[nodiscard]] PortCounters read() const noexcept {
     auto r = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-    return {r(rx_packets), r(rx_bytes),   r(rx_dropped),
-            r(rx_errors),  r(tx_packets), r(tx_bytes),
-            r(tx_dropped), r(tx_errors),  r(rx_checksums_completed),
-            r(rx_segments)};
+    return {r(rx_packets),  r(rx_bytes),     r(rx_dropped),
+            r(rx_errors),   r(tx_packets),   r(tx_bytes),
+            r(tx_dropped),  r(tx_errors),    r(rx_checksums_completed),
+            r(rx_segments), r(rx_gso_whole), r(tx_segments)};
   }
 };
 
@@ -76,9 +78,22 @@ class Port {
   // many. Never blocks.
   [[nodiscard]] virtual std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
                                              std::span<dataplane::Packet*> out) noexcept = 0;
-  // Takes ownership of every packet (see above). Never blocks.
+  // Takes ownership of every packet (see above). Never blocks. A GSO
+  // super-frame (Packet::is_gso) comes only to a port that takes_gso().
   virtual void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
                         std::span<dataplane::Packet* const> packets) noexcept = 0;
+  // Whether tx_burst passes GSO super-frames on whole (with the metadata
+  // that lets the device or the receiver finish them); for any other port
+  // the poll thread cuts them first (dataplane/tx_batch.h). Asked once per
+  // burst that holds one.
+  [[nodiscard]] virtual bool takes_gso() const noexcept { return false; }
+  // Poll thread of `queue`: GSO frames cut into `segments` for this port,
+  // and frames lost in the cutting (no free packet, or a malformed frame).
+  void count_cut_to_send(std::uint16_t queue, std::uint64_t segments, std::uint64_t lost) noexcept {
+    PortCounterCell& c = queue_counters(queue);
+    if (segments) PortCounterCell::add(c.tx_segments, segments);
+    if (lost) PortCounterCell::add(c.tx_dropped, lost);
+  }
 
   // A descriptor that becomes readable when queue `queue` has frames, for
   // the poll thread to sleep on when idle; -1 when the driver has none (the
@@ -135,6 +150,7 @@ class Port {
       sum.tx_packets += c.tx_packets, sum.tx_bytes += c.tx_bytes;
       sum.tx_dropped += c.tx_dropped, sum.tx_errors += c.tx_errors;
       sum.rx_checksums_completed += c.rx_checksums_completed, sum.rx_segments += c.rx_segments;
+      sum.rx_gso_whole += c.rx_gso_whole, sum.tx_segments += c.tx_segments;
     }
     return sum;
   }

@@ -108,7 +108,7 @@ std::uint64_t offload_count(const std::string& show, const std::string& port,
       show.compare(show.find_first_not_of(' ', next + 1), offloads.size(), offloads) != 0)
     return 0;
   const std::size_t end = show.find('\n', next + 1);
-  const std::size_t counts = show.rfind('(', end);  // "(N checksums finished, M segments cut)"
+  const std::size_t counts = show.rfind('(', end);  // "(N checksums finished, M segments cut, ...)"
   const std::size_t label = show.find(" " + what, counts);
   if (label == std::string::npos || label > end) return 0;
   std::size_t digits = label;
@@ -182,7 +182,12 @@ TEST_P(PortDriversSwitch, PingAndTcpBetweenNamespaces) {
     const std::string after = sw.call([](control::Switch& s) { return s.show(); });
     EXPECT_GT(offload_count(after, port_a, "checksums finished"), 0u) << after;
     if (c.driver == "af_packet") {
-      EXPECT_GT(offload_count(after, port_a, "segments cut"), 0u) << "GSO frames\n" << after;
+      // The sender's GSO frames stay whole to the other AF_PACKET port; a
+      // patch port takes none, so they are cut for it.
+      EXPECT_GT(offload_count(after, port_a, "GSO frames kept whole"), 0u) << after;
+      if (c.patch) {
+        EXPECT_GT(offload_count(after, "p0", "segments cut to send"), 0u) << after;
+      }
     }
   }
   const std::string dump = sw.call([](control::Switch& s) { return s.dump_ports("br0"); });
@@ -205,6 +210,26 @@ TEST_P(PortDriversSwitch, PingAndTcpBetweenNamespaces) {
           kStream)
           << "stream " << i << " (each a new 5-tuple)";
   }
+}
+
+// A container behind an AF_PACKET port sends GSO frames; the other one
+// sits behind AF_XDP, which takes none: they are cut for it, and the
+// stream arrives intact both ways.
+TEST(PortDriversMixed, GsoFramesFromAfPacketAreCutForAnAfXdpPort) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  SwitchHost host;
+  const auto& a = *host.plug("pa", "10.62.0.1/24", 1, SenderOffloads::kernel_default).ns;
+  const auto& b = *host.plug("pb", "10.62.0.2/24", 1, SenderOffloads::kernel_default).ns;
+  SwitchThread sw(host.ns(), control::parse_config("[[bridge]]\nname = \"br0\"\n"
+                                                   "flow = [\"actions=normal\"]\n" +
+                                                       port_table("af_packet", 'a', 1) +
+                                                       port_table("af_xdp", 'b', 1),
+                                                   "<mixed>"));
+  EXPECT_EQ(net::tcp_transfer(b, "10.62.0.2", a, 5001, 4 * kBytes, 10s), 4 * kBytes);
+  EXPECT_EQ(net::tcp_transfer(a, "10.62.0.1", b, 5002, kBytes, 8s), kBytes);
+  const std::string show = sw.call([](control::Switch& s) { return s.show(); });
+  EXPECT_GT(offload_count(show, "pa", "GSO frames kept whole"), 0u) << show;
+  EXPECT_GT(offload_count(show, "pb", "segments cut to send"), 0u) << show;
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, PortDriversSwitch,

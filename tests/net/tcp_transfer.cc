@@ -44,6 +44,13 @@ socklen_t make_addr(const std::string& addr, std::uint16_t port, sockaddr_storag
   return sizeof *a;
 }
 
+// The byte at stream offset `at`: a pattern with period 65 536 that no
+// reordering of aligned blocks or of segments would reproduce.
+char pattern_at(std::size_t at) {
+  const std::size_t i = at % 65536;
+  return static_cast<char>(i * 7 + 3 + (i >> 8));
+}
+
 }  // namespace
 
 std::size_t tcp_transfer(const NetNamespace& server_ns, const std::string& server_addr,
@@ -72,10 +79,15 @@ std::size_t tcp_transfer(const NetNamespace& server_ns, const std::string& serve
     listening.set_value(ok);
     if (ok && wait_fd(ls, POLLIN, deadline)) cs = ::accept4(ls, nullptr, nullptr, SOCK_NONBLOCK);
     std::vector<char> buf(65536);
-    while (cs >= 0 && wait_fd(cs, POLLIN, deadline)) {
+    bool intact = true;
+    while (intact && cs >= 0 && wait_fd(cs, POLLIN, deadline)) {
       const ssize_t n = ::read(cs, buf.data(), buf.size());
       if (n <= 0) break;
-      received += static_cast<std::size_t>(n);
+      for (ssize_t i = 0; i < n; ++i, ++received)
+        if (buf[static_cast<std::size_t>(i)] != pattern_at(received)) {
+          intact = false;  // what arrived after a wrong byte does not count
+          break;
+        }
     }
     if (cs >= 0) ::close(cs);
     if (ls >= 0) ::close(ls);
@@ -96,11 +108,12 @@ std::size_t tcp_transfer(const NetNamespace& server_ns, const std::string& serve
     }
     std::vector<char> chunk(65536);
     for (std::size_t i = 0; i < chunk.size(); ++i)
-      chunk[i] = static_cast<char>(i * 7 + 3);
+      chunk[i] = pattern_at(i);
     std::size_t sent = 0;
     while (sent < bytes && wait_fd(s, POLLOUT, deadline)) {
-      const std::size_t want = std::min(chunk.size(), bytes - sent);
-      const ssize_t n = ::write(s, chunk.data(), want);
+      const std::size_t from = sent % chunk.size();
+      const std::size_t want = std::min(chunk.size() - from, bytes - sent);
+      const ssize_t n = ::write(s, chunk.data() + from, want);
       if (n < 0 && errno != EAGAIN) break;
       if (n > 0) sent += static_cast<std::size_t>(n);
     }

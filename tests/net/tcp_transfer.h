@@ -15,7 +15,11 @@
 
 namespace sockswitch::test::net {
 
-// Returns how many bytes the server read before EOF or the deadline.
+// Returns how many bytes the server read intact (each byte as the client's
+// pattern has it at that offset; counting stops at the first wrong byte)
+// before EOF or the deadline. The receiver's checksum check alone would not
+// see corruption: a frame handed over with its checksum left to offload is
+// taken on trust by a local receiver.
 [[nodiscard]] std::size_t tcp_transfer(const NetNamespace& server_ns,
                                        const std::string& server_addr,
                                        const NetNamespace& client_ns, std::uint16_t port,
