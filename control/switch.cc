@@ -224,10 +224,10 @@ std::string Switch::show() const {
       const std::string how = p.port ? p.port->offload_handling() : "";
       if (!how.empty() || c.tx_segments != 0)
         out += fmt::format(
-            "      offloads: {} ({} checksums finished, {} segments cut, {} GSO frames kept whole, "
-            "{} segments cut to send)\n",
+            "      offloads: {} ({} checksums finished, {} GSO frames kept whole, {} segments cut "
+            "to send)\n",
             how.empty() ? "other ports' GSO frames cut to send" : how, c.rx_checksums_completed,
-            c.rx_segments, c.rx_gso_whole, c.tx_segments);
+            c.rx_gso_whole, c.tx_segments);
     }
   }
   out += fmt::format("control: {} requests refused, {} flows expired\n", rejected_requests_,

@@ -290,9 +290,6 @@ class Switch final {
   // room for 28 queues; `auto` ports beyond that use AF_PACKET); fill rings
   // never take the last eighth.
   static constexpr std::uint32_t kPoolPackets = 16384;
-  // GSO super-frames kept whole in flight per poll thread (64 KiB each,
-  // paged in only when AF_PACKET ports receive them).
-  static constexpr std::uint32_t kPoolLargePackets = 64;
 
   Config config_;
   // The connection table every bridge's ct() uses; outlives the bridges.

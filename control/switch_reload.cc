@@ -124,10 +124,7 @@ void Switch::apply(Config wanted, FlowReload flow_reload, Opening opening) {
   std::vector<std::shared_ptr<dataplane::PacketPool>> pools = pools_;
   pools.resize(plan.threads.size());
   for (auto& pool : pools)
-    if (!pool)
-      pool = std::make_shared<dataplane::PacketPool>(
-          kPoolPackets, dataplane::PacketPool::kDefaultBufferSize, dataplane::kDefaultHeadroom,
-          kPoolLargePackets);
+    if (!pool) pool = std::make_shared<dataplane::PacketPool>(kPoolPackets);
   std::vector<std::vector<std::string>> threads = plan.threads;
   std::swap(thread_bridges_, threads);
   std::swap(pools_, pools);

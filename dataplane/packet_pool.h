@@ -55,11 +55,15 @@ class PacketPool final {
 
   // A 64 KiB GSO frame, two VLAN tags and the headroom.
   static constexpr std::uint32_t kLargeBufferSize = (64u << 10) + 512;
+  // Super-frames one poll thread keeps in flight: two bursts' worth (an
+  // AF_PACKET port receives a burst only into as many as are free).
+  static constexpr std::uint32_t kDefaultLargeCount = 64;
 
   // Allocates everything. Throws std::invalid_argument when count is 0 or
   // the headroom leaves no room for a frame, std::bad_alloc when out of memory.
   explicit PacketPool(std::uint32_t count, std::uint32_t buffer_size = kDefaultBufferSize,
-                      std::uint32_t headroom = kDefaultHeadroom, std::uint32_t large_count = 0);
+                      std::uint32_t headroom = kDefaultHeadroom,
+                      std::uint32_t large_count = kDefaultLargeCount);
   // Packets point into the pool for their whole life: it stays where it is
   // built (hold it by value in per-thread state, or in a unique_ptr).
   PacketPool(const PacketPool&) = delete;

@@ -9,13 +9,13 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cstring>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "dataplane/burst.h"
 #include "dataplane/checksum_completion.h"
-#include "dataplane/gso_segmenter.h"
 #include "dataplane/l4_segment.h"
 #include "ports/netdev_query.h"
 #include "ports/virtio_net_header.h"
@@ -26,14 +26,10 @@ namespace {
 using dataplane::Packet;
 using dataplane::PacketPool;
 
-constexpr std::uint32_t kMinFrameSize = 2048;
-constexpr std::uint32_t kMinBlockSize = 1u << 16;
-constexpr std::size_t kMaxRingBytes = std::size_t{16} << 20;
-// A slot for a whole GSO frame (64 KiB, the kernel's default GSO limit,
-// with the ring header, the address and the virtio-net header before it).
-// The ring is kernel memory allocated at setup: at most kGsoRingBytes of it.
-constexpr std::uint32_t kGsoSlotSize = 1u << 17;
-constexpr std::size_t kGsoRingBytes = std::size_t{8} << 20;
+// The socket's receive queue: what a burst may bring while the poll thread
+// is busy or asleep (small frames and 64 KiB GSO frames alike), charged
+// only while queued.
+constexpr int kReceiveQueueBytes = 8 << 20;
 
 bool is_l3_link(std::uint16_t type) {
   switch (type) {
@@ -58,13 +54,28 @@ void set_option(const Fd& s, int level, int option, const T& value, const char* 
     throw_errno(std::string("setsockopt(") + what + ", " + dev + ")");
 }
 
-// The 802.1Q tag the kernel moved into the ring header, as it sat in the frame.
-void put_vlan_tag(std::uint8_t* at, const tpacket2_hdr& h, std::uint32_t status) noexcept {
+// Puts back in front of the EtherType the 802.1Q tag the kernel moved into
+// the frame's metadata. False when there is no headroom for it.
+bool put_vlan_tag(Packet& p, const tpacket_auxdata& aux) noexcept {
+  if (p.length() < 12) return false;
+  std::uint8_t* at = p.push_front(4);
+  if (at == nullptr) return false;
+  std::memmove(at, at + 4, 12);
   const std::uint16_t tpid =
-      (status & TP_STATUS_VLAN_TPID_VALID) != 0 ? h.tp_vlan_tpid : ETH_P_8021Q;
-  at[0] = static_cast<std::uint8_t>(tpid >> 8), at[1] = static_cast<std::uint8_t>(tpid);
-  at[2] = static_cast<std::uint8_t>(h.tp_vlan_tci >> 8);
-  at[3] = static_cast<std::uint8_t>(h.tp_vlan_tci);
+      (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) != 0 ? aux.tp_vlan_tpid : ETH_P_8021Q;
+  at[12] = static_cast<std::uint8_t>(tpid >> 8), at[13] = static_cast<std::uint8_t>(tpid);
+  at[14] = static_cast<std::uint8_t>(aux.tp_vlan_tci >> 8);
+  at[15] = static_cast<std::uint8_t>(aux.tp_vlan_tci);
+  return true;
+}
+
+// The packet metadata that came with a received message, if any.
+const tpacket_auxdata* auxdata_of(const msghdr& m) noexcept {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&m), c))
+    if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA &&
+        c->cmsg_len >= CMSG_LEN(sizeof(tpacket_auxdata)))
+      return reinterpret_cast<const tpacket_auxdata*>(CMSG_DATA(c));
+  return nullptr;
 }
 
 bool device_gone(int err) noexcept {
@@ -101,7 +112,6 @@ bool describe_gso(const Packet& p, VirtioNetHeader& h) noexcept {
 AfPacketPort::AfPacketPort(const std::string& device, AfPacketOptions options)
     : Port(device), options_(options) {
   check_netdev_name(device);
-  if (options_.ring_frames == 0) throw std::invalid_argument("af_packet: ring_frames must be > 0");
   open();
 }
 
@@ -113,33 +123,15 @@ void AfPacketPort::open() {
   const bool l3 = is_l3_link(info->link_type);
 
   Fd s = Fd::socket(AF_PACKET, SOCK_RAW, 0, "AF_PACKET");  // protocol 0: silent until bound
-  set_option(s, SOL_PACKET, PACKET_VERSION, int{TPACKET_V2}, "PACKET_VERSION", name());
   // Every frame with its virtio-net header: the checksum and segmentation
-  // work a local sender left to offload (before the ring: the kernel
-  // refuses it after).
+  // work a local sender left to offload.
   set_option(s, SOL_PACKET, PACKET_VNET_HDR, int{1}, "PACKET_VNET_HDR", name());
-
-  // A slot holds the ring header, the sockaddr_ll, the virtio-net header and
-  // the largest frame: a GSO frame on an Ethernet device, else what the MTU
-  // allows (plus two VLAN tags), rounded to a power of two.
-  const std::uint32_t mtu_frame = std::bit_ceil(static_cast<std::uint32_t>(
-      info->mtu + 14 + 8 + TPACKET2_HDRLEN + 64 + sizeof(VirtioNetHeader)));
-  const std::uint32_t frame_size = std::max({kMinFrameSize, mtu_frame, l3 ? 0 : kGsoSlotSize});
-  const std::size_t ring_bytes = l3 ? kMaxRingBytes : kGsoRingBytes;
-  const std::uint32_t block_size = std::max(kMinBlockSize, frame_size);
-  const std::uint32_t per_block = block_size / frame_size;
-  std::uint32_t frames = std::min<std::uint32_t>(
-      options_.ring_frames, static_cast<std::uint32_t>(ring_bytes / frame_size));
-  frames = std::max(per_block, frames / per_block * per_block);
-  tpacket_req req{};
-  req.tp_block_size = block_size;
-  req.tp_block_nr = frames / per_block;
-  req.tp_frame_size = frame_size;
-  req.tp_frame_nr = frames;
-  set_option(s, SOL_PACKET, PACKET_RX_RING, req, "PACKET_RX_RING", name());
-  MappedRegion ring =
-      MappedRegion::map_shared(s, std::size_t{block_size} * req.tp_block_nr, "AF_PACKET rx ring");
-
+  set_option(s, SOL_PACKET, PACKET_AUXDATA, int{1}, "PACKET_AUXDATA", name());
+  // FORCE goes past net.core.rmem_max (CAP_NET_ADMIN); without it the
+  // kernel caps the plain option there.
+  if (::setsockopt(s.get(), SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveQueueBytes,
+                   sizeof kReceiveQueueBytes) != 0)
+    set_option(s, SOL_SOCKET, SO_RCVBUF, kReceiveQueueBytes, "SO_RCVBUF", name());
   set_option(s, SOL_PACKET, PACKET_QDISC_BYPASS, int{1}, "PACKET_QDISC_BYPASS", name());
   set_option(s, SOL_PACKET, PACKET_IGNORE_OUTGOING, int{1}, "PACKET_IGNORE_OUTGOING", name());
 
@@ -156,11 +148,17 @@ void AfPacketPort::open() {
   promisc.mr_type = PACKET_MR_PROMISC;
   set_option(s, SOL_PACKET, PACKET_ADD_MEMBERSHIP, promisc, "PACKET_ADD_MEMBERSHIP", name());
 
+  try {
+    fence_.emplace(name(), info->ifindex);
+    fence_error_.clear();
+  } catch (const std::system_error& e) {
+    fence_.reset();
+    fence_error_ = e.what();
+    spdlog::warn("port {}: the host's stack also sees its frames (no tcx fence: {})", name(),
+                 fence_error_);
+  }
+
   sock_ = std::move(s);
-  ring_ = std::move(ring);
-  frame_size_ = frame_size;
-  frame_count_ = frames;
-  rx_next_ = 0;
   ifindex_ = info->ifindex;
   gone_ = false;
   if (l3)
@@ -172,21 +170,18 @@ void AfPacketPort::open() {
 }
 
 void AfPacketPort::close() noexcept {
-  (void)counters();                       // keep the kernel's drop count of the socket we close
-  if (segments_held_ > segments_next_) {  // cut but never handed out: the poll thread's again
-    try {
-      segments_pool_->hand_back({segments_.begin() + static_cast<std::ptrdiff_t>(segments_next_),
-                                 segments_.begin() + static_cast<std::ptrdiff_t>(segments_held_)});
-    } catch (const std::bad_alloc&) {
-      // Only the list node can fail; the packets stay out of the pool.
-    }
-  }
-  segments_next_ = segments_held_ = 0;
+  (void)counters();  // keep the kernel's drop count of the socket we close
   link_.store(LinkState::down, std::memory_order_relaxed);
-  ring_.reset();
+  fence_.reset();
   sock_.reset();
   ifindex_ = 0;
   gone_ = false;
+}
+
+std::string AfPacketPort::engine() const {
+  std::string e = is_l3() ? "af_packet L3" : "af_packet";
+  if (sock_ && !fence_) e += ", host stack also sees its frames";
+  return e;
 }
 
 void AfPacketPort::refresh() {
@@ -233,7 +228,6 @@ void AfPacketPort::mark_gone() noexcept {
 std::size_t AfPacketPort::rx_burst(std::uint16_t, PacketPool& pool,
                                    std::span<Packet*> out) noexcept {
   std::size_t n = l3_ ? l3_->take_replies(pool, out) : 0;
-  n += take_segments(out.subspan(n));
   if (!sock_ || n == out.size()) return n;
   // Received whatever the link state says: carrier is reported late (up to
   // a second after a veth comes up), and a frame that arrives proves it.
@@ -243,134 +237,118 @@ std::size_t AfPacketPort::rx_burst(std::uint16_t, PacketPool& pool,
   return n + got;
 }
 
-// Segments of a GSO frame that did not fit the last burst go first.
-std::size_t AfPacketPort::take_segments(std::span<Packet*> out) noexcept {
-  const std::size_t n = std::min(out.size(), segments_held_ - segments_next_);
-  std::copy_n(segments_.begin() + static_cast<std::ptrdiff_t>(segments_next_), n, out.begin());
-  segments_next_ += n;
-  if (segments_next_ == segments_held_) segments_next_ = segments_held_ = 0;
-  return n;
-}
-
+// Each message gets an ordinary packet's buffer and, behind it, the rest of
+// a large one: a frame that fits stays in the ordinary packet; a longer one
+// (a GSO frame) runs on into the large packet, which then takes the head
+// from the ordinary one. So a burst asks for no more messages than there
+// are large buffers free (the previous burst's are back: outputs free them
+// before the next receive), and frames wait in the socket meanwhile.
 std::size_t AfPacketPort::receive(PacketPool& pool, std::span<Packet*> out) noexcept {
-  PortCounterCell& cnt = queue_counters(0);
-  auto slot = [this](std::uint32_t i) {
-    return reinterpret_cast<tpacket2_hdr*>(ring_.data() + std::size_t{i} * frame_size_);
+  using dataplane::kBurstSize;
+  const std::size_t want = std::min({out.size(), kBurstSize, pool.large_available()});
+  std::array<Packet*, kBurstSize> small{}, large{};
+  const std::size_t k = pool.alloc_burst({small.data(), want});
+  if (k == 0) return 0;
+  std::array<VirtioNetHeader, kBurstSize> vnet;
+  std::array<std::array<iovec, 3>, kBurstSize> iov;
+  std::array<mmsghdr, kBurstSize> msgs;
+  struct alignas(cmsghdr) Control {
+    std::array<char, CMSG_SPACE(sizeof(tpacket_auxdata))> bytes;
   };
+  std::array<Control, kBurstSize> control;
+  for (std::size_t i = 0; i < k; ++i) {
+    large[i] = pool.alloc_large();  // want <= large_available()
+    const std::uint32_t room = small[i]->tailroom();
+    iov[i] = {{{&vnet[i], sizeof vnet[i]},
+               {small[i]->data(), room},
+               {large[i]->data() + room, large[i]->tailroom() - room}}};
+    msgs[i] = {};
+    msgs[i].msg_hdr.msg_iov = iov[i].data();
+    msgs[i].msg_hdr.msg_iovlen = iov[i].size();
+    msgs[i].msg_hdr.msg_control = control[i].bytes.data();
+    msgs[i].msg_hdr.msg_controllen = control[i].bytes.size();
+  }
+  const int got =
+      ::recvmmsg(sock_.get(), msgs.data(), static_cast<unsigned>(k), MSG_DONTWAIT, nullptr);
+  if (got < 0 && device_gone(errno)) mark_gone();
+
+  PortCounterCell& cnt = queue_counters(0);
   std::size_t n = 0;
-  std::uint64_t received = 0, bytes = 0, dropped = 0, errors = 0, completed = 0, segmented = 0,
-                kept_whole = 0;
-  while (n < out.size() && segments_held_ == 0) {
-    tpacket2_hdr* h = slot(rx_next_);
-    if ((__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) break;
-    rx_next_ = (rx_next_ + 1) % frame_count_;
-    const std::uint32_t status = h->tp_status;
-    auto* frame = reinterpret_cast<std::uint8_t*>(h) + h->tp_mac;
-    VirtioNetHeader vnet;
-    std::memcpy(&vnet, frame - sizeof vnet, sizeof vnet);
-    std::uint32_t len = h->tp_snaplen;
-    const bool whole = h->tp_snaplen == h->tp_len;
-    const bool vlan = (status & TP_STATUS_VLAN_VALID) != 0 && !l3_ && len >= 12;
-    const auto gso = static_cast<std::uint8_t>(vnet.gso_type & ~VirtioNetHeader::kGsoEcn);
-    const bool needs_csum = (vnet.flags & VirtioNetHeader::kNeedsChecksum) != 0;
-    auto release = [h] { __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE); };
-    if (!whole || (l3_ && gso != VirtioNetHeader::kGsoNone)) {  // truncated; bare-IP GSO is not cut
-      ++errors;
-      release();
+  std::uint64_t received = 0, bytes = 0, errors = 0, completed = 0, kept_whole = 0;
+  for (std::size_t j = 0; j < static_cast<std::size_t>(std::max(got, 0)); ++j) {
+    const msghdr& m = msgs[j].msg_hdr;
+    if (msgs[j].msg_len < sizeof(VirtioNetHeader) || (m.msg_flags & MSG_TRUNC) != 0) {
+      ++errors;  // longer than 64 KiB: nothing sends that
       continue;
     }
-    if (vlan) {  // the tag the kernel took out goes back in place (the slot has room before)
-      std::memmove(frame - 4, frame, 12);
-      frame -= 4;
-      len += 4;
-      put_vlan_tag(frame + 12, *h, status);
+    const auto len = static_cast<std::uint32_t>(msgs[j].msg_len - sizeof(VirtioNetHeader));
+    Packet* p = std::exchange(small[j], nullptr);
+    if (len > p->tailroom()) {  // it ran on: the large packet takes the head
+      std::memcpy(large[j]->data(), p->data(), p->tailroom());
+      small[j] = std::exchange(p, std::exchange(large[j], nullptr));
     }
-
-    if (gso != VirtioNetHeader::kGsoNone) {
-      const auto kind =
-          gso == VirtioNetHeader::kGsoUdpL4 ? dataplane::GsoKind::udp_l4 : dataplane::GsoKind::tcp;
-      const bool known = gso == VirtioNetHeader::kGsoUdpL4 || gso == VirtioNetHeader::kGsoTcpV4 ||
-                         gso == VirtioNetHeader::kGsoTcpV6;
-      if (Packet* whole_frame =
-              known ? keep_whole({frame, len}, {kind, vnet.gso_size}, pool) : nullptr) {
-        release();
-        ++received;
-        ++kept_whole;
-        bytes += len;
-        out[n++] = whole_frame;
+    (void)p->append(len);  // the buffer it was received into holds it
+    if (!l3_) {
+      const tpacket_auxdata* aux = auxdata_of(m);
+      if (aux != nullptr && (aux->tp_status & TP_STATUS_VLAN_VALID) != 0 &&
+          !put_vlan_tag(*p, *aux)) {
+        ++errors;
+        pool.free(p);
         continue;
       }
-      const std::size_t cut =
-          known ? dataplane::segment_gso({frame, len}, kind, vnet.gso_size, pool, segments_) : 0;
-      release();
-      if (cut == 0) {
-        const bool dry = known && vnet.gso_size != 0 && pool.available() < len / vnet.gso_size + 1;
-        ++(dry ? dropped : errors);
-        continue;
-      }
-      segments_pool_ = &pool;
-      segments_held_ = cut;
-      received += cut;
-      segmented += cut;
-      completed += cut;
-      for (std::size_t i = 0; i < cut; ++i)
-        bytes += segments_[i]->length();
-      n += take_segments(out.subspan(n));
-      continue;
     }
-
-    Packet* p = pool.alloc();
-    std::uint8_t* dst = p != nullptr ? p->append(len) : nullptr;
-    if (dst != nullptr) std::memcpy(dst, frame, len);
-    release();
-    if (p == nullptr) {
-      ++dropped;
-      continue;
-    }
-    // csum_start counts a tag the kernel took out as if it were in place.
-    const bool finished =
-        !needs_csum || (dst != nullptr && dataplane::complete_checksum_at(
-                                              {dst, len}, vnet.csum_start, vnet.csum_offset));
-    if (dst == nullptr || !finished || (l3_ && !l3_->to_bridge(*p))) {  // too long, or not IP
+    if (!accept(*p, vnet[j], small[j] != nullptr, completed, kept_whole)) {
       ++errors;
       pool.free(p);
       continue;
     }
-    completed += needs_csum;
     ++received;
     bytes += p->length();
     out[n++] = p;
   }
+  for (std::size_t i = 0; i < k; ++i) {  // what no frame came into
+    if (small[i] != nullptr) pool.free(small[i]);
+    if (large[i] != nullptr) pool.free(large[i]);
+  }
   PortCounterCell::add(cnt.rx_packets, received);
   PortCounterCell::add(cnt.rx_bytes, bytes);
-  if (dropped) PortCounterCell::add(cnt.rx_dropped, dropped);
   if (errors) PortCounterCell::add(cnt.rx_errors, errors);
   if (completed) PortCounterCell::add(cnt.rx_checksums_completed, completed);
-  if (segmented) PortCounterCell::add(cnt.rx_segments, segmented);
   if (kept_whole) PortCounterCell::add(cnt.rx_gso_whole, kept_whole);
   return n;
 }
 
-// A super-frame copied whole into a large packet, for an output that takes
-// it so (another AF_PACKET port) or for the transmit side to cut; nullptr
-// when no large buffer is free or the frame is not what its header says,
-// and the caller cuts it now.
-Packet* AfPacketPort::keep_whole(std::span<const std::uint8_t> frame, dataplane::Segmentation how,
-                                 PacketPool& pool) noexcept {
-  dataplane::L4Segment seg;
-  if (how.segment_payload == 0 || !dataplane::locate_l4(frame, seg) ||
-      seg.udp != (how.kind == dataplane::GsoKind::udp_l4))
-    return nullptr;
-  Packet* p = pool.alloc_large();
-  if (p == nullptr) return nullptr;
-  std::uint8_t* dst = p->append(static_cast<std::uint32_t>(frame.size()));
-  if (dst == nullptr) {
-    pool.free(p);
-    return nullptr;
+// What the virtio-net header says is left to do: a partial checksum is
+// finished where it says (csum_start counts a tag the kernel took out as if
+// it were in place), a GSO frame is marked to be cut at its output or sent
+// on whole. False for a frame the bridge cannot take: a GSO frame whose
+// headers are not what its header says, or on an L3 device; a longer frame
+// that is not GSO (a pool buffer holds what an MTU of 1 500 needs); on an
+// L3 device, anything but IP.
+bool AfPacketPort::accept(Packet& p, const VirtioNetHeader& vnet, bool ran_on,
+                          std::uint64_t& completed, std::uint64_t& kept_whole) noexcept {
+  const auto gso = static_cast<std::uint8_t>(vnet.gso_type & ~VirtioNetHeader::kGsoEcn);
+  if (gso != VirtioNetHeader::kGsoNone) {
+    const bool known = gso == VirtioNetHeader::kGsoUdpL4 || gso == VirtioNetHeader::kGsoTcpV4 ||
+                       gso == VirtioNetHeader::kGsoTcpV6;
+    const dataplane::Segmentation how{
+        gso == VirtioNetHeader::kGsoUdpL4 ? dataplane::GsoKind::udp_l4 : dataplane::GsoKind::tcp,
+        vnet.gso_size};
+    dataplane::L4Segment seg;
+    if (l3_ || !known || how.segment_payload == 0 || !dataplane::locate_l4(p.bytes(), seg) ||
+        seg.udp != (how.kind == dataplane::GsoKind::udp_l4))
+      return false;
+    p.set_gso(how);
+    ++kept_whole;
+    return true;
   }
-  std::memcpy(dst, frame.data(), frame.size());
-  p->set_gso(how);
-  return p;
+  if (ran_on) return false;
+  if ((vnet.flags & VirtioNetHeader::kNeedsChecksum) != 0) {
+    if (!dataplane::complete_checksum_at(p.bytes(), vnet.csum_start, vnet.csum_offset))
+      return false;
+    ++completed;
+  }
+  return !l3_ || l3_->to_bridge(p);
 }
 
 void AfPacketPort::tx_burst(std::uint16_t, PacketPool& pool,

@@ -34,15 +34,6 @@ void lift_memlock_limit() noexcept {
   (void)::setrlimit(RLIMIT_MEMLOCK, &unlimited);
 }
 
-// One ETHTOOL_G* request on `device`; false when the driver lacks it.
-bool ethtool_get(const std::string& device, void* request) {
-  Fd s = Fd::socket(AF_INET, SOCK_DGRAM, 0, "AF_INET for SIOCETHTOOL");
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, device.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_data = static_cast<char*>(request);
-  return ::ioctl(s.get(), SIOCETHTOOL, &ifr) == 0;
-}
-
 // Rx channels as the driver reports them; 1 when it has no channel API.
 std::uint16_t rx_channels(const std::string& device) {
   ethtool_channels ch{};
@@ -50,16 +41,6 @@ std::uint16_t rx_channels(const std::string& device) {
   if (!ethtool_get(device, &ch)) return 1;
   const std::uint32_t n = ch.combined_count + ch.rx_count;
   return static_cast<std::uint16_t>(std::clamp<std::uint32_t>(n, 1, 0xffff));
-}
-
-// Whether frames may arrive with checksums their sender left to offload:
-// only from senders on this host (veth, tap and other virtual devices,
-// which have no bus). A NIC's frames come off a wire, finished.
-bool has_local_senders(const std::string& device) {
-  ethtool_drvinfo info{};
-  info.cmd = ETHTOOL_GDRVINFO;
-  if (!ethtool_get(device, &info)) return true;  // unknown: check every frame
-  return info.bus_info[0] == '\0';
 }
 
 }  // namespace

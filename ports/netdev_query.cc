@@ -1,7 +1,10 @@
 // ports/netdev_query.cc: SIOCGIF* ioctls on a throwaway datagram socket.
 #include "ports/netdev_query.h"
 
-#include <net/if.h>
+#include <net/if.h>  // before the linux/ headers, which would define struct ifreq again
+//
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 
 #include <cstring>
@@ -23,6 +26,21 @@ void check_netdev_name(const std::string& name) {
     if (c == '/' || c == ' ' || c == ':' || c == '\0')
       throw std::invalid_argument("device name '" + name +
                                   "' has a character a netdev name cannot hold");
+}
+
+bool ethtool_get(const std::string& device, void* request) {
+  Fd s = Fd::socket(AF_INET, SOCK_DGRAM, 0, "AF_INET for SIOCETHTOOL");
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, device.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = static_cast<char*>(request);
+  return ::ioctl(s.get(), SIOCETHTOOL, &ifr) == 0;
+}
+
+bool has_local_senders(const std::string& device) {
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  if (!ethtool_get(device, &info)) return true;
+  return info.bus_info[0] == '\0';
 }
 
 std::optional<NetdevInfo> query_netdev(const std::string& name) {

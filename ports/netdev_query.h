@@ -30,6 +30,15 @@ struct NetdevInfo final {
 // for a name the kernel cannot hold and std::system_error for other failures.
 [[nodiscard]] std::optional<NetdevInfo> query_netdev(const std::string& name);
 
+// One ETHTOOL_G* request on `device`; false when the driver lacks it.
+bool ethtool_get(const std::string& device, void* request);
+
+// Whether the device's frames may come from senders on this host (veth,
+// tap and other virtual devices, which have no bus), and so with checksums
+// and segmentation left to offload; true when the driver does not say. A
+// NIC's frames come off a wire, finished.
+[[nodiscard]] bool has_local_senders(const std::string& device);
+
 // Throws std::invalid_argument unless 1..15 characters without '/' or spaces.
 void check_netdev_name(const std::string& name);
 

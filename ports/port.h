@@ -39,10 +39,10 @@ struct PortCounters {
   std::uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0, rx_errors = 0;
   std::uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0, tx_errors = 0;
   // Offloads the sender left to the device (see
-  // dataplane/checksum_completion.h): checksums finished and segments cut
-  // from GSO frames at receive, GSO frames received whole, and segments
-  // cut from other ports' GSO frames because this port takes none.
-  std::uint64_t rx_checksums_completed = 0, rx_segments = 0, rx_gso_whole = 0, tx_segments = 0;
+  // dataplane/checksum_completion.h): checksums finished and GSO frames
+  // received whole, and segments cut from other ports' GSO frames because
+  // this port takes none.
+  std::uint64_t rx_checksums_completed = 0, rx_gso_whole = 0, tx_segments = 0;
 };
 
 // One writer (the owning poll thread), many readers: plain relaxed stores.
@@ -53,15 +53,14 @@ class PortCounterCell final {
   }
   std::atomic<std::uint64_t> rx_packets{0}, rx_bytes{0}, rx_dropped{0}, rx_errors{0};
   std::atomic<std::uint64_t> tx_packets{0}, tx_bytes{0}, tx_dropped{0}, tx_errors{0};
-  std::atomic<std::uint64_t> rx_checksums_completed{0}, rx_segments{0}, rx_gso_whole{0},
-      tx_segments{0};
+  std::atomic<std::uint64_t> rx_checksums_completed{0}, rx_gso_whole{0}, tx_segments{0};
 
   [[nodiscard]] PortCounters read() const noexcept {
     auto r = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-    return {r(rx_packets),  r(rx_bytes),     r(rx_dropped),
-            r(rx_errors),   r(tx_packets),   r(tx_bytes),
-            r(tx_dropped),  r(tx_errors),    r(rx_checksums_completed),
-            r(rx_segments), r(rx_gso_whole), r(tx_segments)};
+    return {r(rx_packets),   r(rx_bytes),   r(rx_dropped),
+            r(rx_errors),    r(tx_packets), r(tx_bytes),
+            r(tx_dropped),   r(tx_errors),  r(rx_checksums_completed),
+            r(rx_gso_whole), r(tx_segments)};
   }
 };
 
@@ -149,8 +148,8 @@ class Port {
       sum.rx_dropped += c.rx_dropped, sum.rx_errors += c.rx_errors;
       sum.tx_packets += c.tx_packets, sum.tx_bytes += c.tx_bytes;
       sum.tx_dropped += c.tx_dropped, sum.tx_errors += c.tx_errors;
-      sum.rx_checksums_completed += c.rx_checksums_completed, sum.rx_segments += c.rx_segments;
-      sum.rx_gso_whole += c.rx_gso_whole, sum.tx_segments += c.tx_segments;
+      sum.rx_checksums_completed += c.rx_checksums_completed, sum.rx_gso_whole += c.rx_gso_whole;
+      sum.tx_segments += c.tx_segments;
     }
     return sum;
   }

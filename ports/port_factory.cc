@@ -7,6 +7,7 @@
 
 #include "ports/af_packet_port.h"
 #include "ports/af_xdp_port.h"
+#include "ports/netdev_query.h"
 #include "ports/pcap_port.h"
 #include "ports/tap_port.h"
 #include "ports/tun_port.h"
@@ -66,6 +67,13 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
       one.queues = 1;
       return make_af_packet(one);
     }
+    // A container's veth (any device whose senders are on this host) hands
+    // over 64 KiB GSO frames, which AF_PACKET keeps whole; an XDP program
+    // on it would make the kernel turn the peer's GSO off, and AF_XDP then
+    // carries TCP at a quarter of the rate (bench/README.md, "GSO frames
+    // kept whole"). AF_XDP stays the engine for NICs, and for a veth whose
+    // config asks for several queues (AF_PACKET has one).
+    if (spec.queues <= 1 && has_local_senders(spec.name)) return make_af_packet(spec);
     try {
       auto port = make_af_xdp(spec);
       if (spec.pool && spec.pool->overcommitted()) {

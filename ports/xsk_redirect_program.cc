@@ -11,35 +11,21 @@
 #include <string_view>
 #include <utility>
 
+#include "ports/raw_bpf.h"
+
 namespace sockswitch::ports {
 namespace {
 
-// libbpf returns -errno (and sets errno): keep the positive one.
-[[noreturn]] void throw_bpf(int ret, const std::string& what) {
-  throw_errno(what, -ret);
-}
-
-constexpr bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off,
-                        std::int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst & 0xf;
-  i.src_reg = src & 0xf;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
-
 std::array<bpf_insn, 6> redirect_program(int map_fd) {
   return {{
-      insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1,
-           static_cast<std::int16_t>(offsetof(xdp_md, rx_queue_index)), 0),
+      bpf_instruction(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1,
+                      static_cast<std::int16_t>(offsetof(xdp_md, rx_queue_index)), 0),
       // A 64-bit immediate takes two slots; the loader swaps the fd for the map.
-      insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
-      insn(0, 0, 0, 0, 0),
-      insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, XDP_PASS),
-      insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_redirect_map),
-      insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+      bpf_instruction(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd),
+      bpf_instruction(0, 0, 0, 0, 0),
+      bpf_instruction(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, XDP_PASS),
+      bpf_instruction(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_redirect_map),
+      bpf_instruction(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
   }};
 }
 

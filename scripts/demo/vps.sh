@@ -179,9 +179,10 @@ wait_for 50 sh -c "'$SW' ctl --socket '$CTL' show | grep -q 'socket up'" ||
   die "internal port did not come up: $(ctl show)"
 wait_for 30 sh -c "! '$SW' ctl --socket '$CTL' show | grep -q ' down'" ||
   die "a port is down: $(ctl show)"
-# What `auto` chose: the container's veth on AF_XDP, the WireGuard links
-# (bare IP) on AF_PACKET's L3 mode. Anything else is a regression to report.
-ctl show | grep -q '(auto, af_xdp native): veth102 up' || die "veth102 is not on AF_XDP: $(ctl show)"
+# What `auto` chose: the container's veth on AF_PACKET (its GSO frames kept
+# whole), the WireGuard links (bare IP) on AF_PACKET's L3 mode. Anything
+# else is a regression to report.
+ctl show | grep -q '(auto, af_packet): veth102 up' || die "veth102 is not on AF_PACKET: $(ctl show)"
 for l3 in warp0 nm-server; do
   ctl show | grep -q "(auto, af_packet L3): $l3 up" || die "$l3 is not on AF_PACKET L3: $(ctl show)"
 done

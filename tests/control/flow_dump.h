@@ -8,14 +8,23 @@ namespace sockswitch::test {
 
 // n_packets of the first line containing `flow` (match and actions as
 // dump-flows prints them), or -1 when no line has it.
-inline long long flow_packets(const std::string& dump, const std::string& flow) {
+inline long long flow_counter(const std::string& dump, const std::string& flow,
+                              const std::string& counter) {
   std::istringstream lines(dump);
   for (std::string line; std::getline(lines, line);) {
     if (line.find(flow) == std::string::npos) continue;
-    const auto at = line.find("n_packets=");
-    return at == std::string::npos ? -1 : std::stoll(line.substr(at + 10));
+    const auto at = line.find(counter + "=");
+    return at == std::string::npos ? -1 : std::stoll(line.substr(at + counter.size() + 1));
   }
   return -1;
+}
+inline long long flow_packets(const std::string& dump, const std::string& flow) {
+  return flow_counter(dump, flow, "n_packets");
+}
+// n_bytes: what a stream carried, whether its frames were cut or GSO frames
+// kept whole (each counted as one packet, as the kernel counts them).
+inline long long flow_bytes(const std::string& dump, const std::string& flow) {
+  return flow_counter(dump, flow, "n_bytes");
 }
 
 // The dump without durations and idle ages, which change between two

@@ -151,7 +151,8 @@ TEST_P(HotplugSwitch, DeviceDeletedAndRecreatedUnderPingsResumesForwarding) {
   EXPECT_EQ(refresher.errors(), 0u);
 }
 
-// Driver auto (AF_XDP here): AF_PACKET would take the tun, as an L3 port.
+// Driver af_xdp, which cannot take a tun (AF_PACKET, which `auto` takes
+// for a veth, would take it as an L3 port).
 TEST(HotplugSwitchFailure, UnusableDeviceOfThePortsNameDoesNotStopTheBridge) {
   SOCKSWITCH_REQUIRE_NETNS();
   SwitchHost host;
@@ -159,7 +160,7 @@ TEST(HotplugSwitchFailure, UnusableDeviceOfThePortsNameDoesNotStopTheBridge) {
   Container& b = host.plug("pb", "10.63.0.2/24");
   host.plug("pc", "10.63.0.3/24");
   SwitchThread sw(host.ns(),
-                  control::parse_config(config_text("auto", {"pa", "pb", "pc"}), "<hp>"));
+                  control::parse_config(config_text("af_xdp", {"pa", "pb", "pc"}), "<hp>"));
   auto refresh = [&] { return sw.call([](control::Switch& s) { return s.refresh_ports(); }); };
   refresh();  // the daemon's first check: every device seen
   ASSERT_TRUE(ping_once(*a.ns, "10.63.0.3"));

@@ -232,6 +232,38 @@ TEST(PortDriversMixed, GsoFramesFromAfPacketAreCutForAnAfXdpPort) {
   EXPECT_GT(offload_count(show, "pb", "segments cut to send"), 0u) << show;
 }
 
+// AF_PACKET only taps a device: without a fence, the switch's host would
+// answer a container's ARP for its own addresses from the veth's host end
+// (and take the container's traffic past the switch). Checked for an
+// explicit af_packet port and for `auto`, which puts a veth there.
+TEST(PortDriversFence, TheHostsStackNeverAnswersThroughAPortsDevice) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  SwitchHost host;
+  const auto& a = *host.plug("pa", "10.63.0.1/24", 1, SenderOffloads::kernel_default).ns;
+  const auto& b = *host.plug("pb", "10.63.0.2/24", 1, SenderOffloads::kernel_default).ns;
+  // An address of the host's own, on a device that is not on the switch.
+  const std::string h = host.ns().name();
+  net::run_checked({"ip", "-n", h, "link", "add", "hf0", "type", "veth", "peer", "name", "hf1"});
+  net::run_checked({"ip", "-n", h, "addr", "add", "10.63.0.254/32", "dev", "hf0"});
+  net::run_checked({"ip", "-n", h, "link", "set", "hf0", "up"});
+  SwitchThread sw(host.ns(), control::parse_config("[[bridge]]\nname = \"br0\"\n"
+                                                   "flow = [\"actions=normal\"]\n" +
+                                                       port_table("af_packet", 'a', 1) +
+                                                       port_table("auto", 'b', 1),
+                                                   "<fence>"));
+  const std::string show = sw.call([](control::Switch& s) { return s.show(); });
+  ASSERT_NE(show.find("(af_packet): pa up"), std::string::npos) << show;
+  ASSERT_NE(show.find("(auto, af_packet): pb up"), std::string::npos) << show;
+  for (const net::NetNamespace* ns : {&a, &b}) {
+    EXPECT_FALSE(ns->exec({"ping", "-c", "2", "-i", "0.3", "-W", "1", "10.63.0.254"}, 5s).ok());
+    const auto neigh = ns->exec({"ip", "neigh", "show", "10.63.0.254"}, 2s);
+    EXPECT_EQ(neigh.output.find("lladdr"), std::string::npos)
+        << "the host answered ARP through the port's device: " << neigh.output;
+  }
+  EXPECT_TRUE(a.exec({"ping", "-c", "2", "-i", "0.3", "-W", "1", "10.63.0.2"}, 5s).ok())
+      << "the switch still forwards";
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, PortDriversSwitch,
                          ::testing::Values(Case{"af_xdp", false}, Case{"af_xdp", true},
                                            Case{"af_packet", false}, Case{"af_packet", true},

@@ -51,9 +51,11 @@ name = "br0"
 flow = ["actions=normal"]
 [[bridge.port]]
 name = "pa"
+driver = "af_xdp"
 {}
 [[bridge.port]]
 name = "pb"
+driver = "af_xdp"
 [[bridge.port]]
 name = "tun9"
 driver = "tun"
@@ -88,7 +90,7 @@ TEST(ReloadDevices, PortsThatCannotBeHeldTwiceAreReopenedOnTheirEngineNeverDowng
   auto check = [&](const std::string& step) {
     const std::string show = sw.call([](control::Switch& s) { return s.show(); });
     for (const std::string p : {"pa", "pb"})
-      EXPECT_NE(show.find(fmt::format("(auto, af_xdp native): {} up", p)), std::string::npos)
+      EXPECT_NE(show.find(fmt::format("(af_xdp, af_xdp native): {} up", p)), std::string::npos)
           << step << ": " << p << " is not AF_XDP and up:\n"
           << show;
     EXPECT_NE(show.find("(tun): tun9 "), std::string::npos) << step << ":\n" << show;

@@ -17,8 +17,9 @@
 #     in a fresh network namespace, on a bridge with two veth ports to two
 #     more namespaces (driver af_xdp and auto, default offloads) and an
 #     internal port: it sends READY=1, holds only those capabilities,
-#     `ctl show` answers, both veth ports run on AF_XDP (the offloads line,
-#     `dump-ports`, no AF_PACKET fallback, a prog/xdp on each device), ping
+#     `ctl show` answers, the af_xdp port runs on AF_XDP (the offloads line,
+#     `dump-ports`, no AF_PACKET fallback, a prog/xdp on its device) and the
+#     auto one on AF_PACKET (what `auto` takes for a veth), ping
 #     crosses the switch and reaches the internal port's tap device, a 4 MiB
 #     TCP transfer arrives intact, and SIGTERM ends it with status 0 leaving
 #     no XDP program and no tap device.
@@ -339,8 +340,8 @@ check_switch() {
     show=$(ctl show) || nope "ctl show did not answer" || return 1
   done
   # AF_XDP first: it is what the missing capabilities break.
-  for p in a b; do
-    # show names the engine: "port 2 (auto, af_xdp native): NAME up".
+  for p in a; do
+    # show names the engine: "port 1 (af_xdp, af_xdp native): NAME up".
     grep -A1 -E "port [12] \([a-z_]+, af_xdp native\): ${PFX}$p up" <<<"$show" |
       grep -q 'XDP program is attached' ||
       nope "port ${PFX}$p is not up on AF_XDP: $(grep -A1 "${PFX}$p" <<<"$show" | tr -s ' \n' ' ')" ||
@@ -348,6 +349,9 @@ check_switch() {
     ip -n "$NS-sw" -d link show dev "${PFX}$p" | grep -q 'prog/xdp' ||
       nope "no XDP program on ${PFX}$p" || return 1
   done
+  grep -qE "port 2 \(auto, af_packet\): ${PFX}b up" <<<"$show" ||
+    nope "port ${PFX}b is not up on AF_PACKET (auto on a veth): $(grep "${PFX}b" <<<"$show")" ||
+    return 1
   ports=$(ctl dump-ports br) || nope "ctl dump-ports did not answer" || return 1
   grep -q "${PFX}a (af_xdp, link up)" <<<"$ports" || nope "dump-ports: ${PFX}a: $ports" || return 1
   if grep -q 'using AF_PACKET' "$TMPD/daemon.log"; then

@@ -104,11 +104,14 @@ void NetNamespace::enter_this_thread() const {
   if (r != 0) throw std::system_error(err, std::generic_category(), "setns " + name_);
 }
 
-VethPair::VethPair() : VethPair(unique_link_name('a'), unique_link_name('b')) {}
+VethPair::VethPair(unsigned queues)
+    : VethPair(unique_link_name('a'), unique_link_name('b'), queues) {}
 
-VethPair::VethPair(std::string outer, std::string inner)
+VethPair::VethPair(std::string outer, std::string inner, unsigned queues)
     : outer_(std::move(outer)), inner_(std::move(inner)) {
-  run_checked({"ip", "link", "add", outer_, "type", "veth", "peer", "name", inner_});
+  const std::string q = std::to_string(queues);
+  run_checked({"ip", "link", "add", outer_, "numtxqueues", q, "numrxqueues", q, "type", "veth",
+               "peer", "name", inner_, "numtxqueues", q, "numrxqueues", q});
   alive_ = true;
 }
 

@@ -48,8 +48,10 @@ class NetNamespace final {
 // namespace. Deleting `outer` deletes both ends wherever they are.
 class VethPair final {
  public:
-  VethPair();
-  VethPair(std::string outer, std::string inner);  // re-creates given names (hotplug tests)
+  // `queues` rx and tx queues on each end (AF_XDP's `auto` choice needs > 1 on a veth).
+  explicit VethPair(unsigned queues = 1);
+  VethPair(std::string outer, std::string inner,
+           unsigned queues = 1);  // re-creates given names (hotplug tests)
   ~VethPair();
   VethPair(const VethPair&) = delete;
   VethPair& operator=(const VethPair&) = delete;

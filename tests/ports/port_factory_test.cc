@@ -76,14 +76,15 @@ TEST(PortFactory, BuildsEachDriver) {
 // `auto` takes AF_XDP only while the poll thread's pool can give every
 // ring its full share: a ring added beside full, idle ones would get no
 // buffers, so the port it would have been becomes AF_PACKET and forwards.
+// (Two-queue veths: on a one-queue veth `auto` takes AF_PACKET anyway.)
 TEST(PortFactory, AutoUsesAfPacketWhenThePoolHasNoRoomForAnotherRing) {
   SOCKSWITCH_REQUIRE_NETNS();
-  test::TwoNamespaces net(95);
-  // 896 lendable packets: room for one ring at its full share.
-  const auto pool = std::make_shared<dataplane::PacketPool>(1024);
+  test::TwoNamespaces net(95, 2);
+  // 1 792 lendable packets: room for three rings at their full share.
+  const auto pool = std::make_shared<dataplane::PacketPool>(2048);
   ASSERT_EQ(dataplane::PacketPool::kMaxLendShare, 512u);
-  auto first = make_port({.name = net.v1->outer(), .driver = "auto", .pool = pool});
-  auto second = make_port({.name = net.v2->outer(), .driver = "auto", .pool = pool});
+  auto first = make_port({.name = net.v1->outer(), .driver = "auto", .queues = 2, .pool = pool});
+  auto second = make_port({.name = net.v2->outer(), .driver = "auto", .queues = 2, .pool = pool});
   EXPECT_NE(dynamic_cast<AfXdpPort*>(first.get()), nullptr);
   EXPECT_NE(dynamic_cast<AfPacketPort*>(second.get()), nullptr);
   EXPECT_FALSE(pool->overcommitted()) << "the refused AF_XDP port left its lending behind";

@@ -6,7 +6,8 @@
 // into a wire, so a test can ping and run TCP through real drivers. It
 // sleeps on the ports' wakeup fds when a pass received nothing (the rule
 // l3_ethernet.h relies on for ARP/ND replies), with a short poll timeout so
-// that stop() is prompt.
+// that stop() is prompt. Frames go out through a TxBatch, as the poll
+// thread sends them, so a GSO frame reaches a port that takes none cut.
 #pragma once
 
 #include <poll.h>
@@ -18,8 +19,10 @@
 #include <memory>
 #include <thread>
 
+#include "dataplane/bridge.h"
 #include "dataplane/burst.h"
 #include "dataplane/packet_pool.h"
+#include "dataplane/tx_batch.h"
 #include "ports/port.h"
 
 namespace sockswitch::test {
@@ -55,10 +58,13 @@ class PortForwarder final {
  private:
   std::size_t pass(ports::Port& from, ports::Port& to) {
     std::size_t n = 0;
+    const dataplane::BridgePort out{flowtable::PortNo{&to == &a_ ? 1u : 2u}, &to};
     for (std::uint16_t q = 0; q < from.queue_count(); ++q) {
       dataplane::Burst burst;
       burst.set_size(from.rx_burst(q, *pool_, burst.storage()));
-      if (!burst.empty()) to.tx_burst(0, *pool_, burst.packets());
+      for (dataplane::Packet* p : burst.packets())
+        tx_.enqueue(0, &to == &a_ ? 0 : 1, out, p);
+      tx_.flush();
       n += burst.size();
     }
     return n;
@@ -76,6 +82,7 @@ class PortForwarder final {
   ports::Port& a_;
   ports::Port& b_;
   std::shared_ptr<dataplane::PacketPool> pool_;
+  dataplane::TxBatch tx_{*pool_};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

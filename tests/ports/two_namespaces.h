@@ -19,15 +19,17 @@
 namespace sockswitch::test {
 
 struct TwoNamespaces {
-  explicit TwoNamespaces(int subnet) {
+  // `queues` per veth end: more than one makes `auto` take AF_XDP on them.
+  explicit TwoNamespaces(int subnet, unsigned queues = 1)
+      : v1(std::make_unique<net::VethPair>(queues)), v2(std::make_unique<net::VethPair>(queues)) {
     const std::string n = std::to_string(subnet);
     v1->plug_into(ns1, {"10." + n + ".0.1/24", "fd00:" + n + "::1/64"});
     v2->plug_into(ns2, {"10." + n + ".0.2/24", "fd00:" + n + "::2/64"});
   }
 
   net::NetNamespace ns1, ns2;
-  std::unique_ptr<net::VethPair> v1 = std::make_unique<net::VethPair>();
-  std::unique_ptr<net::VethPair> v2 = std::make_unique<net::VethPair>();
+  std::unique_ptr<net::VethPair> v1;
+  std::unique_ptr<net::VethPair> v2;
 };
 
 // Three pings from `ns` to `addr`; a failure is reported with ping's output.
