@@ -32,6 +32,11 @@ class Family {
     else
       out_ += fmt::format("{}{{{}}} {}\n", name_, labels, value);
   }
+  // A time in seconds from nanoseconds, to the nanosecond.
+  void sample_seconds(std::string_view labels, std::uint64_t ns) {
+    out_ +=
+        fmt::format("{}{{{}}} {}.{:09}\n", name_, labels, ns / 1'000'000'000, ns % 1'000'000'000);
+  }
 
  private:
   std::string& out_;
@@ -120,6 +125,28 @@ void thread_metrics(std::string& out, Switch& sw) {
     for (const auto& [index, s] : threads)
       f.sample(label("thread", std::to_string(index)), (s->*c.field).get());
   }
+  Family busy(out, "sockswitch_poll_thread_busy_seconds_total", "counter",
+              "Time the thread spent on passes that moved packets (its rate is the busy ratio).");
+  for (const auto& [index, s] : threads)
+    busy.sample_seconds(label("thread", std::to_string(index)), s->busy_ns.get());
+}
+
+void mac_table_metrics(std::string& out, Switch& sw) {
+  std::vector<std::pair<std::string, Switch::MacTableCounts>> tables;
+  for (const std::string& bridge : sw.bridge_names())
+    tables.emplace_back(label("bridge", bridge), sw.mac_table_counts(bridge));
+  Family entries(out, "sockswitch_mac_table_entries", "gauge",
+                 "Addresses NORMAL's MAC table holds (published once a second).");
+  for (const auto& [labels, t] : tables)
+    entries.sample(labels, t.entries);
+  Family capacity(out, "sockswitch_mac_table_capacity", "gauge",
+                  "Addresses NORMAL's MAC table can hold (mac_table_size).");
+  for (const auto& [labels, t] : tables)
+    capacity.sample(labels, t.capacity);
+  Family evictions(out, "sockswitch_mac_table_evictions_total", "counter",
+                   "Addresses evicted from a full MAC table to make room for new ones.");
+  for (const auto& [labels, t] : tables)
+    evictions.sample(labels, t.evictions);
 }
 
 void flow_metrics(std::string& out, Switch& sw, const MetricsOptions& options) {
@@ -231,6 +258,7 @@ std::string metrics_text(Switch& sw, const MetricsOptions& options) {
   std::string out;
   port_metrics(out, sw);
   thread_metrics(out, sw);
+  mac_table_metrics(out, sw);
   flow_metrics(out, sw, options);
   meter_metrics(out, sw);
   wireguard_metrics(out, sw);

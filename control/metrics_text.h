@@ -2,8 +2,9 @@
 //
 // What a scrape of `/metrics` returns (metrics_server.h serves it): per port
 // packets, bytes, drops and errors each way and the link state; drops by
-// reason; each poll thread's packets, cycles, cache hits and sleeps; per
-// bridge the number of flows, and per flow its packets and bytes (labelled
+// reason; each poll thread's packets, cycles, cache hits, sleeps and busy
+// time; per bridge NORMAL's MAC table (entries, capacity, evictions), the
+// number of flows, and per flow its packets and bytes (labelled
 // by bridge, table, priority, cookie and match, at most `flow_series` flows
 // per bridge: the rest are counted in sockswitch_flow_series_omitted);
 // meters' packets and bytes in and dropped per band; refused control

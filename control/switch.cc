@@ -290,6 +290,11 @@ std::size_t Switch::learned_macs(const std::string& name, flowtable::PortNo port
   return bridge(name).bridge->mac_table().port_entries(port);
 }
 
+Switch::MacTableCounts Switch::mac_table_counts(const std::string& name) const {
+  const dataplane::MacLearningTable& mac = bridge(name).bridge->mac_table();
+  return {mac.published_size(), mac.capacity(), mac.published_evictions()};
+}
+
 std::string Switch::dump_ports(const std::string& name) const {
   const RunningBridge& b = bridge(name);
   std::string out;

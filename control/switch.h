@@ -211,6 +211,13 @@ class Switch final {
   // MAC addresses NORMAL has learned on `port` (read while the bridge's
   // poll thread may be learning: a glance for tests, not a count to trust).
   [[nodiscard]] std::size_t learned_macs(const std::string& bridge, flowtable::PortNo port);
+  // The bridge's MAC table as its poll thread last published it (once a
+  // second), for metrics.
+  struct MacTableCounts {
+    std::size_t entries = 0, capacity = 0;
+    std::uint64_t evictions = 0;
+  };
+  [[nodiscard]] MacTableCounts mac_table_counts(const std::string& bridge) const;
   // Per-bridge thread statistics, summed (for tests and `show`).
   [[nodiscard]] std::uint64_t dropped(dataplane::Drop d) const;
 

@@ -38,9 +38,11 @@
 //
 // Threads: no locks. One thread (the bridge's poll thread, or the control
 // thread while no poll thread runs NORMAL) may call the mutating methods;
-// lookup() is const but must not race with them.
+// lookup() is const but must not race with them. Only the published_*
+// counts may be read by any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -119,6 +121,19 @@ class MacLearningTable final {
   // Entries removed to make room for new ones since construction.
   [[nodiscard]] std::uint64_t evictions() const noexcept { return evictions_; }
 
+  // The writer copies size() and evictions() where any thread may read them
+  // (metrics), at its leisure: the poll thread does it once a second.
+  void publish_counts() noexcept {
+    published_size_.store(size_, std::memory_order_relaxed);
+    published_evictions_.store(evictions_, std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::size_t published_size() const noexcept {
+    return published_size_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint64_t published_evictions() const noexcept {
+    return published_evictions_.load(std::memory_order_relaxed);
+  }
+
  private:
   static constexpr std::uint32_t kNil = 0xffff'ffff;
 
@@ -164,6 +179,8 @@ class MacLearningTable final {
   std::size_t size_ = 0;
   std::uint64_t evictions_ = 0;
   std::uint64_t removals_applied_ = 0;
+  std::atomic<std::size_t> published_size_{0};
+  std::atomic<std::uint64_t> published_evictions_{0};
 };
 
 }  // namespace sockswitch::dataplane

@@ -70,13 +70,24 @@ void PollThread::run() noexcept {
   RcuReader rcu;
   std::uint32_t idle = 0;
   auto last_aging = std::chrono::steady_clock::now();
+  auto last_clock = last_aging;
+  bool busy = false;
   while (!stop_.load(std::memory_order_relaxed)) {
     const auto clock = std::chrono::steady_clock::now();
+    // The pass that just ended, counted busy when it moved packets (the
+    // clock is read here anyway): the busy ratio is its rate.
+    if (busy)
+      stats_.busy_ns.add(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(clock - last_clock).count()));
+    last_clock = clock;
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock.time_since_epoch());
-    const bool busy = poll_once(now);
+    busy = poll_once(now);
     if (clock - last_aging >= std::chrono::seconds(1)) {
       for (const Bridge* b : bridges_)
-        if (const BridgeSnapshot* s = b->published()) s->mac->expire(now, 1024);
+        if (const BridgeSnapshot* s = b->published()) {
+          s->mac->expire(now, 1024);
+          s->mac->publish_counts();
+        }
       last_aging = clock;
     }
     RcuReader::quiescent();

@@ -34,6 +34,7 @@ struct ThreadStats {
   StatCounter classifier_lookups;  // went to the classifier (cache misses)
   StatCounter cycles;              // TSC cycles spent processing bursts
   StatCounter sleeps;              // times the thread slept on its ports' wake-up fds
+  StatCounter busy_ns;             // wall time of the passes that moved packets
   std::array<StatCounter, static_cast<std::size_t>(Drop::kCount)> drops;
   std::array<StatCounter, static_cast<std::size_t>(ParseResult::kCount)> parse;
 

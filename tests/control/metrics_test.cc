@@ -8,7 +8,8 @@
 // Verify: every line of the answer is valid text exposition (HELP and TYPE
 // before a family's samples, each family once, names and labels well
 // formed); the port counters equal `ctl dump-ports`; the flow and drop
-// series counted exactly the packets sent; the refused requests get 404,
+// series counted exactly the packets sent; NORMAL's table holds the two
+// containers; thread 0 was busy a little; the refused requests get 404,
 // 405 and 400, and the next scrape still works.
 #include <gtest/gtest.h>
 
@@ -113,7 +114,8 @@ TEST(Metrics, AScrapeIsValidExpositionAndCountsWhatCrossedTheSwitch) {
       << daemon.log();
   for (int i = 0; i < 3; ++i)
     (void)a.ns->exec({"bash", "-c", "echo x >/dev/udp/10.68.0.2/9"}, 2s);
-  std::this_thread::sleep_for(200ms);
+  // The MAC table's counts are published once a second by its poll thread.
+  std::this_thread::sleep_for(1200ms);
 
   const std::string answer = http(host, "GET /metrics HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n");
   ASSERT_TRUE(answer.starts_with("HTTP/1.1 200 OK")) << answer << daemon.log();
@@ -135,6 +137,13 @@ TEST(Metrics, AScrapeIsValidExpositionAndCountsWhatCrossedTheSwitch) {
   EXPECT_EQ(m.at("sockswitch_flows{bridge=\"br0\"}"), 3);
   EXPECT_EQ(m.at("sockswitch_port_up{bridge=\"br0\",port=\"pm2\"}"), 1);
   EXPECT_GT(m.at("process_resident_memory_bytes"), 1e6);
+  // NORMAL learned the two containers (nothing else sends into br0).
+  EXPECT_EQ(m.at("sockswitch_mac_table_entries{bridge=\"br0\"}"), 2);
+  EXPECT_EQ(m.at("sockswitch_mac_table_capacity{bridge=\"br0\"}"), 8192);
+  EXPECT_EQ(m.at("sockswitch_mac_table_evictions_total{bridge=\"br0\"}"), 0);
+  const double busy = m.at("sockswitch_poll_thread_busy_seconds_total{thread=\"0\"}");
+  EXPECT_GT(busy, 0) << "the pings kept thread 0 busy for a while";
+  EXPECT_LT(busy, 5) << "an idle thread is not busy";
 
   // What is not a scrape is refused, and the endpoint goes on.
   EXPECT_TRUE(http(host, "GET / HTTP/1.1\\r\\n\\r\\n").starts_with("HTTP/1.1 404"));

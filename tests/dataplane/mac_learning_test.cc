@@ -164,6 +164,11 @@ TEST(MacLearning, RandomMacFloodStaysBoundedAndSparesQuietPorts) {
   EXPECT_GE(t.evictions(), 100000u - 1024);
   for (std::uint64_t i = 0; i < 20; ++i)
     EXPECT_EQ(t.lookup(mac(i), kVlan10, 100s), i < 10 ? kP1 : kP2) << i;
+  // What metrics read: nothing until the writer publishes, then the counts.
+  EXPECT_EQ(t.published_size(), 0u);
+  t.publish_counts();
+  EXPECT_EQ(t.published_size(), 1024u);
+  EXPECT_EQ(t.published_evictions(), t.evictions());
 }
 
 // A port that itself holds the most entries is where evictions come from,
