@@ -47,13 +47,7 @@ PacketPool::PacketPool(std::uint32_t count, std::uint32_t buffer_size, std::uint
   memory_.reset(static_cast<std::uint8_t*>(::operator new (area_bytes_, std::align_val_t{kPage})));
   packets_ = std::make_unique<Packet[]>(count);
   free_ = std::make_unique<Packet*[]>(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    Packet& p = packets_[i];
-    p.bind(memory_.get() + i * stride, buffer_size_);
-    p.in_pool_ = true;
-    // Lowest buffers on top, so a lightly used pool touches the fewest pages.
-    free_[count - 1 - i] = &p;
-  }
+  carve(memory_.get(), stride, buffer_size_, count, packets_.get(), free_.get());
   set_lenders(0);
 
   if (large_count != 0) {
@@ -61,20 +55,22 @@ PacketPool::PacketPool(std::uint32_t count, std::uint32_t buffer_size, std::uint
         ::operator new (std::size_t{kLargeBufferSize} * large_count, std::align_val_t{kPage})));
     large_packets_ = std::make_unique<Packet[]>(large_count);
     large_free_ = std::make_unique<Packet*[]>(large_count);
-    for (std::size_t i = 0; i < large_count; ++i) {
-      Packet& p = large_packets_[i];
-      p.bind(large_memory_.get() + i * kLargeBufferSize, kLargeBufferSize);
-      p.in_pool_ = true;
-      large_free_[large_count - 1 - i] = &p;
-    }
+    carve(large_memory_.get(), kLargeBufferSize, kLargeBufferSize, large_count,
+          large_packets_.get(), large_free_.get());
+  }
+}
+
+void PacketPool::carve(std::uint8_t* memory, std::size_t stride, std::uint32_t size, std::size_t n,
+                       Packet* packets, Packet** stack) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    packets[i].bind(memory + i * stride, size);
+    packets[i].in_pool_ = true;
+    stack[n - 1 - i] = &packets[i];
   }
 }
 
 void PacketPool::free_large(Packet* p) noexcept {
-  const auto a = reinterpret_cast<std::uintptr_t>(p);
-  const auto lo = reinterpret_cast<std::uintptr_t>(large_packets_.get());
-  const auto hi = reinterpret_cast<std::uintptr_t>(large_packets_.get() + large_count_);
-  if (a < lo || a >= hi || (a - lo) % sizeof(Packet) != 0) [[unlikely]]
+  if (!is_one_of(p, large_packets_.get(), large_count_)) [[unlikely]]
     misuse("packet does not belong to this pool");
   if (p->in_pool_) [[unlikely]]
     misuse("packet freed twice");

@@ -72,34 +72,20 @@ class PacketPool final {
 
   // One empty packet with the pool's headroom and in_port kPortNone, or
   // nullptr when the pool is exhausted.
-  [[nodiscard]] Packet* alloc() noexcept {
-    if (top_ == 0) return nullptr;
-    Packet* p = free_[--top_];
-    p->in_pool_ = false;
-    p->reset(headroom_);
-    return p;
-  }
+  [[nodiscard]] Packet* alloc() noexcept { return top_ == 0 ? nullptr : take(free_.get(), top_); }
   // Fills out.front() .. with as many packets as are free (up to out.size())
   // and returns how many; the rest of `out` is left untouched.
   [[nodiscard]] std::size_t alloc_burst(std::span<Packet*> out) noexcept {
     const std::size_t n = out.size() < top_ ? out.size() : top_;
-    for (std::size_t i = 0; i < n; ++i) {
-      Packet* p = free_[--top_];
-      p->in_pool_ = false;
-      p->reset(headroom_);
-      out[i] = p;
-    }
+    for (std::size_t i = 0; i < n; ++i)
+      out[i] = take(free_.get(), top_);
     return n;
   }
 
   // One empty large packet (headroom and in_port as alloc()), or nullptr
   // when every large buffer is in use (or the pool has none).
   [[nodiscard]] Packet* alloc_large() noexcept {
-    if (large_top_ == 0) return nullptr;
-    Packet* p = large_free_[--large_top_];
-    p->in_pool_ = false;
-    p->reset(headroom_);
-    return p;
+    return large_top_ == 0 ? nullptr : take(large_free_.get(), large_top_);
   }
   // A packet with room for `length` bytes after the headroom: an ordinary
   // one when it fits, else a large one; nullptr when none is free.
@@ -180,16 +166,31 @@ class PacketPool final {
   }
 
   [[nodiscard]] bool owns(const Packet* p) const noexcept {
-    // Compare as integers: relational operators on unrelated pointers are unspecified.
-    const auto a = reinterpret_cast<std::uintptr_t>(p);
-    const auto lo = reinterpret_cast<std::uintptr_t>(packets_.get());
-    const auto hi = reinterpret_cast<std::uintptr_t>(packets_.get() + count_);
-    return a >= lo && a < hi && (a - lo) % sizeof(Packet) == 0;
+    return is_one_of(p, packets_.get(), count_);
   }
 
  private:
   [[noreturn, gnu::cold]] static void misuse(const char* what) noexcept;
   void free_large(Packet* p) noexcept;
+  // Pops a non-empty free stack: an empty packet with the pool's headroom.
+  Packet* take(Packet** stack, std::size_t& top) noexcept {
+    Packet* p = stack[--top];
+    p->in_pool_ = false;
+    p->reset(headroom_);
+    return p;
+  }
+  // Whether `p` is one of the `n` descriptors from `first` (compared as
+  // integers: relational operators on unrelated pointers are unspecified).
+  static bool is_one_of(const Packet* p, const Packet* first, std::size_t n) noexcept {
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    const auto lo = reinterpret_cast<std::uintptr_t>(first);
+    const auto hi = reinterpret_cast<std::uintptr_t>(first + n);
+    return a >= lo && a < hi && (a - lo) % sizeof(Packet) == 0;
+  }
+  // Binds `n` descriptors to buffers `stride` apart from `memory`, all free,
+  // the lowest buffers on top (a lightly used pool touches the fewest pages).
+  static void carve(std::uint8_t* memory, std::size_t stride, std::uint32_t size, std::size_t n,
+                    Packet* packets, Packet** stack) noexcept;
   std::size_t reclaim_slow() noexcept;
   void set_lenders(std::size_t n) noexcept {
     lenders_ = n;

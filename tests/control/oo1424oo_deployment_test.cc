@@ -64,8 +64,9 @@ TEST(Oo1424ooDeployment, McpReachesVectorDbThroughTheTpDst6333Flow) {
   Management m;
   EXPECT_EQ(m.tcp(m.mcp, m.vdb, 6333), kBytes);
   EXPECT_GT(m.bytes_of("tcp,tp_dst=6333 actions=output:veth202"), static_cast<long long>(kBytes));
-  // Vector DB's answers travel by its container-responses flow.
-  EXPECT_GT(m.packets_of("in_port=veth202 actions=NORMAL"), 10);
+  // Vector DB's answers travel by its container-responses flow: its
+  // handshake and ACKs (a few, since GSO frames arrive and are acked whole).
+  EXPECT_GE(m.packets_of("in_port=veth202 actions=NORMAL"), 3);
 }
 
 TEST(Oo1424ooDeployment, ApiOn9574AndRedisOn6379) {
