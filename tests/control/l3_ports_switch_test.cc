@@ -60,10 +60,17 @@ struct TunBridge {
   std::string show() {
     return sw->call([](control::Switch& s) { return s.show(); });
   }
-  // Whether `ns` resolved `ip`, after trying.
+  // Whether `ns` resolved `ip`, after trying for up to three seconds. A
+  // neighbour entry left INCOMPLETE by an earlier try sends its next ARP
+  // probe on the kernel's one-second timer, not at once: one ping of one
+  // second could end just before the answer to that probe.
   static bool resolves(const Container& c, const std::string& ip) {
-    (void)c.ns->exec({"ping", "-c", "1", "-W", "1", ip}, 3s);
-    return c.ns->exec({"ip", "neigh", "show", ip}, 3s).output.find("lladdr") != std::string::npos;
+    for (int i = 0; i < 3; ++i) {
+      (void)c.ns->exec({"ping", "-c", "1", "-W", "1", ip}, 3s);
+      if (c.ns->exec({"ip", "neigh", "show", ip}, 3s).output.find("lladdr") != std::string::npos)
+        return true;
+    }
+    return false;
   }
 };
 
