@@ -347,9 +347,8 @@ TEST(OvsdbSource, RestartsOfTheServerOrOfTheSwitchChangeNothing) {
   s.start();
   EXPECT_TRUE(net::wait_until([&] { return contains(s.daemon->ctl_ok({"show"}), "ct1 up"); }, 5s));
   const std::string show = s.daemon->ctl_ok({"show"});
-  for (const char* port :
-       {"port 2 (auto, af_packet): ct2 up", "port 3 (auto, af_packet): ct3 up",
-        "port 4 (auto, af_packet): ct1 up"})
+  for (const char* port : {"port 2 (auto, af_packet): ct2 up", "port 3 (auto, af_packet): ct3 up",
+                           "port 4 (auto, af_packet): ct1 up"})
     EXPECT_TRUE(contains(show, port)) << show;
   EXPECT_TRUE(s.ping("ct1", "10.5.0.3")) << s.log();
 }
