@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #pragma GCC diagnostic push
@@ -50,10 +52,6 @@ XskQueue::XskQueue(const std::string& device, std::uint32_t queue, std::shared_p
   ucfg.frame_size = kChunkSize;
   ucfg.frame_headroom = 0;
   ucfg.flags = XDP_UMEM_UNALIGNED_CHUNK_FLAG;  // buffers sit pool_->stride() apart
-  if (const int r =
-          xsk_umem__create(&umem_, area.data(), area.size(), &rings_->fill, &rings_->comp, &ucfg);
-      r != 0)
-    throw_errno("xsk_umem__create(" + device_ + ")", -r);
 
   xsk_socket_config scfg{};
   scfg.rx_size = ring_size;
@@ -61,12 +59,25 @@ XskQueue::XskQueue(const std::string& device, std::uint32_t queue, std::shared_p
   scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // the port loads its own
   scfg.xdp_flags = 0;
   scfg.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
-  if (const int r = xsk_socket__create(&xsk_, device_.c_str(), queue_, umem_, &rings_->rx,
-                                       &rings_->tx, &scfg);
-      r != 0) {
+  // A socket closed on this queue a moment ago (a reload reopening its
+  // port, a restarted daemon) frees the queue in the kernel's deferred work
+  // under the RTNL lock, so the queue can answer EBUSY for a while after
+  // its holder is gone. Only a holder still open after the wait is one.
+  const auto deadline = std::chrono::steady_clock::now() + kQueueReleaseWait;
+  for (;;) {
+    if (const int r =
+            xsk_umem__create(&umem_, area.data(), area.size(), &rings_->fill, &rings_->comp, &ucfg);
+        r != 0)
+      throw_errno("xsk_umem__create(" + device_ + ")", -r);
+    const int r =
+        xsk_socket__create(&xsk_, device_.c_str(), queue_, umem_, &rings_->rx, &rings_->tx, &scfg);
+    if (r == 0) break;
     xsk_umem__delete(umem_);
     umem_ = nullptr;
-    throw_errno("xsk_socket__create(" + device_ + " queue " + std::to_string(queue_) + ")", -r);
+    xsk_ = nullptr;
+    if (r != -EBUSY || std::chrono::steady_clock::now() >= deadline)
+      throw_errno("xsk_socket__create(" + device_ + " queue " + std::to_string(queue_) + ")", -r);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   // The fill ring starts empty: the pool is the poll thread's, and the
   // thread fills the ring at its first receive(), up to its share.

@@ -36,6 +36,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -59,6 +60,8 @@ class XskQueue final {
  public:
   // The frame size the kernel is told: every pool buffer is at least this.
   static constexpr std::uint32_t kChunkSize = 2048;
+  // How long a queue that answers EBUSY is waited for (see the constructor).
+  static constexpr std::chrono::milliseconds kQueueReleaseWait{2000};
 
   // Registers pool->area() as a UMEM and binds a socket to (`device`,
   // `queue`) without loading any XDP program. `ring_size` (a power of two

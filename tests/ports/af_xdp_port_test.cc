@@ -183,6 +183,23 @@ TEST(AfXdpPort, FillRingsLeaveAnEighthOfThePool) {
   pool->free_burst(std::span(out).first(n));
 }
 
+// The kernel frees a closed socket's queue in deferred work, so a port
+// reopened at once (a reload changing its settings, a restart) can find
+// its queue busy for a moment: the reopen waits for it instead of failing.
+TEST(AfXdpPort, APortClosedAndReopenedAtOnceOpens) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  TwoNamespaces net(97);
+  const Pool pool = make_pool();
+  for (int i = 0; i < 50; ++i) {
+    try {
+      AfXdpPort a(net.v1->outer(), {.pool = pool});
+    } catch (const std::system_error& e) {
+      FAIL() << "open " << i << ": " << e.what();
+    }
+  }
+  EXPECT_EQ(pool->available(), pool->size());
+}
+
 // Rings that together want more than the pool can lend each get an even
 // share, whichever is polled first: a queue left with an empty fill ring
 // drops every frame the kernel's hash puts on it (two 4-queue veths of 2048
