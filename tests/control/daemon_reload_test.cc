@@ -105,7 +105,9 @@ TEST(DaemonReload, BadFilesAreRefusedWithPositionAndTheTableStays) {
 
 // oo1424oo: Netmaker (nm-privacy, 10.0.0.1) to the distributed-services
 // container (veth204, 10.0.0.204) by NORMAL, while reloads flip the Redis
-// flow between tp_dst=6379 and 6380: 2000 datagrams at 2 kpps, all arrive.
+// flow between tp_dst=6379 and 6380: 5000 datagrams at 2 kpps, all arrive.
+// (2.5 s: each round runs `ctl` twice, a quarter second apiece in the
+// sanitizer build, and at least two rounds must fall inside the stream.)
 TEST(DaemonReload, ReloadUnderTrafficLosesNothingAndSigtermExitsCleanly) {
   SOCKSWITCH_REQUIRE_NETNS();
   SwitchHost host;
@@ -120,6 +122,7 @@ TEST(DaemonReload, ReloadUnderTrafficLosesNothingAndSigtermExitsCleanly) {
   std::atomic<std::size_t> progress{0};
   net::UdpStreamSpec spec;
   spec.to_addr = "10.0.0.204";
+  spec.count = 5000;
   spec.progress = &progress;
   auto stream = std::async(std::launch::async, [&] { return udp_stream(*nm.ns, *dist.ns, spec); });
   ASSERT_TRUE(net::wait_until([&] { return progress.load() > 100; }, 5s));

@@ -126,7 +126,8 @@ TEST(OpenFlowController, OvsTestcontrollerLearnsFromOpenFlow10TableMissesAndItsF
   dir.write("sw.toml", config(dir.path(""), "secure", kPort));
   const pid_t controller = net::spawn_with_log(
       {"ip", "netns", "exec", host.ns().name(), "ovs-testcontroller", "-O", "OpenFlow10",
-       "--max-idle=2", "ptcp:" + std::to_string(kPort) + ":127.0.0.1"},
+       "--max-idle=2", "--unixctl=" + dir.path("testcontroller.ctl"),
+       "ptcp:" + std::to_string(kPort) + ":127.0.0.1"},
       dir.path("testcontroller.log"));
   DaemonProcess daemon(host.ns(), dir.path("sw.toml"), dir.path("ctl.sock"), dir.path("d.log"));
   const bool ok = net::wait_until([&] { return pings(a, "10.73.0.2"); }, 20s);

@@ -382,7 +382,8 @@ TEST(OvsdbSource, DatabaseControllersAreConnectedAndTheirStateWrittenBack) {
   // The controller comes (OpenFlow 1.0, learning from table misses).
   const pid_t controller =
       net::spawn_with_log({"ip", "netns", "exec", s.host.ns().name(), "ovs-testcontroller", "-O",
-                           "OpenFlow10", "ptcp:" + std::to_string(kPort) + ":127.0.0.1"},
+                           "OpenFlow10", "--unixctl=" + s.dir.path("testcontroller.ctl"),
+                           "ptcp:" + std::to_string(kPort) + ":127.0.0.1"},
                           s.dir.path("testcontroller.log"));
   EXPECT_TRUE(net::wait_until([&] { return row("is_connected") == "true\n"; }, 15s))
       << row("status") << s.log();
