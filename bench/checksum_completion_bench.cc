@@ -53,7 +53,7 @@ void BM_SegmentGso64k(benchmark::State& state) {
   std::size_t segments = 0;
   for (auto _ : state) {
     const std::size_t n = sockswitch::dataplane::segment_gso(
-        f.bytes, sockswitch::dataplane::GsoKind::tcp, 1448, pool, out);
+        f.bytes, {sockswitch::dataplane::GsoKind::tcp, 1448}, pool, out);
     pool.free_burst(std::span(out).first(n));
     segments += n;
   }

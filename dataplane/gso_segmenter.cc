@@ -14,13 +14,11 @@ constexpr std::uint8_t kTcpFin = 0x01, kTcpPsh = 0x08, kTcpCwr = 0x80;
 
 }  // namespace
 
-std::size_t segment_gso(std::span<const std::uint8_t> frame, GsoKind kind,
-                        std::uint32_t segment_payload, PacketPool& pool,
+std::size_t segment_gso(std::span<const std::uint8_t> frame, Segmentation how, PacketPool& pool,
                         std::span<Packet*> out) noexcept {
   L4Segment seg;
-  if (kind == GsoKind::none || segment_payload == 0 || !locate_l4(frame, seg) ||
-      seg.udp != (kind == GsoKind::udp_l4))
-    return 0;
+  if (!locate_gso_l4(frame, how, seg)) return 0;
+  const std::size_t segment_payload = how.segment_payload;
   const std::size_t l4_header =
       seg.udp ? 8 : std::size_t{static_cast<std::uint8_t>(frame[seg.begin + 12] >> 4)} * 4;
   if (l4_header < 8 || seg.begin + l4_header > seg.end) return 0;

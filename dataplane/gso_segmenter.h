@@ -22,18 +22,17 @@ namespace sockswitch::dataplane {
 
 // Cuts `frame` (Ethernet, up to two VLAN tags, IPv4 or IPv6 without
 // extension headers, then TCP or UDP) into segments of at most
-// `segment_payload` bytes of L4 payload, each in a packet from `pool`,
+// `how.segment_payload` bytes of L4 payload, each in a packet from `pool`,
 // written to out.front() onwards. Returns how many; 0 (nothing allocated)
-// when the frame is not what `kind` says, `out` is too small, or the pool
+// when the frame is not what `how` says, `out` is too small, or the pool
 // runs dry. The frame's own L4 checksum field is not read (partial or not).
-[[nodiscard]] std::size_t segment_gso(std::span<const std::uint8_t> frame, GsoKind kind,
-                                      std::uint32_t segment_payload, PacketPool& pool,
-                                      std::span<Packet*> out) noexcept;
+[[nodiscard]] std::size_t segment_gso(std::span<const std::uint8_t> frame, Segmentation how,
+                                      PacketPool& pool, std::span<Packet*> out) noexcept;
 
 // The super-frame `p` cut as its gso() says; `p` itself is left as it is.
 [[nodiscard]] inline std::size_t segment_gso(const Packet& p, PacketPool& pool,
                                              std::span<Packet*> out) noexcept {
-  return segment_gso(p.bytes(), p.gso().kind, p.gso().segment_payload, pool, out);
+  return segment_gso(p.bytes(), p.gso(), pool, out);
 }
 
 // The most segments one super-frame may need: 64 KiB cut at the smallest

@@ -62,4 +62,9 @@ bool locate_l4(std::span<const std::uint8_t> f, L4Segment& seg) noexcept {
   return true;
 }
 
+bool locate_gso_l4(std::span<const std::uint8_t> frame, Segmentation how, L4Segment& seg) noexcept {
+  return how.kind != GsoKind::none && how.segment_payload != 0 && locate_l4(frame, seg) &&
+         seg.udp == (how.kind == GsoKind::udp_l4);
+}
+
 }  // namespace sockswitch::dataplane

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <span>
 
+#include "dataplane/packet.h"
+
 namespace sockswitch::dataplane {
 
 struct L4Segment {
@@ -24,5 +26,11 @@ struct L4Segment {
 
 // False when the frame is not TCP or UDP over IP as above, or is cut short.
 [[nodiscard]] bool locate_l4(std::span<const std::uint8_t> frame, L4Segment& seg) noexcept;
+
+// locate_l4 for a GSO super-frame: false also when `how` cuts nothing or
+// cuts another protocol than the frame carries (a UDP frame said to be TCP
+// would be cut at the wrong header).
+[[nodiscard]] bool locate_gso_l4(std::span<const std::uint8_t> frame, Segmentation how,
+                                 L4Segment& seg) noexcept;
 
 }  // namespace sockswitch::dataplane

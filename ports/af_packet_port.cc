@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dataplane/burst.h"
+#include "dataplane/checksum.h"
 #include "dataplane/checksum_completion.h"
 #include "dataplane/l4_segment.h"
 #include "ports/netdev_query.h"
@@ -87,9 +88,7 @@ bool device_gone(int err) noexcept {
 // headers are not what its segmentation says.
 bool describe_gso(const Packet& p, VirtioNetHeader& h) noexcept {
   dataplane::L4Segment seg;
-  if (!dataplane::locate_l4(p.bytes(), seg) ||
-      seg.udp != (p.gso().kind == dataplane::GsoKind::udp_l4))
-    return false;
+  if (!dataplane::locate_gso_l4(p.bytes(), p.gso(), seg)) return false;
   const std::uint8_t* l4 = p.data() + seg.begin;
   const std::size_t l4_header =
       seg.udp ? 8 : std::size_t{static_cast<std::uint8_t>(l4[12] >> 4)} * 4;
@@ -322,33 +321,38 @@ std::size_t AfPacketPort::receive(PacketPool& pool, std::span<Packet*> out) noex
 // finished where it says (csum_start counts a tag the kernel took out as if
 // it were in place), a GSO frame is marked to be cut at its output or sent
 // on whole. False for a frame the bridge cannot take: a GSO frame whose
-// headers are not what its header says, or on an L3 device; a longer frame
-// that is not GSO (a pool buffer holds what an MTU of 1 500 needs); on an
-// L3 device, anything but IP.
+// headers are not what its header says; a longer frame that is not GSO (a
+// pool buffer holds what an MTU of 1 500 needs); on an L3 device, anything
+// but IP.
 bool AfPacketPort::accept(Packet& p, const VirtioNetHeader& vnet, bool ran_on,
                           std::uint64_t& completed, std::uint64_t& kept_whole) noexcept {
   const auto gso = static_cast<std::uint8_t>(vnet.gso_type & ~VirtioNetHeader::kGsoEcn);
-  if (gso != VirtioNetHeader::kGsoNone) {
-    const bool known = gso == VirtioNetHeader::kGsoUdpL4 || gso == VirtioNetHeader::kGsoTcpV4 ||
-                       gso == VirtioNetHeader::kGsoTcpV6;
-    const dataplane::Segmentation how{
-        gso == VirtioNetHeader::kGsoUdpL4 ? dataplane::GsoKind::udp_l4 : dataplane::GsoKind::tcp,
-        vnet.gso_size};
-    dataplane::L4Segment seg;
-    if (l3_ || !known || how.segment_payload == 0 || !dataplane::locate_l4(p.bytes(), seg) ||
-        seg.udp != (how.kind == dataplane::GsoKind::udp_l4))
-      return false;
-    p.set_gso(how);
-    ++kept_whole;
-    return true;
+  if (gso == VirtioNetHeader::kGsoNone) {
+    if (ran_on) return false;
+    if ((vnet.flags & VirtioNetHeader::kNeedsChecksum) != 0) {
+      if (!dataplane::complete_checksum_at(p.bytes(), vnet.csum_start, vnet.csum_offset))
+        return false;
+      ++completed;
+    }
+    return !l3_ || l3_->to_bridge(p);
   }
-  if (ran_on) return false;
-  if ((vnet.flags & VirtioNetHeader::kNeedsChecksum) != 0) {
-    if (!dataplane::complete_checksum_at(p.bytes(), vnet.csum_start, vnet.csum_offset))
-      return false;
-    ++completed;
-  }
-  return !l3_ || l3_->to_bridge(p);
+  if (gso != VirtioNetHeader::kGsoUdpL4 && gso != VirtioNetHeader::kGsoTcpV4 &&
+      gso != VirtioNetHeader::kGsoTcpV6)
+    return false;
+  const dataplane::Segmentation how{
+      gso == VirtioNetHeader::kGsoUdpL4 ? dataplane::GsoKind::udp_l4 : dataplane::GsoKind::tcp,
+      vnet.gso_size};
+  // An L3 device's super-frames (the kernel's WireGuard merges what it
+  // decrypts) come as bare IP like its other frames.
+  dataplane::L4Segment seg;
+  if ((l3_ && !l3_->to_bridge(p)) || !dataplane::locate_gso_l4(p.bytes(), how, seg)) return false;
+  // Whole, the frame leaves with "checksum needed" and its field must hold
+  // the pseudo-header sum; one the kernel had already verified may not.
+  if ((vnet.flags & VirtioNetHeader::kNeedsChecksum) == 0)
+    dataplane::store_be16(p.data() + seg.checksum_at, dataplane::checksum_fold(seg.pseudo_sum));
+  p.set_gso(how);
+  ++kept_whole;
+  return true;
 }
 
 void AfPacketPort::tx_burst(std::uint16_t, PacketPool& pool,

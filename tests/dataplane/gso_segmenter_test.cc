@@ -42,8 +42,9 @@ TEST_P(SegmentGso, EverySegmentStandsAloneAndTogetherTheyCarryThePayload) {
   big.make_partial();  // as GSO frames come: the sum left to the segmenter
   PacketPool pool(256);
   std::array<Packet*, 64> out{};
-  const std::size_t n = segment_gso(big.bytes, c.udp ? GsoKind::udp_l4 : GsoKind::tcp,
-                                    static_cast<std::uint32_t>(c.segment), pool, out);
+  const std::size_t n = segment_gso(
+      big.bytes, {c.udp ? GsoKind::udp_l4 : GsoKind::tcp, static_cast<std::uint16_t>(c.segment)},
+      pool, out);
   ASSERT_EQ(n, (c.payload + c.segment - 1) / c.segment);
   const std::size_t header = c.udp ? 8 : 20;
   std::vector<std::uint8_t> carried;
@@ -89,12 +90,12 @@ TEST(SegmentGso, NothingIsCutWithoutRoomForEverySegment) {
   OffloadFrame big = offload_frame(false, false, 20000, 0);
   PacketPool pool(256);
   std::array<Packet*, 8> few{};
-  EXPECT_EQ(segment_gso(big.bytes, GsoKind::tcp, 1448, pool, few), 0u);
+  EXPECT_EQ(segment_gso(big.bytes, {GsoKind::tcp, 1448}, pool, few), 0u);
   EXPECT_EQ(pool.available(), pool.size());
 
   PacketPool small(4);
   std::array<Packet*, 64> out{};
-  EXPECT_EQ(segment_gso(big.bytes, GsoKind::tcp, 1448, small, out), 0u);
+  EXPECT_EQ(segment_gso(big.bytes, {GsoKind::tcp, 1448}, small, out), 0u);
   EXPECT_EQ(small.available(), small.size());
 }
 
@@ -102,9 +103,9 @@ TEST(SegmentGso, TheWrongKindAZeroSizeOrASegmentLargerThanABufferIsRefused) {
   OffloadFrame tcp = offload_frame(false, false, 3000, 0);
   PacketPool pool(64);
   std::array<Packet*, 64> out{};
-  EXPECT_EQ(segment_gso(tcp.bytes, GsoKind::udp_l4, 1000, pool, out), 0u);
-  EXPECT_EQ(segment_gso(tcp.bytes, GsoKind::tcp, 0, pool, out), 0u);
-  EXPECT_EQ(segment_gso(tcp.bytes, GsoKind::tcp, 2900, pool, out), 0u) << "a 2 KiB buffer";
+  EXPECT_EQ(segment_gso(tcp.bytes, {GsoKind::udp_l4, 1000}, pool, out), 0u);
+  EXPECT_EQ(segment_gso(tcp.bytes, {GsoKind::tcp, 0}, pool, out), 0u);
+  EXPECT_EQ(segment_gso(tcp.bytes, {GsoKind::tcp, 2900}, pool, out), 0u) << "a 2 KiB buffer";
   EXPECT_EQ(pool.available(), pool.size());
 }
 

@@ -8,17 +8,30 @@
 // Plan (AfPacketPort L3 mode): an AfPacketPort on a tun device whose other
 // end is a queue fd held by the test: bare IP written to the fd comes out of
 // rx_burst as an Ethernet frame, and a frame given to tx_burst arrives at the
-// fd stripped.
+// fd stripped. Super-frames (what the kernel's WireGuard hands on after GRO
+// merged what it decrypted) are written with a virtio-net header to a tun
+// opened with IFF_VNET_HDR: they come out whole, framed, their checksum
+// field holding the pseudo-header sum, and cut into valid segments.
 #include "ports/tun_port.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
+#include "dataplane/gso_segmenter.h"
 #include "ports/af_packet_port.h"
+#include "ports/fd.h"
 #include "ports/tun_device.h"
+#include "ports/virtio_net_header.h"
+#include "tests/dataplane/offload_frames.h"
 #include "tests/net/require_netns.h"
 #include "tests/net/tcp_transfer.h"
 #include "tests/ports/port_forwarder.h"
@@ -105,6 +118,91 @@ TEST(AfPacketPortL3, BareIpDeviceGetsEthernetFraming) {
   const ssize_t got = ::read(far.fd(0), buf, sizeof buf);
   ASSERT_EQ(got, ssize_t(ip.size()));
   EXPECT_EQ(0, std::memcmp(buf, ip.data(), ip.size()));
+  EXPECT_EQ(pool.available(), pool.size());
+}
+
+// A tun whose writes carry a virtio-net header, as the kernel's own L3
+// devices hand GRO'd super-frames to the stack.
+Fd open_vnet_tun(const std::string& name) {
+  Fd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+  if (fd.get() < 0) return fd;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+  if (::ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return Fd();
+  return fd;
+}
+
+TEST(AfPacketPortL3, SuperFramesComeWholeAndAreCutIntoValidSegments) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  const std::string name = test::net::unique_link_name('l');
+  const Fd far = open_vnet_tun(name);
+  ASSERT_GE(far.get(), 0) << "cannot open a tun with IFF_VNET_HDR";
+  test::net::run_checked({"sysctl", "-qw", "net.ipv6.conf." + name + ".disable_ipv6=1"});
+  test::net::run_checked({"ip", "link", "set", name, "up"});
+  AfPacketPort port(name, {.l3_mac = dataplane::MacAddr{0x02000000beef}});
+  ASSERT_TRUE(port.is_l3());
+  dataplane::PacketPool pool(256);
+
+  struct Case {
+    bool ipv6, udp, needs_checksum;
+  };
+  for (const Case c : {Case{false, false, true}, Case{true, false, true}, Case{false, true, true},
+                       Case{false, false, false}}) {
+    SCOPED_TRACE(fmt::format("ipv6={} udp={} needs_checksum={}", c.ipv6, c.udp, c.needs_checksum));
+    dataplane::test::OffloadFrame big = dataplane::test::offload_frame(c.ipv6, c.udp, 3000);
+    const std::uint16_t complete = big.stored();
+    if (c.needs_checksum) big.make_partial();  // as GRO leaves it
+    VirtioNetHeader h;
+    h.gso_type = c.udp    ? VirtioNetHeader::kGsoUdpL4
+                 : c.ipv6 ? VirtioNetHeader::kGsoTcpV6
+                          : VirtioNetHeader::kGsoTcpV4;
+    h.gso_size = 1000;
+    h.hdr_len = static_cast<std::uint16_t>(big.l4 - big.l3 + (c.udp ? 8 : 20));
+    if (c.needs_checksum) {
+      h.flags = VirtioNetHeader::kNeedsChecksum;
+      h.csum_start = static_cast<std::uint16_t>(big.l4 - big.l3);
+      h.csum_offset = static_cast<std::uint16_t>(big.checksum_at - big.l4);
+    }
+    std::vector<std::uint8_t> wire(reinterpret_cast<const std::uint8_t*>(&h),
+                                   reinterpret_cast<const std::uint8_t*>(&h) + sizeof h);
+    wire.insert(wire.end(), big.bytes.begin() + static_cast<std::ptrdiff_t>(big.l3),
+                big.bytes.end());
+    ASSERT_EQ(::write(far.get(), wire.data(), wire.size()), ssize_t(wire.size()))
+        << std::strerror(errno);
+
+    std::array<dataplane::Packet*, 8> out{};
+    std::size_t n = 0;
+    ASSERT_TRUE(test::net::wait_until([&] { return (n = port.rx_burst(0, pool, out)) > 0; }, 3s));
+    ASSERT_EQ(n, 1u);
+    dataplane::Packet& p = *out[0];
+    ASSERT_TRUE(p.is_gso());
+    EXPECT_EQ(p.gso().kind, c.udp ? dataplane::GsoKind::udp_l4 : dataplane::GsoKind::tcp);
+    EXPECT_EQ(p.gso().segment_payload, 1000);
+    ASSERT_EQ(p.length(), big.bytes.size());
+    EXPECT_EQ(p.data()[12], c.ipv6 ? 0x86 : 0x08);
+    dataplane::test::OffloadFrame got = big;
+    got.bytes.assign(p.data(), p.data() + p.length());
+    EXPECT_EQ(got.stored(), dataplane::test::plain_fold(big.pseudo_sum()))
+        << "the field of a frame sent on whole must hold the pseudo-header sum (it held "
+        << (c.needs_checksum ? "it" : fmt::format("{:#x}", complete)) << ")";
+    EXPECT_EQ(0,
+              std::memcmp(p.data() + big.l3, big.bytes.data() + big.l3, big.checksum_at - big.l3));
+
+    std::array<dataplane::Packet*, 8> segments{};
+    const std::size_t k = dataplane::segment_gso(p, pool, segments);
+    ASSERT_EQ(k, 3u);
+    for (std::size_t i = 0; i < k; ++i) {
+      dataplane::test::OffloadFrame s = big;
+      s.bytes.assign(segments[i]->data(), segments[i]->data() + segments[i]->length());
+      EXPECT_TRUE(s.l4_valid()) << "segment " << i;
+      EXPECT_TRUE(s.ipv4_header_valid()) << "segment " << i;
+    }
+    pool.free_burst(std::span(segments).first(k));
+    pool.free(&p);
+  }
+  EXPECT_EQ(port.counters().rx_errors, 0u);
+  EXPECT_EQ(port.counters().rx_gso_whole, 4u);
   EXPECT_EQ(pool.available(), pool.size());
 }
 
