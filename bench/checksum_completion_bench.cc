@@ -11,9 +11,9 @@
 
 #include <array>
 
-#include "dataplane/checksum_completion.h"
 #include "dataplane/gso_segmenter.h"
 #include "tests/dataplane/offload_frames.h"
+#include "wire/checksum_completion.h"
 
 namespace {
 
@@ -24,7 +24,7 @@ constexpr std::size_t kEthIpTcp = 14 + 20 + 20;
 void BM_DetectComplete(benchmark::State& state) {
   auto f = offload_frame(false, false, static_cast<std::size_t>(state.range(0)) - kEthIpTcp);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(sockswitch::dataplane::complete_if_partial(f.bytes));
+    benchmark::DoNotOptimize(sockswitch::wire::complete_if_partial(f.bytes));
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations());
@@ -38,7 +38,7 @@ void BM_CompletePartial(benchmark::State& state) {
   const std::uint16_t partial = f.stored();
   for (auto _ : state) {
     f.store(partial);  // two bytes: the frame as the sender left it again
-    benchmark::DoNotOptimize(sockswitch::dataplane::complete_if_partial(f.bytes));
+    benchmark::DoNotOptimize(sockswitch::wire::complete_if_partial(f.bytes));
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations());
@@ -48,12 +48,12 @@ BENCHMARK(BM_CompletePartial)->Arg(64)->Arg(512)->Arg(1500);
 
 void BM_SegmentGso64k(benchmark::State& state) {
   auto f = offload_frame(false, false, 65000 - kEthIpTcp);
-  sockswitch::dataplane::PacketPool pool(256);
-  std::array<sockswitch::dataplane::Packet*, 64> out{};
+  sockswitch::packet::PacketPool pool(256);
+  std::array<sockswitch::packet::Packet*, 64> out{};
   std::size_t segments = 0;
   for (auto _ : state) {
     const std::size_t n = sockswitch::dataplane::segment_gso(
-        f.bytes, {sockswitch::dataplane::GsoKind::tcp, 1448}, pool, out);
+        f.bytes, {sockswitch::wire::GsoKind::tcp, 1448}, pool, out);
     pool.free_burst(std::span(out).first(n));
     segments += n;
   }

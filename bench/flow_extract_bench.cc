@@ -13,14 +13,18 @@
 #include <random>
 #include <vector>
 
-#include "dataplane/burst.h"
 #include "dataplane/flow_extractor.h"
 #include "dataplane/mac_learning.h"
-#include "dataplane/packet_pool.h"
+#include "packet/burst.h"
+#include "packet/packet_pool.h"
 
 namespace {
 
 using namespace sockswitch::dataplane;
+using sockswitch::packet::Packet;
+using sockswitch::packet::PacketPool;
+using sockswitch::packet::kBurstSize;
+using sockswitch::packet::MacAddr;
 using sockswitch::flowtable::FlowKey;
 using sockswitch::flowtable::PortNo;
 

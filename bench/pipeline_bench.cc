@@ -41,6 +41,12 @@
 #include "ports/ring_port.h"
 
 namespace sockswitch::dataplane {
+
+using packet::Burst;
+using packet::kBurstSize;
+using packet::Packet;
+using packet::PacketPool;
+
 namespace {
 
 using flowtable::FieldId;

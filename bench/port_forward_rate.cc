@@ -114,7 +114,7 @@ std::uint64_t blast(const std::string& dev, const std::atomic<bool>& stop) {
 }
 
 std::unique_ptr<ports::Port> make(const std::string& driver, const std::string& dev,
-                                  const std::shared_ptr<dataplane::PacketPool>& pool) {
+                                  const std::shared_ptr<packet::PacketPool>& pool) {
   if (driver == "af_packet") return std::make_unique<ports::AfPacketPort>(dev);
   if (driver == "af_xdp")
     return std::make_unique<ports::AfXdpPort>(dev, ports::AfXdpOptions{.pool = pool});
@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
                          ns1, ta, seconds, [&] { return b.counters().tx_packets; }, &wire));
       continue;
     }
-    const auto pool = std::make_shared<dataplane::PacketPool>(8192);
+    const auto pool = std::make_shared<packet::PacketPool>(8192);
     std::unique_ptr<ports::Port> a, b;
     try {
       a = make(driver, v1.outer(), pool);

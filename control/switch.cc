@@ -56,7 +56,7 @@ ports::PortSpec Switch::port_spec(const PortConfig& p, const std::string& bridge
   spec.queues = p.queues;
   spec.create = p.create;
   if (p.dpdk_devargs) spec.devargs = *p.dpdk_devargs;
-  if (p.mac) spec.mac = dataplane::MacAddr::from_u64(flowtable::parse_mac(*p.mac));
+  if (p.mac) spec.mac = packet::MacAddr::from_u64(flowtable::parse_mac(*p.mac));
   spec.l3_only = p.proxy.has_value();
   // Parsed by the config loader; a port added by `ctl add-port` has its file read when it opens.
   spec.wg_config = p.wg_parsed;
@@ -133,7 +133,7 @@ void Switch::await_ready(const RunningBridge& b) const {
     spdlog::warn("bridge {}: a port is not receiving yet (its poll thread is late)", b.config.name);
 }
 
-std::shared_ptr<dataplane::PacketPool> Switch::pool_of(const std::string& bridge) const {
+std::shared_ptr<packet::PacketPool> Switch::pool_of(const std::string& bridge) const {
   for (std::size_t i = 0; i < thread_bridges_.size(); ++i)
     for (const std::string& b : thread_bridges_[i])
       if (b == bridge) return pools_[i];

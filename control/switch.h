@@ -276,7 +276,7 @@ class Switch final {
   [[nodiscard]] static std::string neighbor_claims_line(const RunningPort& p);
   static dataplane::MacLearningConfig mac_config(const BridgeConfig& b);
   static dataplane::MeterSet meter_set(const std::vector<flowtable::MeterConfig>& meters);
-  [[nodiscard]] std::shared_ptr<dataplane::PacketPool> pool_of(const std::string& bridge) const;
+  [[nodiscard]] std::shared_ptr<packet::PacketPool> pool_of(const std::string& bridge) const;
   void start_threads();
   void stop_threads() noexcept;
   [[nodiscard]] ports::PortSpec port_spec(const PortConfig& p, const std::string& bridge) const;
@@ -303,7 +303,7 @@ class Switch final {
   std::unique_ptr<dataplane::Conntrack> conntrack_;
   // One pool per poll thread, declared before the bridges: AF_XDP ports
   // share them (and hold them) while their sockets close.
-  std::vector<std::shared_ptr<dataplane::PacketPool>> pools_;
+  std::vector<std::shared_ptr<packet::PacketPool>> pools_;
   std::vector<std::vector<std::string>> thread_bridges_;  // per poll thread, the bridges it serves
   std::vector<RunningBridge> bridges_;
   std::vector<std::unique_ptr<dataplane::PollThread>> threads_;

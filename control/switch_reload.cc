@@ -121,17 +121,17 @@ void Switch::apply(Config wanted, FlowReload flow_reload, Opening opening) {
   // --- Open what is new over the pool of the thread that will poll it
   // (a thread that stays keeps its pool). A database port that cannot
   // open does not refuse the rest: it stays down with its reason.
-  std::vector<std::shared_ptr<dataplane::PacketPool>> pools = pools_;
+  std::vector<std::shared_ptr<packet::PacketPool>> pools = pools_;
   pools.resize(plan.threads.size());
   for (auto& pool : pools)
-    if (!pool) pool = std::make_shared<dataplane::PacketPool>(kPoolPackets);
+    if (!pool) pool = std::make_shared<packet::PacketPool>(kPoolPackets);
   std::vector<std::vector<std::string>> threads = plan.threads;
   std::swap(thread_bridges_, threads);
   std::swap(pools_, pools);
   struct Restore {
     Switch& sw;
     std::vector<std::vector<std::string>>& threads;
-    std::vector<std::shared_ptr<dataplane::PacketPool>>& pools;
+    std::vector<std::shared_ptr<packet::PacketPool>>& pools;
     bool committed = false;
     ~Restore() {
       if (committed) return;

@@ -4,12 +4,16 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dataplane/frame_copy.h"
 #include "dataplane/header_rewrite.h"
-#include "dataplane/mac_addr.h"
 #include "flowtable/subfield.h"
+#include "packet/frame_copy.h"
+#include "packet/mac_addr.h"
 
 namespace sockswitch::dataplane {
+
+using packet::copy_frame_bytes;
+using packet::MacAddr;
+using packet::Packet;
 
 using flowtable::Action;
 using flowtable::ActionKind;

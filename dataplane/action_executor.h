@@ -45,7 +45,8 @@ inline constexpr std::uint32_t kMaxResubmitsPerPacket = 4096;
 
 class ActionExecutor final {
  public:
-  ActionExecutor(std::size_t thread_index, PacketPool& pool, TxBatch& tx, ThreadStats& stats)
+  ActionExecutor(std::size_t thread_index, packet::PacketPool& pool, TxBatch& tx,
+                 ThreadStats& stats)
       : thread_(thread_index),
         pool_(pool),
         tx_(tx),
@@ -55,7 +56,7 @@ class ActionExecutor final {
   // Runs `rule`'s actions; consumes `p` (queued for transmit or freed).
   // The most common flow, a lone `output:PORT`, skips the interpreter: the
   // same checks as output_port() then settling the pending output, inline.
-  void run(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule, Packet* p,
+  void run(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule, packet::Packet* p,
            flowtable::FlowKey& key, std::chrono::seconds now) noexcept {
     const flowtable::ActionList& actions = rule.flow.actions;
     if (actions.size() == 1 && actions.front().kind == flowtable::ActionKind::output) {
@@ -72,19 +73,19 @@ class ActionExecutor final {
   }
   // A copy of `p` (up to max_len) for the OpenFlow clients; `miss`: no
   // flow matched (OpenFlow 1.0's table miss, sent to 1.0 clients only).
-  void punt_frame(const BridgeSnapshot& bridge, const Packet& p, std::uint16_t max_len,
+  void punt_frame(const BridgeSnapshot& bridge, const packet::Packet& p, std::uint16_t max_len,
                   std::uint64_t cookie, std::uint8_t table, std::uint8_t reason,
                   bool miss) noexcept;
   // A new receive burst: meters read the clock again (once, when needed).
   void begin_burst() noexcept { now_ns_ = 0; }
   // Runs a PACKET_OUT's actions on `p` (in_port already set); consumes it.
-  void run_list(const BridgeSnapshot& bridge, std::span<const flowtable::Action> actions, Packet* p,
-                flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
+  void run_list(const BridgeSnapshot& bridge, std::span<const flowtable::Action> actions,
+                packet::Packet* p, flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
 
  private:
   struct PacketRun {
     const BridgeSnapshot* bridge;
-    Packet* packet;
+    packet::Packet* packet;
     flowtable::FlowKey* key;
     std::chrono::seconds now;
     std::int16_t in_slot;
@@ -99,8 +100,8 @@ class ActionExecutor final {
     std::int32_t wire_tci = -1;
   };
 
-  void run_actions(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule, Packet* p,
-                   flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
+  void run_actions(const BridgeSnapshot& bridge, const flowtable::ClassifierRule& rule,
+                   packet::Packet* p, flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
   // The packet to its pending output, or freed and counted with its reason.
   void finish(PacketRun& r) noexcept;
   // ct(): tracks the packet and, with table=N, looks it up there tracked.
@@ -131,7 +132,7 @@ class ActionExecutor final {
   void send_pending(PacketRun& r) noexcept;
   // send_pending, then undoes NORMAL's retagging: what follows sees the frame as it came.
   void settle_pending(PacketRun& r) noexcept;
-  [[nodiscard]] Packet* copy(const Packet& p) noexcept;
+  [[nodiscard]] packet::Packet* copy(const packet::Packet& p) noexcept;
   // The flow `key` hits in `table`, through later_tables_.
   [[nodiscard]] const flowtable::ClassifierRule* lookup_later(
       const BridgeSnapshot& bridge, std::uint8_t table, const flowtable::FlowKey& key) noexcept;
@@ -149,7 +150,7 @@ class ActionExecutor final {
 
   std::uint64_t now_ns_ = 0;  // the burst's clock for meters; 0: not read yet
   std::size_t thread_;
-  PacketPool& pool_;
+  packet::PacketPool& pool_;
   TxBatch& tx_;
   ThreadStats& stats_;
   std::unique_ptr<ExactMatchCache<TableDecision>> later_tables_;

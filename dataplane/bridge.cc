@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "dataplane/rcu.h"
+#include "packet/rcu.h"
 
 namespace sockswitch::dataplane {
+
+using packet::rcu_synchronize;
 
 Bridge::Bridge(std::string name, std::uint8_t index, const MacLearningConfig& mac,
                Conntrack* conntrack)

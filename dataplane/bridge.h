@@ -26,9 +26,9 @@
 #include "dataplane/mac_learning.h"
 #include "dataplane/meter_table.h"
 #include "dataplane/port_vlan.h"
-#include "dataplane/rcu.h"
 #include "flowtable/flow_mod.h"
 #include "flowtable/flow_table.h"
+#include "packet/rcu.h"
 #include "ports/port.h"
 
 namespace sockswitch::dataplane {
@@ -137,7 +137,7 @@ class Bridge final {
   std::unique_ptr<ControllerQueues> controller_;
   flowtable::FlowTable flows_;
   std::unique_ptr<BridgeSnapshot> current_;
-  RcuPointer<BridgeSnapshot> published_{nullptr};
+  packet::RcuPointer<BridgeSnapshot> published_{nullptr};
   std::uint64_t generation_ = 0;
   std::vector<PortRemoval> removals_;  // the latest kRemovalsKept
   std::uint64_t removal_seq_ = 0;

@@ -2,17 +2,22 @@
 #include "dataplane/conntrack.h"
 
 #include <sys/mman.h>
-#include <x86intrin.h>
 
 #include <algorithm>
 #include <new>
 #include <random>
 #include <stdexcept>
 
-#include "dataplane/checksum.h"
+#include "dataplane/cycle_counter.h"
 #include "dataplane/header_layout.h"
+#include "wire/checksum.h"
 
 namespace sockswitch::dataplane {
+
+using packet::Packet;
+using wire::load_be16;
+using wire::load_be32;
+
 namespace {
 
 using flowtable::FieldId;
@@ -229,7 +234,7 @@ class ShardLock {
   explicit ShardLock(std::atomic<bool>& l) noexcept : l_(l) {
     while (l_.exchange(true, std::memory_order_acquire))
       while (l_.load(std::memory_order_relaxed))
-        _mm_pause();
+        spin_pause();
   }
   ~ShardLock() { l_.store(false, std::memory_order_release); }
   ShardLock(const ShardLock&) = delete;

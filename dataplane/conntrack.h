@@ -40,9 +40,9 @@
 #include <vector>
 
 #include "dataplane/conntrack_tcp.h"
-#include "dataplane/packet.h"
 #include "flowtable/action.h"
 #include "flowtable/flow_key.h"
+#include "packet/packet.h"
 
 namespace sockswitch::dataplane {
 
@@ -87,7 +87,7 @@ class Conntrack final {
   Conntrack& operator=(const Conntrack&) = delete;
 
   // ct(zone, commit, exec(ct_mark)) for one packet whose key `key` is. Hot path.
-  [[nodiscard]] CtVerdict track(const Packet& p, const flowtable::FlowKey& key,
+  [[nodiscard]] CtVerdict track(const packet::Packet& p, const flowtable::FlowKey& key,
                                 const flowtable::Action& ct, std::chrono::seconds now) noexcept;
 
   // Control thread.
@@ -114,7 +114,7 @@ class Conntrack final {
   void unlink(Shard& s, std::uint32_t conn) noexcept;
   void release(Shard& s, std::uint32_t conn) noexcept;
   [[nodiscard]] std::uint32_t allocate(Shard& s) noexcept;
-  CtVerdict related(const Packet& p, const CtTuple& outer, std::uint32_t l4,
+  CtVerdict related(const packet::Packet& p, const CtTuple& outer, std::uint32_t l4,
                     std::uint32_t now) noexcept;
 
   std::uint32_t max_;

@@ -12,6 +12,9 @@
 #include <utility>
 
 namespace sockswitch::dataplane {
+
+using packet::Packet;
+
 namespace {
 
 using flowtable::FieldId;

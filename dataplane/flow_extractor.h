@@ -46,9 +46,9 @@
 #include <span>
 #include <string_view>
 
-#include "dataplane/packet.h"
 #include "flowtable/flow_key.h"
 #include "flowtable/port_no.h"
+#include "packet/packet.h"
 
 namespace sockswitch::dataplane {
 
@@ -109,7 +109,8 @@ struct KeyInfo {
   ParseResult result = ParseResult::ok;
 };
 
-[[nodiscard]] inline ParseResult extract_flow(const Packet& p, flowtable::FlowKey& key) noexcept {
+[[nodiscard]] inline ParseResult extract_flow(const packet::Packet& p,
+                                              flowtable::FlowKey& key) noexcept {
   return extract_flow(p.bytes(), p.in_port(), key);
 }
 
@@ -117,12 +118,13 @@ struct KeyInfo {
 // and returns that count, prefetching packet i+1's headers while parsing
 // packet i. results[i] receives packet i's result where `results` is long
 // enough (pass it empty when only the keys matter).
-std::size_t extract_burst(std::span<Packet* const> packets, std::span<flowtable::FlowKey> keys,
+std::size_t extract_burst(std::span<packet::Packet* const> packets,
+                          std::span<flowtable::FlowKey> keys,
                           std::span<ParseResult> results = {}) noexcept;
 
 // The same, with each key's hash and extent in infos[i] (infos must be at
 // least as long as the count returned).
-std::size_t extract_burst(std::span<Packet* const> packets, std::span<flowtable::FlowKey> keys,
-                          std::span<KeyInfo> infos) noexcept;
+std::size_t extract_burst(std::span<packet::Packet* const> packets,
+                          std::span<flowtable::FlowKey> keys, std::span<KeyInfo> infos) noexcept;
 
 }  // namespace sockswitch::dataplane

@@ -4,10 +4,24 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dataplane/checksum.h"
-#include "dataplane/l4_segment.h"
+#include "wire/checksum.h"
+#include "wire/l4_segment.h"
 
 namespace sockswitch::dataplane {
+
+using packet::Packet;
+using packet::PacketPool;
+using wire::checksum_finish;
+using wire::checksum_partial;
+using wire::l4_checksum_field;
+using wire::L4Segment;
+using wire::load_be16;
+using wire::load_be32;
+using wire::locate_gso_l4;
+using wire::Segmentation;
+using wire::store_be16;
+using wire::store_be32;
+
 namespace {
 
 constexpr std::uint8_t kTcpFin = 0x01, kTcpPsh = 0x08, kTcpCwr = 0x80;

@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <span>
 
-#include "dataplane/packet.h"
-#include "dataplane/packet_pool.h"
+#include "packet/packet.h"
+#include "packet/packet_pool.h"
 
 namespace sockswitch::dataplane {
 
@@ -26,12 +26,13 @@ namespace sockswitch::dataplane {
 // written to out.front() onwards. Returns how many; 0 (nothing allocated)
 // when the frame is not what `how` says, `out` is too small, or the pool
 // runs dry. The frame's own L4 checksum field is not read (partial or not).
-[[nodiscard]] std::size_t segment_gso(std::span<const std::uint8_t> frame, Segmentation how,
-                                      PacketPool& pool, std::span<Packet*> out) noexcept;
+[[nodiscard]] std::size_t segment_gso(std::span<const std::uint8_t> frame, wire::Segmentation how,
+                                      packet::PacketPool& pool,
+                                      std::span<packet::Packet*> out) noexcept;
 
 // The super-frame `p` cut as its gso() says; `p` itself is left as it is.
-[[nodiscard]] inline std::size_t segment_gso(const Packet& p, PacketPool& pool,
-                                             std::span<Packet*> out) noexcept {
+[[nodiscard]] inline std::size_t segment_gso(const packet::Packet& p, packet::PacketPool& pool,
+                                             std::span<packet::Packet*> out) noexcept {
   return segment_gso(p.bytes(), p.gso(), pool, out);
 }
 

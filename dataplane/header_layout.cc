@@ -1,9 +1,13 @@
 // dataplane/header_layout.cc: the header walk after the lookup.
 #include "dataplane/header_layout.h"
 
-#include "dataplane/checksum.h"
+#include "wire/checksum.h"
 
 namespace sockswitch::dataplane {
+
+using packet::Packet;
+using wire::load_be16;
+
 namespace {
 
 using flowtable::FieldId;

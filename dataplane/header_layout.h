@@ -8,8 +8,8 @@
 
 #include <cstdint>
 
-#include "dataplane/packet.h"
 #include "flowtable/flow_key.h"
+#include "packet/packet.h"
 
 namespace sockswitch::dataplane {
 
@@ -23,6 +23,6 @@ struct HeaderLayout {
   return t == flowtable::kEthTypeVlan || t == flowtable::kEthTypeQinQ;
 }
 
-[[nodiscard]] HeaderLayout locate(const Packet& p, const flowtable::FlowKey& key) noexcept;
+[[nodiscard]] HeaderLayout locate(const packet::Packet& p, const flowtable::FlowKey& key) noexcept;
 
 }  // namespace sockswitch::dataplane

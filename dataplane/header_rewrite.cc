@@ -4,10 +4,19 @@
 #include <array>
 #include <cstring>
 
-#include "dataplane/checksum.h"
 #include "dataplane/header_layout.h"
+#include "wire/checksum.h"
 
 namespace sockswitch::dataplane {
+
+using packet::Packet;
+using wire::checksum_update16;
+using wire::checksum_update32;
+using wire::load_be16;
+using wire::load_be32;
+using wire::store_be16;
+using wire::store_be32;
+
 namespace {
 
 using flowtable::Action;

@@ -15,23 +15,23 @@
 // addresses within the headroom rather than the payload.
 #pragma once
 
-#include "dataplane/packet.h"
 #include "flowtable/action.h"
 #include "flowtable/flow_key.h"
+#include "packet/packet.h"
 
 namespace sockswitch::dataplane {
 
 // Applies one header-editing action (mod_*, set_field, strip/push/pop_vlan,
 // dec_ttl). Returns false when the edit could not be applied; for dec_ttl
 // also when the TTL was 0 or 1 (the caller tells the two apart by the kind).
-[[nodiscard]] bool apply_rewrite(const flowtable::Action& action, Packet& packet,
+[[nodiscard]] bool apply_rewrite(const flowtable::Action& action, packet::Packet& packet,
                                  flowtable::FlowKey& key) noexcept;
 
 // Gives the frame's outer 802.1Q tag the VID and priority bits of `tci`,
 // pushing a tag when it has none, or removes the tag when `tci` is 0. The
 // packet's FlowKey is not touched: NORMAL's per-port tagging (port_vlan.h)
 // changes what leaves, not what the flow sees. False when it did not fit.
-[[nodiscard]] bool set_outer_tci(Packet& packet, std::uint16_t tci) noexcept;
+[[nodiscard]] bool set_outer_tci(packet::Packet& packet, std::uint16_t tci) noexcept;
 
 // CRC32c (Castagnoli) as SCTP uses it; exposed for tests.
 [[nodiscard]] std::uint32_t crc32c(const std::uint8_t* data, std::size_t length) noexcept;

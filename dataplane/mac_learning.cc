@@ -6,6 +6,9 @@
 #include <stdexcept>
 
 namespace sockswitch::dataplane {
+
+using packet::MacAddr;
+
 namespace {
 
 using flowtable::PortNo;

@@ -50,8 +50,8 @@
 #include <span>
 #include <vector>
 
-#include "dataplane/mac_addr.h"
 #include "flowtable/port_no.h"
+#include "packet/mac_addr.h"
 
 namespace sockswitch::dataplane {
 
@@ -92,10 +92,10 @@ class MacLearningTable final {
   explicit MacLearningTable(const MacLearningConfig& config = {});
 
   // Records that `mac` on `vlan` was seen as a source on `port` at `now`.
-  LearnResult learn(MacAddr mac, VlanId vlan, flowtable::PortNo port, Seconds now) noexcept;
+  LearnResult learn(packet::MacAddr mac, VlanId vlan, flowtable::PortNo port, Seconds now) noexcept;
 
   // The port `mac` on `vlan` was last seen on, unless unknown or expired.
-  [[nodiscard]] std::optional<flowtable::PortNo> lookup(MacAddr mac, VlanId vlan,
+  [[nodiscard]] std::optional<flowtable::PortNo> lookup(packet::MacAddr mac, VlanId vlan,
                                                         Seconds now) const noexcept;
 
   // Forgets every entry on `port`; returns how many.

@@ -1,9 +1,12 @@
 // dataplane/pipeline.cc: burst processing through the caches.
 #include "dataplane/pipeline.h"
 
-#include <x86intrin.h>
+#include "dataplane/cycle_counter.h"
 
 namespace sockswitch::dataplane {
+
+using packet::Packet;
+using packet::PacketPool;
 
 Pipeline::Pipeline(std::size_t thread_index, PacketPool& pool, ThreadStats& stats,
                    const PipelineConfig& config)
@@ -51,7 +54,7 @@ Pipeline::RulePtr Pipeline::decide_uncached(BridgeCaches& caches, const BridgeSn
 void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
                        std::chrono::seconds now) noexcept {
   if (burst.empty()) return;
-  const std::uint64_t start = __rdtsc();
+  const std::uint64_t start = cycle_count();
   executor_.begin_burst();
   BridgeCaches& caches = caches_[bridge.bridge_index % caches_.size()];
   if (caches.generation != bridge.generation) {
@@ -105,7 +108,7 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
   stats_.megaflow_hits.add(megaflow_hits_);
   stats_.classifier_lookups.add(lookups_);
   emc_hits_ = megaflow_hits_ = lookups_ = 0;
-  stats_.cycles.add(__rdtsc() - start);
+  stats_.cycles.add(cycle_count() - start);
 }
 
 void Pipeline::inject(const BridgeSnapshot& bridge, const InjectedPacket& in, Packet* p,

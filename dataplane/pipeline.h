@@ -35,9 +35,9 @@
 #include "dataplane/bridge.h"
 #include "dataplane/exact_match_cache.h"
 #include "dataplane/megaflow_cache.h"
-#include "dataplane/packet_pool.h"
 #include "dataplane/thread_stats.h"
 #include "dataplane/tx_batch.h"
+#include "packet/packet_pool.h"
 
 namespace sockswitch::dataplane {
 
@@ -48,18 +48,18 @@ struct PipelineConfig {
 
 class Pipeline final {
  public:
-  Pipeline(std::size_t thread_index, PacketPool& pool, ThreadStats& stats,
+  Pipeline(std::size_t thread_index, packet::PacketPool& pool, ThreadStats& stats,
            const PipelineConfig& config = {});
 
   // Decides and queues every packet of `burst`, all received on one port of
   // `bridge` (their in_port already set). Consumes the packets.
-  void process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
+  void process(const BridgeSnapshot& bridge, std::span<packet::Packet*> burst,
                std::chrono::seconds now) noexcept;
 
   // A PACKET_OUT: the frame, from `in.in_port`, through the flow table
   // (output:TABLE) or through its own actions. Consumes `p`, which holds
   // the frame already.
-  void inject(const BridgeSnapshot& bridge, const InjectedPacket& in, Packet* p,
+  void inject(const BridgeSnapshot& bridge, const InjectedPacket& in, packet::Packet* p,
               std::chrono::seconds now) noexcept;
 
   // Sends what process() queued. Call once per receive burst (or per loop).
@@ -82,13 +82,13 @@ class Pipeline final {
                                         const KeyInfo& info) noexcept;
 
   std::size_t thread_;
-  PacketPool& pool_;
+  packet::PacketPool& pool_;
   ThreadStats& stats_;
   TxBatch tx_;
   ActionExecutor executor_;
   std::array<BridgeCaches, TxBatch::kMaxBridges> caches_;
-  std::array<flowtable::FlowKey, kBurstSize> keys_{};
-  std::array<KeyInfo, kBurstSize> info_{};
+  std::array<flowtable::FlowKey, packet::kBurstSize> keys_{};
+  std::array<KeyInfo, packet::kBurstSize> info_{};
   // Per-burst tallies, folded into stats_ once per burst.
   std::uint64_t emc_hits_ = 0, megaflow_hits_ = 0, lookups_ = 0;
 };

@@ -11,9 +11,14 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "dataplane/rcu.h"
+#include "packet/rcu.h"
 
 namespace sockswitch::dataplane {
+
+using packet::Burst;
+using packet::Packet;
+using packet::PacketPool;
+using packet::RcuReader;
 
 PollThread::PollThread(PollThreadConfig config, std::vector<const Bridge*> bridges)
     : config_(std::move(config)), bridges_(std::move(bridges)) {

@@ -40,7 +40,7 @@ struct PollThreadConfig {
   std::uint32_t pool_packets = 8192;  // buffers owned by the thread, when `pool` is not given
   // The thread's buffers. Given by the switch when AF_XDP ports are built
   // over it (their UMEM); the thread is its only allocating user.
-  std::shared_ptr<PacketPool> pool;
+  std::shared_ptr<packet::PacketPool> pool;
   std::uint32_t idle_polls_before_sleep = 256;
   std::chrono::milliseconds max_sleep{100};  // bounds how late stop() and aging are noticed
   PipelineConfig pipeline;
@@ -74,7 +74,7 @@ class PollThread final {
 
   PollThreadConfig config_;
   std::vector<const Bridge*> bridges_;
-  std::shared_ptr<PacketPool> pool_;
+  std::shared_ptr<packet::PacketPool> pool_;
   ThreadStats stats_;
   std::unique_ptr<Pipeline> pipeline_;
   std::thread thread_;

@@ -12,14 +12,13 @@
 
 #include "dataplane/drop_reason.h"
 #include "dataplane/flow_extractor.h"
+#include "packet/single_writer_counter.h"
 
 namespace sockswitch::dataplane {
 
 class StatCounter final {
  public:
-  void add(std::uint64_t n) noexcept {
-    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
+  void add(std::uint64_t n) noexcept { packet::single_writer_add(v_, n); }
   [[nodiscard]] std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
 
  private:

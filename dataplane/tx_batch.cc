@@ -5,6 +5,9 @@
 
 namespace sockswitch::dataplane {
 
+using packet::kBurstSize;
+using packet::Packet;
+
 void TxBatch::cut_and_send(Buffer& b) noexcept {
   std::array<Packet*, kBurstSize> ready;
   std::array<Packet*, kMaxGsoSegments> segments;

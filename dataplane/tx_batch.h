@@ -15,7 +15,7 @@
 #include <memory>
 
 #include "dataplane/bridge.h"
-#include "dataplane/burst.h"
+#include "packet/burst.h"
 
 namespace sockswitch::dataplane {
 
@@ -24,12 +24,13 @@ class TxBatch final {
   static constexpr std::size_t kMaxBridges = 8;
   static constexpr std::size_t kMaxPortsPerBridge = 256;
 
-  explicit TxBatch(PacketPool& pool)
+  explicit TxBatch(packet::PacketPool& pool)
       : pool_(pool), buffers_(std::make_unique<Buffer[]>(kMaxBridges * kMaxPortsPerBridge)) {}
 
   // Queues `p` for `port` (slot `slot` of bridge `bridge`). Packets for a
   // slot beyond the bounds are freed: the caller counted them as dropped.
-  void enqueue(std::uint8_t bridge, std::int16_t slot, const BridgePort& port, Packet* p) noexcept {
+  void enqueue(std::uint8_t bridge, std::int16_t slot, const BridgePort& port,
+               packet::Packet* p) noexcept {
     if (bridge >= kMaxBridges || slot < 0 || std::size_t(slot) >= kMaxPortsPerBridge) {
       pool_.free(p);
       return;
@@ -44,7 +45,7 @@ class TxBatch final {
     }
     b.has_gso |= p->is_gso();
     b.packets[b.count++] = p;
-    if (b.count == kBurstSize) send(b);
+    if (b.count == packet::kBurstSize) send(b);
   }
 
   // Sends everything queued. Call after every receive burst.
@@ -62,21 +63,21 @@ class TxBatch final {
     std::uint16_t queue = 0;
     std::uint16_t count = 0;
     bool has_gso = false;
-    std::array<Packet*, kBurstSize> packets{};
+    std::array<packet::Packet*, packet::kBurstSize> packets{};
   };
 
   void send(Buffer& b) noexcept {
     if (b.has_gso && !b.port->takes_gso()) [[unlikely]]
       cut_and_send(b);
     else
-      b.port->tx_burst(b.queue, pool_, std::span<Packet* const>(b.packets.data(), b.count));
+      b.port->tx_burst(b.queue, pool_, std::span<packet::Packet* const>(b.packets.data(), b.count));
     b.count = 0;
     b.has_gso = false;
   }
   // Sends b's packets with every super-frame among them cut into segments.
   void cut_and_send(Buffer& b) noexcept;
 
-  PacketPool& pool_;
+  packet::PacketPool& pool_;
   std::unique_ptr<Buffer[]> buffers_;
   // Buffers that received a packet since the last flush, listed each time
   // their count leaves 0 (so a buffer that filled and refilled is listed

@@ -14,18 +14,18 @@
 
 #include <spdlog/spdlog.h>
 
-#include "dataplane/burst.h"
-#include "dataplane/checksum.h"
-#include "dataplane/checksum_completion.h"
-#include "dataplane/l4_segment.h"
+#include "packet/burst.h"
 #include "ports/netdev_query.h"
 #include "ports/virtio_net_header.h"
+#include "wire/checksum.h"
+#include "wire/checksum_completion.h"
+#include "wire/l4_segment.h"
 
 namespace sockswitch::ports {
 namespace {
 
-using dataplane::Packet;
-using dataplane::PacketPool;
+using packet::Packet;
+using packet::PacketPool;
 
 // The socket's receive queue: what a burst may bring while the poll thread
 // is busy or asleep (small frames and 64 KiB GSO frames alike), charged
@@ -87,8 +87,8 @@ bool device_gone(int err) noexcept {
 // where its checksum starts and sits, and how to cut it. False when its
 // headers are not what its segmentation says.
 bool describe_gso(const Packet& p, VirtioNetHeader& h) noexcept {
-  dataplane::L4Segment seg;
-  if (!dataplane::locate_gso_l4(p.bytes(), p.gso(), seg)) return false;
+  wire::L4Segment seg;
+  if (!wire::locate_gso_l4(p.bytes(), p.gso(), seg)) return false;
   const std::uint8_t* l4 = p.data() + seg.begin;
   const std::size_t l4_header =
       seg.udp ? 8 : std::size_t{static_cast<std::uint8_t>(l4[12] >> 4)} * 4;
@@ -243,7 +243,7 @@ std::size_t AfPacketPort::rx_burst(std::uint16_t, PacketPool& pool,
 // are large buffers free (the previous burst's are back: outputs free them
 // before the next receive), and frames wait in the socket meanwhile.
 std::size_t AfPacketPort::receive(PacketPool& pool, std::span<Packet*> out) noexcept {
-  using dataplane::kBurstSize;
+  using packet::kBurstSize;
   const std::size_t want = std::min({out.size(), kBurstSize, pool.large_available()});
   std::array<Packet*, kBurstSize> small{}, large{};
   const std::size_t k = pool.alloc_burst({small.data(), want});
@@ -330,8 +330,7 @@ bool AfPacketPort::accept(Packet& p, const VirtioNetHeader& vnet, bool ran_on,
   if (gso == VirtioNetHeader::kGsoNone) {
     if (ran_on) return false;
     if ((vnet.flags & VirtioNetHeader::kNeedsChecksum) != 0) {
-      if (!dataplane::complete_checksum_at(p.bytes(), vnet.csum_start, vnet.csum_offset))
-        return false;
+      if (!wire::complete_checksum_at(p.bytes(), vnet.csum_start, vnet.csum_offset)) return false;
       ++completed;
     }
     return !l3_ || l3_->to_bridge(p);
@@ -339,17 +338,17 @@ bool AfPacketPort::accept(Packet& p, const VirtioNetHeader& vnet, bool ran_on,
   if (gso != VirtioNetHeader::kGsoUdpL4 && gso != VirtioNetHeader::kGsoTcpV4 &&
       gso != VirtioNetHeader::kGsoTcpV6)
     return false;
-  const dataplane::Segmentation how{
-      gso == VirtioNetHeader::kGsoUdpL4 ? dataplane::GsoKind::udp_l4 : dataplane::GsoKind::tcp,
+  const wire::Segmentation how{
+      gso == VirtioNetHeader::kGsoUdpL4 ? wire::GsoKind::udp_l4 : wire::GsoKind::tcp,
       vnet.gso_size};
   // An L3 device's super-frames (the kernel's WireGuard merges what it
   // decrypts) come as bare IP like its other frames.
-  dataplane::L4Segment seg;
-  if ((l3_ && !l3_->to_bridge(p)) || !dataplane::locate_gso_l4(p.bytes(), how, seg)) return false;
+  wire::L4Segment seg;
+  if ((l3_ && !l3_->to_bridge(p)) || !wire::locate_gso_l4(p.bytes(), how, seg)) return false;
   // Whole, the frame leaves with "checksum needed" and its field must hold
   // the pseudo-header sum; one the kernel had already verified may not.
   if ((vnet.flags & VirtioNetHeader::kNeedsChecksum) == 0)
-    dataplane::store_be16(p.data() + seg.checksum_at, dataplane::checksum_fold(seg.pseudo_sum));
+    wire::store_be16(p.data() + seg.checksum_at, wire::checksum_fold(seg.pseudo_sum));
   p.set_gso(how);
   ++kept_whole;
   return true;
@@ -363,20 +362,19 @@ void AfPacketPort::tx_burst(std::uint16_t, PacketPool& pool,
     pool.free_burst(packets);
     return;
   }
-  std::array<mmsghdr, dataplane::kBurstSize> msgs;
+  std::array<mmsghdr, packet::kBurstSize> msgs;
   // The socket has PACKET_VNET_HDR: every frame goes with a header. An
   // ordinary frame is complete ("nothing to do"); a super-frame's says how
   // the device or the receiver is to cut it and finish its checksums.
   static const VirtioNetHeader kFinished{};
-  std::array<VirtioNetHeader, dataplane::kBurstSize> gso_headers;
-  std::array<std::array<iovec, 2>, dataplane::kBurstSize> iov;
-  std::array<sockaddr_ll, dataplane::kBurstSize> to;
-  std::array<Packet*, dataplane::kBurstSize> sending;
+  std::array<VirtioNetHeader, packet::kBurstSize> gso_headers;
+  std::array<std::array<iovec, 2>, packet::kBurstSize> iov;
+  std::array<sockaddr_ll, packet::kBurstSize> to;
+  std::array<Packet*, packet::kBurstSize> sending;
   std::uint64_t sent = 0, bytes = 0, dropped = 0, errors = 0;
 
-  for (std::size_t base = 0; base < packets.size(); base += dataplane::kBurstSize) {
-    const auto chunk =
-        packets.subspan(base, std::min(dataplane::kBurstSize, packets.size() - base));
+  for (std::size_t base = 0; base < packets.size(); base += packet::kBurstSize) {
+    const auto chunk = packets.subspan(base, std::min(packet::kBurstSize, packets.size() - base));
     std::size_t k = 0;
     for (Packet* p : chunk) {
       if (l3_) {

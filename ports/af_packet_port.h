@@ -64,7 +64,7 @@
 namespace sockswitch::ports {
 
 struct AfPacketOptions final {
-  std::optional<dataplane::MacAddr> l3_mac = std::nullopt;  // L3 mode only; default from the name
+  std::optional<packet::MacAddr> l3_mac = std::nullopt;  // L3 mode only; default from the name
 };
 
 class AfPacketPort final : public Port {
@@ -74,10 +74,10 @@ class AfPacketPort final : public Port {
   explicit AfPacketPort(const std::string& device, AfPacketOptions options = {});
   ~AfPacketPort() override;
 
-  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                                     std::span<dataplane::Packet*> out) noexcept override;
-  void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                std::span<dataplane::Packet* const> packets) noexcept override;
+  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                                     std::span<packet::Packet*> out) noexcept override;
+  void tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                std::span<packet::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t) const noexcept override { return sock_.get(); }
   void refresh() override;
   [[nodiscard]] LinkState link_state() const noexcept override {
@@ -108,9 +108,9 @@ class AfPacketPort final : public Port {
   void open();
   void close() noexcept;
   void mark_gone() noexcept;
-  [[nodiscard]] std::size_t receive(dataplane::PacketPool& pool,
-                                    std::span<dataplane::Packet*> out) noexcept;
-  [[nodiscard]] bool accept(dataplane::Packet& p, const VirtioNetHeader& vnet, bool ran_on,
+  [[nodiscard]] std::size_t receive(packet::PacketPool& pool,
+                                    std::span<packet::Packet*> out) noexcept;
+  [[nodiscard]] bool accept(packet::Packet& p, const VirtioNetHeader& vnet, bool ran_on,
                             std::uint64_t& completed, std::uint64_t& kept_whole) noexcept;
 
   AfPacketOptions options_;

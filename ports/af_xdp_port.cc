@@ -19,8 +19,8 @@
 namespace sockswitch::ports {
 namespace {
 
-using dataplane::Packet;
-using dataplane::PacketPool;
+using packet::Packet;
+using packet::PacketPool;
 
 constexpr std::uint32_t kXdpHeadroom = 256;    // XDP_PACKET_HEADROOM, in front of every rx frame
 constexpr std::uint32_t kL2Overhead = 14 + 8;  // Ethernet header and two VLAN tags

@@ -49,8 +49,8 @@
 namespace sockswitch::ports {
 
 struct AfXdpOptions final {
-  std::shared_ptr<dataplane::PacketPool> pool;  // the serving poll thread's; required
-  std::uint16_t queues = 0;                     // 0: every rx channel of the device
+  std::shared_ptr<packet::PacketPool> pool;  // the serving poll thread's; required
+  std::uint16_t queues = 0;                  // 0: every rx channel of the device
   // Per ring; also the pool packets each fill ring holds. Deep enough to
   // ride out a poll thread descheduled for ~15 ms at 0.1 Mpps: 512 lost
   // frames at rates the harness ran at < 0.1 % loss with 2048.
@@ -65,10 +65,10 @@ class AfXdpPort final : public Port {
   explicit AfXdpPort(const std::string& device, AfXdpOptions options = {});
   ~AfXdpPort() override;
 
-  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                                     std::span<dataplane::Packet*> out) noexcept override;
-  void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                std::span<dataplane::Packet* const> packets) noexcept override;
+  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                                     std::span<packet::Packet*> out) noexcept override;
+  void tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                std::span<packet::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t queue) const noexcept override;
   [[nodiscard]] std::uint16_t queue_count() const noexcept override;
   void refresh() override;

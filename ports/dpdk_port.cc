@@ -18,14 +18,14 @@
 #include <rte_mempool.h>
 #pragma GCC diagnostic pop
 
-#include "dataplane/burst.h"
+#include "packet/burst.h"
 
 namespace sockswitch::ports {
 namespace {
 
-using dataplane::kBurstSize;
-using dataplane::Packet;
-using dataplane::PacketPool;
+using packet::kBurstSize;
+using packet::Packet;
+using packet::PacketPool;
 
 // DPDK calls return -errno (or set rte_errno); the message names the call,
 // the device and DPDK's own wording.

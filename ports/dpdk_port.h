@@ -50,10 +50,10 @@ class DpdkPort final : public Port {
   DpdkPort(const std::string& name, DpdkOptions options);
   ~DpdkPort() override;
 
-  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                                     std::span<dataplane::Packet*> out) noexcept override;
-  void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                std::span<dataplane::Packet* const> packets) noexcept override;
+  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                                     std::span<packet::Packet*> out) noexcept override;
+  void tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                std::span<packet::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t) const noexcept override { return -1; }
   [[nodiscard]] std::uint16_t queue_count() const noexcept override { return options_.queues; }
   void refresh() override;

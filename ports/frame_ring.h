@@ -32,7 +32,7 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "dataplane/frame_copy.h"
+#include "packet/frame_copy.h"
 
 namespace sockswitch::ports {
 
@@ -54,7 +54,7 @@ class FrameRing final {
   // Producer. False when the ring is full or the frame is larger than a slot.
   [[nodiscard]] bool push(std::span<const std::uint8_t> frame) noexcept {
     if (frame.size() > kSlotSize || reserve(1) == 0) return false;
-    dataplane::copy_frame_bytes(slot(0), frame.data(), frame.size());
+    packet::copy_frame_bytes(slot(0), frame.data(), frame.size());
     set_length(0, static_cast<std::uint32_t>(frame.size()));
     publish(1);
     return true;

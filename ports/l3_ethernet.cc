@@ -3,27 +3,27 @@
 
 #include <cstring>
 
+#include "wire/checksum.h"
+#include "wire/ethernet.h"
+
 namespace sockswitch::ports {
 namespace {
 
-using dataplane::MacAddr;
+using packet::MacAddr;
 
-constexpr std::uint16_t kEthIpv4 = 0x0800, kEthArp = 0x0806, kEthIpv6 = 0x86dd;
-constexpr std::uint16_t kEthVlan = 0x8100, kEthQinQ = 0x88a8;
-constexpr std::size_t kEthHeader = 14, kArpBody = 28, kIpv6Header = 40;
+using wire::kEthArp;
+using wire::kEthHeader;
+using wire::kEthIpv4;
+using wire::kEthIpv6;
+using wire::kEthQinQ;
+using wire::kEthVlan;
+using wire::kIpv6Header;
+constexpr std::size_t kArpBody = 28;
 constexpr std::size_t kMinFrame = 60;  // without FCS; a NIC would pad, a veth does not
-constexpr std::uint8_t kIcmpv6 = 58;
 constexpr std::uint8_t kNdRouterSolicit = 133, kNdRedirect = 137;
 constexpr std::uint8_t kNdNeighborSolicit = 135, kNdNeighborAdvert = 136;
 constexpr MacAddr kBroadcast = MacAddr::from_u64(0xffff'ffff'ffffULL);
 
-std::uint16_t load16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-}
-void store16(std::uint8_t* p, std::uint16_t v) noexcept {
-  p[0] = static_cast<std::uint8_t>(v >> 8);
-  p[1] = static_cast<std::uint8_t>(v);
-}
 MacAddr load_mac(const std::uint8_t* p) noexcept {
   std::uint64_t v = 0;
   for (int i = 0; i < 6; ++i)
@@ -38,19 +38,6 @@ bool all_zero(const std::uint8_t* p, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i)
     if (p[i] != 0) return false;
   return true;
-}
-
-// Ones' complement sum over `n` bytes, folded later.
-std::uint32_t sum16(const std::uint8_t* p, std::size_t n, std::uint32_t acc) noexcept {
-  for (std::size_t i = 0; i + 1 < n; i += 2)
-    acc += load16(p + i);
-  if (n & 1) acc += static_cast<std::uint32_t>(p[n - 1]) << 8;
-  return acc;
-}
-std::uint16_t fold(std::uint32_t acc) noexcept {
-  while (acc >> 16)
-    acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<std::uint16_t>(~acc);
 }
 
 // Which MAC a bare IP packet bound for `dst` gets on the bridge.
@@ -76,7 +63,7 @@ MacAddr L3Ethernet::mac_for_name(std::string_view name) noexcept {
   return MacAddr{(h & ~(std::uint64_t{0x01} << 40)) | std::uint64_t{0x02} << 40};
 }
 
-bool L3Ethernet::to_bridge(dataplane::Packet& p) noexcept {
+bool L3Ethernet::to_bridge(packet::Packet& p) noexcept {
   const std::uint8_t* ip = p.data();
   const std::size_t len = p.length();
   std::uint16_t type;
@@ -105,11 +92,11 @@ bool L3Ethernet::to_bridge(dataplane::Packet& p) noexcept {
   if (eth == nullptr) return false;
   store_mac(eth, dst);
   store_mac(eth + 6, mac_);
-  store16(eth + 12, type);
+  wire::store_be16(eth + 12, type);
   return true;
 }
 
-L3Ethernet::TxAction L3Ethernet::to_device(dataplane::Packet& p) noexcept {
+L3Ethernet::TxAction L3Ethernet::to_device(packet::Packet& p) noexcept {
   const std::uint8_t* d = p.data();
   const std::size_t len = p.length();
   if (len < kEthHeader) {
@@ -117,10 +104,10 @@ L3Ethernet::TxAction L3Ethernet::to_device(dataplane::Packet& p) noexcept {
     return TxAction::drop;
   }
   std::size_t off = kEthHeader;
-  std::uint16_t type = load16(d + 12);
+  std::uint16_t type = wire::load_be16(d + 12);
   bool tagged = false;
   for (int tags = 0; tags < 2 && (type == kEthVlan || type == kEthQinQ) && off + 4 <= len; ++tags) {
-    type = load16(d + off + 2);
+    type = wire::load_be16(d + off + 2);
     off += 4;
     tagged = true;
   }
@@ -138,22 +125,22 @@ L3Ethernet::TxAction L3Ethernet::to_device(dataplane::Packet& p) noexcept {
 
   std::size_t keep;  // the IP packet's own length: anything after it is padding
   if (type == kEthIpv4) {
-    if (l < 20 || ip[0] >> 4 != 4 || load16(ip + 2) < 20 || load16(ip + 2) > l) {
+    if (l < 20 || ip[0] >> 4 != 4 || wire::load_be16(ip + 2) < 20 || wire::load_be16(ip + 2) > l) {
       bump(non_ip_);
       return TxAction::drop;
     }
-    keep = load16(ip + 2);
+    keep = wire::load_be16(ip + 2);
     if (!src_mac.is_multicast() && !all_zero(ip + 12, 4))
       neighbors_.snoop.learn(IpKey::v4(ip + 12), src_mac);
   } else if (type == kEthIpv6) {
-    if (l < kIpv6Header || ip[0] >> 4 != 6 || kIpv6Header + load16(ip + 4) > l) {
+    if (l < kIpv6Header || ip[0] >> 4 != 6 || kIpv6Header + wire::load_be16(ip + 4) > l) {
       bump(non_ip_);
       return TxAction::drop;
     }
-    keep = kIpv6Header + load16(ip + 4);
+    keep = kIpv6Header + wire::load_be16(ip + 4);
     if (!src_mac.is_multicast() && ip[8] != 0xff && !all_zero(ip + 8, 16))
       neighbors_.snoop.learn(IpKey::v6(ip + 8), src_mac);
-    if (ip[6] == kIcmpv6 && keep >= kIpv6Header + 4 && ip[40] >= kNdRouterSolicit &&
+    if (ip[6] == wire::kProtoIcmpv6 && keep >= kIpv6Header + 4 && ip[40] >= kNdRouterSolicit &&
         ip[40] <= kNdRedirect) {
       // Neighbour discovery is link-local: answered or absorbed here, never sent on.
       if (!tagged && ip[40] == kNdNeighborSolicit) return handle_nd(p, off);
@@ -171,12 +158,12 @@ L3Ethernet::TxAction L3Ethernet::to_device(dataplane::Packet& p) noexcept {
 
 L3Ethernet::TxAction L3Ethernet::handle_arp(const std::uint8_t* arp, std::size_t len,
                                             const std::uint8_t* eth) noexcept {
-  if (len < kArpBody || load16(arp) != 1 || load16(arp + 2) != kEthIpv4 || arp[4] != 6 ||
-      arp[5] != 4) {
+  if (len < kArpBody || wire::load_be16(arp) != 1 || wire::load_be16(arp + 2) != kEthIpv4 ||
+      arp[4] != 6 || arp[5] != 4) {
     bump(non_ip_);
     return TxAction::drop;
   }
-  const std::uint16_t op = load16(arp + 6);
+  const std::uint16_t op = wire::load_be16(arp + 6);
   const std::uint8_t *sha = arp + 8, *spa = arp + 14, *tpa = arp + 24;
   const MacAddr sender = load_mac(sha);
   if (!all_zero(spa, 4) && !sender.is_multicast()) neighbors_.snoop.learn(IpKey::v4(spa), sender);
@@ -195,13 +182,13 @@ L3Ethernet::TxAction L3Ethernet::handle_arp(const std::uint8_t* arp, std::size_t
   std::memset(o, 0, kMinFrame);
   std::memcpy(o, eth + 6, 6);  // back to whoever asked
   store_mac(o + 6, mac_);
-  store16(o + 12, kEthArp);
+  wire::store_be16(o + 12, kEthArp);
   std::uint8_t* a = o + kEthHeader;
-  store16(a, 1);
-  store16(a + 2, kEthIpv4);
+  wire::store_be16(a, 1);
+  wire::store_be16(a + 2, kEthIpv4);
   a[4] = 6;
   a[5] = 4;
-  store16(a + 6, 2);
+  wire::store_be16(a + 6, 2);
   store_mac(a + 8, mac_);
   std::memcpy(a + 14, tpa, 4);
   std::memcpy(a + 18, sha, 6);
@@ -211,13 +198,13 @@ L3Ethernet::TxAction L3Ethernet::handle_arp(const std::uint8_t* arp, std::size_t
   return TxAction::consumed;
 }
 
-L3Ethernet::TxAction L3Ethernet::handle_nd(dataplane::Packet& p, std::size_t l3) noexcept {
+L3Ethernet::TxAction L3Ethernet::handle_nd(packet::Packet& p, std::size_t l3) noexcept {
   const std::uint8_t* d = p.data();
   const std::uint8_t* ip = d + l3;
   const std::uint8_t* icmp = ip + kIpv6Header;
   const std::uint8_t* src = ip + 8;
   const std::uint8_t* target = icmp + 8;
-  const bool valid = ip[7] == 255 && icmp[1] == 0 && load16(ip + 4) >= 24;
+  const bool valid = ip[7] == 255 && icmp[1] == 0 && wire::load_be16(ip + 4) >= 24;
   if (!valid || all_zero(src, 16) || target[0] == 0xff || !answerable(IpKey::v6(target))) {
     bump(consumed_);
     return TxAction::consumed;
@@ -231,27 +218,27 @@ L3Ethernet::TxAction L3Ethernet::handle_nd(dataplane::Packet& p, std::size_t l3)
   std::uint8_t* o = r->bytes.data();
   std::memcpy(o, d + 6, 6);
   store_mac(o + 6, mac_);
-  store16(o + 12, kEthIpv6);
+  wire::store_be16(o + 12, kEthIpv6);
   std::uint8_t* h = o + kEthHeader;
   h[0] = 0x60, h[1] = 0, h[2] = 0, h[3] = 0;
-  store16(h + 4, kNaLength);
-  h[6] = kIcmpv6;
+  wire::store_be16(h + 4, kNaLength);
+  h[6] = wire::kProtoIcmpv6;
   h[7] = 255;
   std::memcpy(h + 8, target, 16);
   std::memcpy(h + 24, src, 16);
   std::uint8_t* na = h + kIpv6Header;
   na[0] = kNdNeighborAdvert;
   na[1] = 0;
-  store16(na + 2, 0);
+  wire::store_be16(na + 2, 0);
   na[4] = 0x60;  // Solicited | Override
   na[5] = na[6] = na[7] = 0;
   std::memcpy(na + 8, target, 16);
   na[24] = 2;  // target link-layer address option, 8 bytes
   na[25] = 1;
   store_mac(na + 26, mac_);
-  std::uint32_t acc = sum16(h + 8, 32, 0);  // pseudo-header: addresses,
-  acc += kNaLength + kIcmpv6;               // upper-layer length and next header
-  store16(na + 2, fold(sum16(na, kNaLength, acc)));
+  std::uint32_t acc = wire::checksum_partial({h + 8, 32});  // pseudo-header: addresses,
+  acc += kNaLength + wire::kProtoIcmpv6;                    // upper-layer length and next header
+  wire::store_be16(na + 2, wire::checksum_finish(wire::checksum_partial({na, kNaLength}, acc)));
   r->length = kEthHeader + kIpv6Header + kNaLength;
   bump(nd_replies_);
   return TxAction::consumed;
@@ -262,11 +249,11 @@ L3Ethernet::Reply* L3Ethernet::reserve_reply() noexcept {
   return &replies_[tail_++ % kReplyQueue];
 }
 
-std::size_t L3Ethernet::take_replies(dataplane::PacketPool& pool,
-                                     std::span<dataplane::Packet*> out) noexcept {
+std::size_t L3Ethernet::take_replies(packet::PacketPool& pool,
+                                     std::span<packet::Packet*> out) noexcept {
   std::size_t n = 0;
   while (head_ != tail_ && n < out.size()) {
-    dataplane::Packet* p = pool.alloc();
+    packet::Packet* p = pool.alloc();
     if (p == nullptr) break;
     const Reply& r = replies_[head_ % kReplyQueue];
     std::uint8_t* dst = p->append(r.length);

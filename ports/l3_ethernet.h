@@ -50,9 +50,10 @@
 #include <span>
 #include <string_view>
 
-#include "dataplane/mac_addr.h"
-#include "dataplane/packet.h"
-#include "dataplane/packet_pool.h"
+#include "packet/mac_addr.h"
+#include "packet/packet.h"
+#include "packet/packet_pool.h"
+#include "packet/single_writer_counter.h"
 #include "ports/neighbor_claims.h"
 #include "ports/neighbor_snoop.h"
 
@@ -79,25 +80,25 @@ class L3Ethernet final {
   static constexpr std::size_t kMaxReply = 96;  // an NA with its option is 86 bytes
 
   // `neighbors` is the port's, shared by its queues; it outlives the adapter.
-  L3Ethernet(dataplane::MacAddr mac, L3Neighbors& neighbors) noexcept
+  L3Ethernet(packet::MacAddr mac, L3Neighbors& neighbors) noexcept
       : mac_(mac), neighbors_(neighbors) {}
 
   // A locally administered unicast MAC derived from a port name, stable
   // across restarts so that neighbours' ARP caches stay valid.
-  [[nodiscard]] static dataplane::MacAddr mac_for_name(std::string_view name) noexcept;
+  [[nodiscard]] static packet::MacAddr mac_for_name(std::string_view name) noexcept;
 
-  [[nodiscard]] dataplane::MacAddr mac() const noexcept { return mac_; }
+  [[nodiscard]] packet::MacAddr mac() const noexcept { return mac_; }
 
   // Device -> bridge; false when `p` is not an IP packet or lacks headroom
   // (the caller frees and counts it).
-  [[nodiscard]] bool to_bridge(dataplane::Packet& p) noexcept;
+  [[nodiscard]] bool to_bridge(packet::Packet& p) noexcept;
   // Bridge -> device; see TxAction.
-  [[nodiscard]] TxAction to_device(dataplane::Packet& p) noexcept;
+  [[nodiscard]] TxAction to_device(packet::Packet& p) noexcept;
 
   // Copies queued replies into packets from `pool` (fewer when it is empty,
   // the rest stay queued); returns how many were written to `out`.
-  [[nodiscard]] std::size_t take_replies(dataplane::PacketPool& pool,
-                                         std::span<dataplane::Packet*> out) noexcept;
+  [[nodiscard]] std::size_t take_replies(packet::PacketPool& pool,
+                                         std::span<packet::Packet*> out) noexcept;
   [[nodiscard]] std::size_t pending_replies() const noexcept { return tail_ - head_; }
 
   [[nodiscard]] const NeighborSnoop& neighbors() const noexcept { return neighbors_.snoop; }
@@ -110,7 +111,7 @@ class L3Ethernet final {
   };
 
   TxAction handle_arp(const std::uint8_t* arp, std::size_t len, const std::uint8_t* eth) noexcept;
-  TxAction handle_nd(dataplane::Packet& p, std::size_t l3) noexcept;
+  TxAction handle_nd(packet::Packet& p, std::size_t l3) noexcept;
   [[nodiscard]] Reply* reserve_reply() noexcept;
   [[nodiscard]] bool answerable(const IpKey& target) noexcept {
     const NeighborClaims* claims = neighbors_.claims.get();
@@ -120,11 +121,9 @@ class L3Ethernet final {
     }
     return !neighbors_.snoop.lookup(target).has_value();
   }
-  static void bump(std::atomic<std::uint64_t>& c) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  }
+  static void bump(std::atomic<std::uint64_t>& c) noexcept { packet::single_writer_add(c); }
 
-  dataplane::MacAddr mac_;
+  packet::MacAddr mac_;
   L3Neighbors& neighbors_;
   std::array<Reply, kReplyQueue> replies_{};
   std::size_t head_ = 0, tail_ = 0;  // free-running; slot = index % kReplyQueue

@@ -108,7 +108,7 @@ bool NeighborClaimsCell::publish(std::unique_ptr<const NeighborClaims> next) {
   if (old != nullptr && next != nullptr && *old == *next) return false;
   current_.store(next.release(), std::memory_order_release);
   if (old != nullptr) {
-    dataplane::rcu_synchronize();
+    packet::rcu_synchronize();
     delete old;
   }
   return true;

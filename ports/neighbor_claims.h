@@ -29,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dataplane/rcu.h"
+#include "packet/rcu.h"
 #include "ports/neighbor_snoop.h"
 
 namespace sockswitch::ports {
@@ -93,7 +93,7 @@ class NeighborClaimsCell final {
   bool publish(std::unique_ptr<const NeighborClaims> next);
 
  private:
-  dataplane::RcuPointer<NeighborClaims> current_{nullptr};
+  packet::RcuPointer<NeighborClaims> current_{nullptr};
 };
 
 // What an L3 port knows about its neighbours: who lives on the bridge side

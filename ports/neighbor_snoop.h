@@ -23,7 +23,7 @@
 #include <cstring>
 #include <optional>
 
-#include "dataplane/mac_addr.h"
+#include "packet/mac_addr.h"
 
 namespace sockswitch::ports {
 
@@ -52,7 +52,7 @@ class NeighborSnoop final {
   static constexpr std::size_t kWays = 4;
   static constexpr std::size_t kCapacity = kSets * kWays;
 
-  void learn(const IpKey& ip, dataplane::MacAddr mac) noexcept {
+  void learn(const IpKey& ip, packet::MacAddr mac) noexcept {
     Entry* set = &entries_[set_of(ip) * kWays];
     Entry* victim = set;
     ++clock_;
@@ -73,7 +73,7 @@ class NeighborSnoop final {
     *victim = Entry{ip, mac, clock_, true};
   }
 
-  [[nodiscard]] std::optional<dataplane::MacAddr> lookup(const IpKey& ip) const noexcept {
+  [[nodiscard]] std::optional<packet::MacAddr> lookup(const IpKey& ip) const noexcept {
     const Entry* set = &entries_[set_of(ip) * kWays];
     for (std::size_t w = 0; w < kWays; ++w)
       if (set[w].used && set[w].ip == ip) return set[w].mac;
@@ -89,7 +89,7 @@ class NeighborSnoop final {
  private:
   struct Entry {
     IpKey ip;
-    dataplane::MacAddr mac;
+    packet::MacAddr mac;
     std::uint64_t stamp = 0;
     bool used = false;
   };

@@ -66,7 +66,7 @@ std::optional<NetdevInfo> query_netdev(const std::string& name) {
   std::uint64_t mac = 0;
   for (int i = 0; i < 6; ++i)
     mac = mac << 8 | static_cast<std::uint8_t>(req.ifr_hwaddr.sa_data[i]);
-  info.mac = dataplane::MacAddr::from_u64(mac);
+  info.mac = packet::MacAddr::from_u64(mac);
   return info;
 }
 

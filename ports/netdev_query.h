@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "dataplane/mac_addr.h"
+#include "packet/mac_addr.h"
 
 namespace sockswitch::ports {
 
@@ -21,7 +21,7 @@ struct NetdevInfo final {
   unsigned flags = 0;  // IFF_*
   std::uint32_t mtu = 0;
   std::uint16_t link_type = 0;  // ARPHRD_*
-  dataplane::MacAddr mac;       // zero for devices without one
+  packet::MacAddr mac;          // zero for devices without one
 
   [[nodiscard]] bool running() const noexcept;  // IFF_UP and IFF_RUNNING
 };

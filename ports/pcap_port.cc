@@ -48,8 +48,8 @@ void PcapPort::flush() {
     throw std::runtime_error(*options_.tx_file + ": write failed");
 }
 
-std::size_t PcapPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                               std::span<dataplane::Packet*> out) noexcept {
+std::size_t PcapPort::rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                               std::span<packet::Packet*> out) noexcept {
   if (rx_ == nullptr || done_.load(std::memory_order_relaxed)) return 0;
   PortCounterCell& c = queue_counters(queue);
   std::size_t n = 0;
@@ -78,7 +78,7 @@ std::size_t PcapPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
       PortCounterCell::add(c.rx_errors, 1);
       break;
     }
-    dataplane::Packet* p = pool.alloc();
+    packet::Packet* p = pool.alloc();
     if (p == nullptr) {
       PortCounterCell::add(c.rx_dropped, 1);
       break;
@@ -100,8 +100,8 @@ std::size_t PcapPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
   return n;
 }
 
-void PcapPort::tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                        std::span<dataplane::Packet* const> packets) noexcept {
+void PcapPort::tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                        std::span<packet::Packet* const> packets) noexcept {
   PortCounterCell& c = queue_counters(queue);
   if (dumper_ == nullptr) {
     PortCounterCell::add(c.tx_dropped, packets.size());
@@ -109,7 +109,7 @@ void PcapPort::tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
     timeval now{};
     gettimeofday(&now, nullptr);
     std::uint64_t bytes = 0;
-    for (const dataplane::Packet* p : packets) {
+    for (const packet::Packet* p : packets) {
       pcap_pkthdr h{};
       h.ts = now;
       h.caplen = h.len = p->length();

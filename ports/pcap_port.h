@@ -33,10 +33,10 @@ class PcapPort final : public Port {
   PcapPort(std::string name, PcapPortOptions options);
   ~PcapPort() override;
 
-  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                                     std::span<dataplane::Packet*> out) noexcept override;
-  void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                std::span<dataplane::Packet* const> packets) noexcept override;
+  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                                     std::span<packet::Packet*> out) noexcept override;
+  void tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                std::span<packet::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t) const noexcept override { return -1; }
   [[nodiscard]] std::string engine() const override { return "pcap"; }
   [[nodiscard]] LinkState link_state() const noexcept override { return LinkState::up; }

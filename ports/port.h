@@ -27,8 +27,9 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/packet.h"
-#include "dataplane/packet_pool.h"
+#include "packet/packet.h"
+#include "packet/packet_pool.h"
+#include "packet/single_writer_counter.h"
 #include "ports/neighbor_claims.h"
 
 namespace sockswitch::ports {
@@ -39,7 +40,7 @@ struct PortCounters {
   std::uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0, rx_errors = 0;
   std::uint64_t tx_packets = 0, tx_bytes = 0, tx_dropped = 0, tx_errors = 0;
   // Offloads the sender left to the device (see
-  // dataplane/checksum_completion.h): checksums finished and GSO frames
+  // wire/checksum_completion.h): checksums finished and GSO frames
   // received whole, and segments cut from other ports' GSO frames because
   // this port takes none.
   std::uint64_t rx_checksums_completed = 0, rx_gso_whole = 0, tx_segments = 0;
@@ -49,7 +50,7 @@ struct PortCounters {
 class PortCounterCell final {
  public:
   static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    packet::single_writer_add(c, n);
   }
   std::atomic<std::uint64_t> rx_packets{0}, rx_bytes{0}, rx_dropped{0}, rx_errors{0};
   std::atomic<std::uint64_t> tx_packets{0}, tx_bytes{0}, tx_dropped{0}, tx_errors{0};
@@ -75,12 +76,12 @@ class Port {
 
   // Receives up to out.size() frames into packets from `pool`; returns how
   // many. Never blocks.
-  [[nodiscard]] virtual std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                                             std::span<dataplane::Packet*> out) noexcept = 0;
+  [[nodiscard]] virtual std::size_t rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                                             std::span<packet::Packet*> out) noexcept = 0;
   // Takes ownership of every packet (see above). Never blocks. A GSO
   // super-frame (Packet::is_gso) comes only to a port that takes_gso().
-  virtual void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                        std::span<dataplane::Packet* const> packets) noexcept = 0;
+  virtual void tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                        std::span<packet::Packet* const> packets) noexcept = 0;
   // Whether tx_burst passes GSO super-frames on whole (with the metadata
   // that lets the device or the receiver finish them); for any other port
   // the poll thread cuts them first (dataplane/tx_batch.h). Asked once per

@@ -81,7 +81,7 @@ std::unique_ptr<Port> make_port(const PortSpec& spec) {
         spdlog::warn(
             "port {}: its poll thread's packet pool has no room for more AF_XDP queues at "
             "full share ({} buffers each); using AF_PACKET",
-            spec.name, dataplane::PacketPool::kMaxLendShare);
+            spec.name, packet::PacketPool::kMaxLendShare);
       } else if (static_cast<const AfXdpPort&>(*port).xdp_mode() != XdpMode::generic) {
         return port;
       } else {

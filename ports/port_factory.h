@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/mac_addr.h"
-#include "dataplane/packet_pool.h"
+#include "packet/mac_addr.h"
+#include "packet/packet_pool.h"
 #include "ports/port.h"
 #include "ports/wireguard/wg_config.h"
 
@@ -33,14 +33,14 @@ struct PortSpec final {
                        // | "wireguard"
   std::uint16_t queues = 1;  // tap/tun: IFF_MULTI_QUEUE when > 1; af_xdp: > 1 is checked
                              // against the device (it always binds every rx channel)
-  std::optional<dataplane::MacAddr> mac = std::nullopt;  // L3 ports: the port's own MAC
+  std::optional<packet::MacAddr> mac = std::nullopt;  // L3 ports: the port's own MAC
   bool l3_only = false;  // settings only a bare-IP device takes (proxy) were given
   bool create = true;    // tap/tun: create the device (true) or attach to an existing one
   // dpdk: the ethdev, a vdev ("net_af_packet0,iface=veth0") or a PCI address.
   std::string devargs = {};
   // af_xdp / auto: the packet pool of the poll thread that will serve the
   // port (its UMEM). Without one, "auto" uses AF_PACKET.
-  std::shared_ptr<dataplane::PacketPool> pool = nullptr;
+  std::shared_ptr<packet::PacketPool> pool = nullptr;
   // wireguard: the parsed wg-quick file (or the file, read here when not
   // parsed: a port added by ctl), and where its UAPI socket goes.
   std::shared_ptr<const wireguard::WgConfig> wg_config = nullptr;

@@ -1,7 +1,7 @@
 // ports/ring_port.cc: burst copies between rings and the poll thread's pool.
 #include "ports/ring_port.h"
 
-#include "dataplane/frame_copy.h"
+#include "packet/frame_copy.h"
 
 namespace sockswitch::ports {
 
@@ -34,8 +34,8 @@ std::size_t RingPort::discard() noexcept {
   return n;
 }
 
-std::size_t RingPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                               std::span<dataplane::Packet*> out) noexcept {
+std::size_t RingPort::rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                               std::span<packet::Packet*> out) noexcept {
   PortCounterCell& c = queue_counters(queue);
   if (link_state() == LinkState::down) return 0;
   std::size_t ready = rx_->available();
@@ -51,14 +51,14 @@ std::size_t RingPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
   std::uint64_t bytes = 0, errors = 0;
   for (std::size_t i = 0; i < got; ++i) {
     const std::span<const std::uint8_t> f = rx_->peek(i);
-    dataplane::Packet* p = out[i];
+    packet::Packet* p = out[i];
     std::uint8_t* dst = p->append(static_cast<std::uint32_t>(f.size()));
     if (dst == nullptr) {
       pool.free(p);
       ++errors;
       continue;
     }
-    dataplane::copy_frame_bytes(dst, f.data(), f.size());
+    packet::copy_frame_bytes(dst, f.data(), f.size());
     bytes += f.size();
     out[n++] = p;
   }
@@ -72,16 +72,16 @@ std::size_t RingPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
   return n;
 }
 
-void RingPort::tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                        std::span<dataplane::Packet* const> packets) noexcept {
+void RingPort::tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                        std::span<packet::Packet* const> packets) noexcept {
   PortCounterCell& c = queue_counters(queue);
   std::uint64_t sent = 0, bytes = 0;
   if (link_state() == LinkState::up) {
     const std::size_t room = tx_->reserve(packets.size());
-    for (dataplane::Packet* p : packets) {
+    for (packet::Packet* p : packets) {
       if (sent == room) break;
       if (p->length() > FrameRing::kSlotSize) continue;  // counted as a drop below
-      dataplane::copy_frame_bytes(tx_->slot(sent), p->data(), p->length());
+      packet::copy_frame_bytes(tx_->slot(sent), p->data(), p->length());
       tx_->set_length(sent, p->length());
       ++sent;
       bytes += p->length();

@@ -38,10 +38,10 @@ class RingPort final : public Port {
 
   void set_link(LinkState s) noexcept { link_.store(s, std::memory_order_relaxed); }
 
-  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                                     std::span<dataplane::Packet*> out) noexcept override;
-  void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                std::span<dataplane::Packet* const> packets) noexcept override;
+  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                                     std::span<packet::Packet*> out) noexcept override;
+  void tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                std::span<packet::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t) const noexcept override { return rx_->wakeup_fd(); }
   [[nodiscard]] LinkState link_state() const noexcept override {
     return link_.load(std::memory_order_relaxed);

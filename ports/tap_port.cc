@@ -13,8 +13,8 @@ void TapPort::refresh() {
   if (dev_.reopen_if_gone()) link_.store(LinkState::up, std::memory_order_relaxed);
 }
 
-std::size_t TapPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                              std::span<dataplane::Packet*> out) noexcept {
+std::size_t TapPort::rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                              std::span<packet::Packet*> out) noexcept {
   if (link_.load(std::memory_order_relaxed) != LinkState::up) return 0;
   std::size_t n = 0;
   if (dev_.read_burst(queue, pool, out, n, queue_counters(queue)) == TunDevice::IoStatus::gone)
@@ -22,12 +22,12 @@ std::size_t TapPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
   return n;
 }
 
-void TapPort::tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                       std::span<dataplane::Packet* const> packets) noexcept {
+void TapPort::tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                       std::span<packet::Packet* const> packets) noexcept {
   const bool up = link_.load(std::memory_order_relaxed) == LinkState::up;
   TunDevice::TxTally tally;
   tally.gone = !up;
-  for (dataplane::Packet* p : packets) {
+  for (packet::Packet* p : packets) {
     dev_.write(queue, *p, tally);
     pool.free(p);
   }

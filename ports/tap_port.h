@@ -24,10 +24,10 @@ class TapPort final : public Port {
  public:
   explicit TapPort(const std::string& device, TapOptions options = {});
 
-  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                                     std::span<dataplane::Packet*> out) noexcept override;
-  void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                std::span<dataplane::Packet* const> packets) noexcept override;
+  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                                     std::span<packet::Packet*> out) noexcept override;
+  void tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                std::span<packet::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t queue) const noexcept override {
     return dev_.fd(queue);
   }

@@ -65,8 +65,8 @@ bool TunDevice::reopen_if_gone() {
   return is_open();
 }
 
-TunDevice::IoStatus TunDevice::read_burst(std::uint16_t q, dataplane::PacketPool& pool,
-                                          std::span<dataplane::Packet*> out, std::size_t& received,
+TunDevice::IoStatus TunDevice::read_burst(std::uint16_t q, packet::PacketPool& pool,
+                                          std::span<packet::Packet*> out, std::size_t& received,
                                           PortCounterCell& counters) const noexcept {
   received = 0;
   const int fd = this->fd(q);
@@ -75,7 +75,7 @@ TunDevice::IoStatus TunDevice::read_burst(std::uint16_t q, dataplane::PacketPool
   std::uint64_t bytes = 0, errors = 0;
   std::size_t i = 0;
   for (std::size_t attempts = 0; i < got && attempts < 2 * out.size(); ++attempts) {
-    dataplane::Packet* p = out[i];
+    packet::Packet* p = out[i];
     // read() cuts a frame longer than the buffer; a read that fills the
     // buffer exactly may have been cut, so it counts as an error, never a frame.
     const ssize_t r = ::read(fd, p->data(), p->tailroom());
@@ -103,7 +103,7 @@ TunDevice::IoStatus TunDevice::read_burst(std::uint16_t q, dataplane::PacketPool
   return status;
 }
 
-void TunDevice::write(std::uint16_t q, const dataplane::Packet& p, TxTally& tally) const noexcept {
+void TunDevice::write(std::uint16_t q, const packet::Packet& p, TxTally& tally) const noexcept {
   if (tally.gone) {
     ++tally.dropped;
     return;

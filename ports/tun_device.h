@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/packet.h"
-#include "dataplane/packet_pool.h"
+#include "packet/packet.h"
+#include "packet/packet_pool.h"
 #include "ports/fd.h"
 #include "ports/port.h"
 
@@ -67,8 +67,8 @@ class TunDevice final {
   enum class IoStatus : std::uint8_t { ok, gone };
   // Reads up to out.size() frames from queue `q` into packets from `pool`.
   // Frames that do not fit a packet are counted as rx_errors.
-  [[nodiscard]] IoStatus read_burst(std::uint16_t q, dataplane::PacketPool& pool,
-                                    std::span<dataplane::Packet*> out, std::size_t& received,
+  [[nodiscard]] IoStatus read_burst(std::uint16_t q, packet::PacketPool& pool,
+                                    std::span<packet::Packet*> out, std::size_t& received,
                                     PortCounterCell& counters) const noexcept;
 
   // What one tx burst did, added to the queue's counters once at its end.
@@ -80,7 +80,7 @@ class TunDevice final {
   // Writes one frame unless tally.gone and counts what became of it: a full
   // queue is a drop, a frame the device refuses is an error, and a deleted
   // device is a drop that sets tally.gone. The caller still owns `p`.
-  void write(std::uint16_t q, const dataplane::Packet& p, TxTally& tally) const noexcept;
+  void write(std::uint16_t q, const packet::Packet& p, TxTally& tally) const noexcept;
 
  private:
   std::string name_;

@@ -17,8 +17,8 @@ void TunPort::refresh() {
   if (dev_.reopen_if_gone()) link_.store(LinkState::up, std::memory_order_relaxed);
 }
 
-std::size_t TunPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                              std::span<dataplane::Packet*> out) noexcept {
+std::size_t TunPort::rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                              std::span<packet::Packet*> out) noexcept {
   L3Ethernet& l3 = *adapters_[queue % adapters_.size()];
   std::size_t n = l3.take_replies(pool, out);
   if (link_.load(std::memory_order_relaxed) != LinkState::up || n == out.size()) return n;
@@ -40,13 +40,13 @@ std::size_t TunPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
   return n;
 }
 
-void TunPort::tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                       std::span<dataplane::Packet* const> packets) noexcept {
+void TunPort::tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                       std::span<packet::Packet* const> packets) noexcept {
   L3Ethernet& l3 = *adapters_[queue % adapters_.size()];
   const bool up = link_.load(std::memory_order_relaxed) == LinkState::up;
   TunDevice::TxTally tally;
   tally.gone = !up;
-  for (dataplane::Packet* p : packets) {
+  for (packet::Packet* p : packets) {
     // ARP/ND are answered even while the device is down: the answers are
     // about addressing, and the bridge's caches stay warm for its return.
     const L3Ethernet::TxAction a = l3.to_device(*p);

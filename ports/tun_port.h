@@ -24,17 +24,17 @@ namespace sockswitch::ports {
 struct TunOptions final {
   std::uint16_t queues = 1;
   bool create = true;
-  std::optional<dataplane::MacAddr> mac = std::nullopt;  // default: derived from the name
+  std::optional<packet::MacAddr> mac = std::nullopt;  // default: derived from the name
 };
 
 class TunPort final : public Port {
  public:
   explicit TunPort(const std::string& device, TunOptions options = {});
 
-  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                                     std::span<dataplane::Packet*> out) noexcept override;
-  void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                std::span<dataplane::Packet* const> packets) noexcept override;
+  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                                     std::span<packet::Packet*> out) noexcept override;
+  void tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                std::span<packet::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t queue) const noexcept override {
     return dev_.fd(queue);
   }
@@ -48,13 +48,13 @@ class TunPort final : public Port {
 
   [[nodiscard]] L3Neighbors* l3_neighbors() noexcept override { return &neighbors_; }
 
-  [[nodiscard]] dataplane::MacAddr mac() const noexcept { return mac_; }
+  [[nodiscard]] packet::MacAddr mac() const noexcept { return mac_; }
   [[nodiscard]] const L3Ethernet& l3(std::uint16_t queue) const noexcept {
     return *adapters_[queue % adapters_.size()];
   }
 
  private:
-  dataplane::MacAddr mac_;
+  packet::MacAddr mac_;
   TunDevice dev_;
   L3Neighbors neighbors_;
   std::vector<std::unique_ptr<L3Ethernet>> adapters_;  // one per queue

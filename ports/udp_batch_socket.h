@@ -54,6 +54,7 @@
 #include <memory>
 #include <span>
 
+#include "packet/single_writer_counter.h"
 #include "ports/fd.h"
 #include "ports/udp_endpoint.h"
 
@@ -154,7 +155,7 @@ class UdpBatchSocket final {
   void send_chunk(std::span<const TxDatagram> in, UdpSendResult& result) noexcept;
   void send_singly(std::span<const TxDatagram> in, UdpSendResult& result) noexcept;
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    packet::single_writer_add(c, n);
   }
 
   Fd fd_;

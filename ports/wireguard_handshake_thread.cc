@@ -1,6 +1,7 @@
 // ports/wireguard_handshake_thread.cc: poll() over the queue eventfd, the timerfd and the UAPI
 // socket.
 #include "ports/wireguard_handshake_thread.h"
+#include "packet/single_writer_counter.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -66,7 +67,7 @@ void WireGuardHandshakeThread::call(const std::function<void()>& hook, const cha
   try {
     hook();
   } catch (const std::exception& e) {
-    hook_errors_.store(hook_errors_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    packet::single_writer_add(hook_errors_);
     spdlog::error("wireguard port {}: {} failed: {}", name_, what, e.what());
   }
 }
@@ -103,12 +104,12 @@ void WireGuardHandshakeThread::loop() noexcept {
     // Queue first: a waiting handshake is what traffic is stalled on.
     if (fds[1].revents != 0) {
       drain(queue_event_);
-      queue_runs_.store(queue_runs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      packet::single_writer_add(queue_runs_);
       call(hooks_.on_queue, "handshake queue");
     }
     if (fds[2].revents != 0) {
       drain(timer_);
-      ticks_.store(ticks_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      packet::single_writer_add(ticks_);
       call(hooks_.on_tick, "timer tick");
     }
     if (fds[3].revents != 0) run_tasks();

@@ -115,8 +115,8 @@ WireGuardPort::~WireGuardPort() = default;
 
 // --- poll thread -------------------------------------------------------------
 
-std::size_t WireGuardPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                                    std::span<dataplane::Packet*> out) noexcept {
+std::size_t WireGuardPort::rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                                    std::span<packet::Packet*> out) noexcept {
   PortCounterCell& cnt = queue_counters(queue);
   if (staged_ready_.load(std::memory_order_acquire)) {
     staged_ready_.store(false, std::memory_order_relaxed);
@@ -134,18 +134,18 @@ std::size_t WireGuardPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& 
     const std::size_t have = pool.alloc_burst(std::span(rx_packets_).first(room));
     if (have == 0) break;
     for (std::size_t i = 0; i < have; ++i) {
-      dataplane::Packet* p = rx_packets_[i];
+      packet::Packet* p = rx_packets_[i];
       rx_slots_[i] = RxDatagram{p->data(), p->tailroom(), p, 0, {}};
     }
     const std::size_t got = socket_.recv_burst(std::span(rx_slots_).first(have));
     for (std::size_t i = got; i < have; ++i)
-      pool.free(static_cast<dataplane::Packet*>(rx_slots_[i].user));
+      pool.free(static_cast<packet::Packet*>(rx_slots_[i].user));
     if (got == 0) break;
     for (std::size_t i = 0; i < got; ++i)
       rx_in_[i] = {rx_slots_[i].data, rx_slots_[i].length, to_wireguard(rx_slots_[i].from)};
     device_.decrypt_burst(std::span(rx_in_).first(got), std::span(rx_results_).first(got), now);
     for (std::size_t i = 0; i < got; ++i) {
-      auto* p = static_cast<dataplane::Packet*>(rx_slots_[i].user);
+      auto* p = static_cast<packet::Packet*>(rx_slots_[i].user);
       const wireguard::RxResult& r = rx_results_[i];
       if (r.verdict == wireguard::RxResult::Verdict::deliver) {
         (void)p->append(rx_slots_[i].length);
@@ -177,8 +177,8 @@ std::size_t WireGuardPort::rx_burst(std::uint16_t queue, dataplane::PacketPool& 
   return n;
 }
 
-void WireGuardPort::tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                             std::span<dataplane::Packet* const> packets) noexcept {
+void WireGuardPort::tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                             std::span<packet::Packet* const> packets) noexcept {
   PortCounterCell& cnt = queue_counters(queue);
   while (!packets.empty()) {
     const std::size_t chunk = std::min(packets.size(), kBurst);
@@ -187,12 +187,11 @@ void WireGuardPort::tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
   }
 }
 
-void WireGuardPort::tx_chunk(dataplane::PacketPool& pool,
-                             std::span<dataplane::Packet* const> packets,
+void WireGuardPort::tx_chunk(packet::PacketPool& pool, std::span<packet::Packet* const> packets,
                              PortCounterCell& cnt) noexcept {
   std::size_t k = 0;
   std::uint64_t dropped = 0;
-  for (dataplane::Packet* p : packets) {
+  for (packet::Packet* p : packets) {
     const L3Ethernet::TxAction a = l3_.to_device(*p);
     // The transport header goes into the headroom, padding and tag after the packet.
     if (a == L3Ethernet::TxAction::send && p->headroom() >= wireguard::kTxHeadroom &&

@@ -63,8 +63,8 @@
 namespace sockswitch::ports {
 
 struct WireGuardPortOptions final {
-  std::optional<dataplane::MacAddr> mac = std::nullopt;  // default: derived from the name
-  wireguard::TimerDurations timers = {};                 // shortened in rekey tests
+  std::optional<packet::MacAddr> mac = std::nullopt;  // default: derived from the name
+  wireguard::TimerDurations timers = {};              // shortened in rekey tests
   // Where the UAPI socket goes; empty: no UAPI socket (tests of the data path).
   std::string uapi_directory = "/var/run/wireguard";
   UdpSocketOptions socket = {};  // port and fwmark are taken from the file
@@ -89,10 +89,10 @@ class WireGuardPort final : public Port {
                 WireGuardPortOptions options = {});
   ~WireGuardPort() override;
 
-  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                                     std::span<dataplane::Packet*> out) noexcept override;
-  void tx_burst(std::uint16_t queue, dataplane::PacketPool& pool,
-                std::span<dataplane::Packet* const> packets) noexcept override;
+  [[nodiscard]] std::size_t rx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                                     std::span<packet::Packet*> out) noexcept override;
+  void tx_burst(std::uint16_t queue, packet::PacketPool& pool,
+                std::span<packet::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t) const noexcept override { return wakeup_.get(); }
   [[nodiscard]] std::string engine() const override { return "wireguard"; }
   [[nodiscard]] LinkState link_state() const noexcept override { return LinkState::up; }
@@ -120,7 +120,7 @@ class WireGuardPort final : public Port {
   // The peers' AllowedIPs: what lies behind this port.
   [[nodiscard]] std::optional<std::vector<ClaimPrefix>> routed_prefixes() override;
 
-  [[nodiscard]] dataplane::MacAddr mac() const noexcept { return mac_; }
+  [[nodiscard]] packet::MacAddr mac() const noexcept { return mac_; }
   [[nodiscard]] std::uint16_t listen_port() const noexcept { return socket_.port(); }
   [[nodiscard]] const L3Ethernet& l3() const noexcept { return l3_; }
   [[nodiscard]] wireguard::DeviceCounters device_counters();
@@ -137,10 +137,10 @@ class WireGuardPort final : public Port {
   // Poll thread.
   void send_staged(PortCounterCell& cnt) noexcept;
   void send_results(std::span<const wireguard::TxResult> results, PortCounterCell& cnt) noexcept;
-  void tx_chunk(dataplane::PacketPool& pool, std::span<dataplane::Packet* const> packets,
+  void tx_chunk(packet::PacketPool& pool, std::span<packet::Packet* const> packets,
                 PortCounterCell& cnt) noexcept;
 
-  dataplane::MacAddr mac_;
+  packet::MacAddr mac_;
   std::uint32_t mtu_;
   L3Neighbors neighbors_;
   L3Ethernet l3_;
@@ -150,11 +150,11 @@ class WireGuardPort final : public Port {
   std::atomic<bool> staged_ready_{false};
 
   // Poll thread scratch, sized at construction.
-  std::array<dataplane::Packet*, kBurst> rx_packets_{};
+  std::array<packet::Packet*, kBurst> rx_packets_{};
   std::array<RxDatagram, kBurst> rx_slots_{};
   std::array<wireguard::RxDatagram, kBurst> rx_in_{};
   std::array<wireguard::RxResult, kBurst> rx_results_{};
-  std::array<dataplane::Packet*, kBurst> tx_packets_{};
+  std::array<packet::Packet*, kBurst> tx_packets_{};
   std::array<wireguard::TxPacket, kBurst> tx_in_{};
   std::array<wireguard::TxResult, kBurst> tx_results_{};
   std::array<TxDatagram, kBurst> tx_out_{};

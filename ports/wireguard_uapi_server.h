@@ -46,6 +46,7 @@
 #include <string_view>
 #include <vector>
 
+#include "packet/single_writer_counter.h"
 #include "ports/fd.h"
 
 namespace sockswitch::ports {
@@ -94,9 +95,7 @@ class WireGuardUapiServer final {
   [[nodiscard]] bool answer_complete_requests(Client& c);
   [[nodiscard]] bool flush(Client& c) noexcept;
   void close_client(int fd) noexcept;
-  static void bump(std::atomic<std::uint64_t>& c) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  }
+  static void bump(std::atomic<std::uint64_t>& c) noexcept { packet::single_writer_add(c); }
 
   Handler handler_;
   WireGuardUapiOptions options_;

@@ -18,13 +18,13 @@
 #include <xdp/xsk.h>
 #pragma GCC diagnostic pop
 
-#include "dataplane/checksum_completion.h"
 #include "ports/fd.h"
+#include "wire/checksum_completion.h"
 
 namespace sockswitch::ports {
 
-using dataplane::Packet;
-using dataplane::PacketPool;
+using packet::Packet;
+using packet::PacketPool;
 
 struct XskQueue::Rings {
   xsk_ring_prod fill{};
@@ -189,7 +189,7 @@ std::size_t XskQueue::receive(std::span<Packet*> out, PortCounterCell& cnt) noex
       pool_->free(&p);
       continue;
     }
-    if (complete_checksums_) completed += dataplane::complete_if_partial({p.data(), d->len});
+    if (complete_checksums_) completed += wire::complete_if_partial({p.data(), d->len});
     bytes += d->len;
     out[n++] = &p;
   }

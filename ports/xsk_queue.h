@@ -42,8 +42,8 @@
 #include <span>
 #include <string>
 
-#include "dataplane/packet.h"
-#include "dataplane/packet_pool.h"
+#include "packet/packet.h"
+#include "packet/packet_pool.h"
 #include "ports/port.h"
 
 struct xsk_umem;
@@ -68,27 +68,27 @@ class XskQueue final {
   // >= 64) sizes all four rings and is how many pool packets the fill ring
   // keeps lent. Throws std::system_error naming the call,
   // std::invalid_argument for a pool whose buffers are smaller than a chunk.
-  XskQueue(const std::string& device, std::uint32_t queue,
-           std::shared_ptr<dataplane::PacketPool> pool, std::uint32_t ring_size);
+  XskQueue(const std::string& device, std::uint32_t queue, std::shared_ptr<packet::PacketPool> pool,
+           std::uint32_t ring_size);
   ~XskQueue();
   XskQueue(const XskQueue&) = delete;
   XskQueue& operator=(const XskQueue&) = delete;
 
   [[nodiscard]] int fd() const noexcept;
-  [[nodiscard]] dataplane::PacketPool& pool() const noexcept { return *pool_; }
+  [[nodiscard]] packet::PacketPool& pool() const noexcept { return *pool_; }
   // Hands out up to out.size() received packets (pool packets, no copy) and
   // tops the fill ring up.
-  [[nodiscard]] std::size_t receive(std::span<dataplane::Packet*> out,
+  [[nodiscard]] std::size_t receive(std::span<packet::Packet*> out,
                                     PortCounterCell& counters) noexcept;
   // Submits every packet (all from pool()) the tx ring has room for, in
   // place; frees and counts the rest. Returns false when the kernel says the
   // device is gone or down.
-  [[nodiscard]] bool transmit(std::span<dataplane::Packet* const> packets,
+  [[nodiscard]] bool transmit(std::span<packet::Packet* const> packets,
                               PortCounterCell& counters) noexcept;
   [[nodiscard]] XskStatistics statistics() const noexcept;
   // Control path, before the first receive: whether received frames are
   // checked for checksums their sender left to offload (a device with
-  // senders on this host; see dataplane/checksum_completion.h).
+  // senders on this host; see wire/checksum_completion.h).
   void complete_checksums(bool on) noexcept { complete_checksums_ = on; }
   // Any thread: the fill ring has had buffers since the first refill.
   [[nodiscard]] bool primed() const noexcept { return primed_.load(std::memory_order_acquire); }
@@ -103,13 +103,13 @@ class XskQueue final {
   void refill() noexcept;
   void reap_completions() noexcept;
   [[nodiscard]] bool kick_tx() noexcept;
-  void lend(dataplane::Packet& p) noexcept;
-  dataplane::Packet& take_back(std::uint64_t offset) noexcept;
+  void lend(packet::Packet& p) noexcept;
+  packet::Packet& take_back(std::uint64_t offset) noexcept;
 
   std::string device_;
   std::uint32_t queue_;
   std::uint32_t ring_size_;
-  std::shared_ptr<dataplane::PacketPool> pool_;
+  std::shared_ptr<packet::PacketPool> pool_;
   std::unique_ptr<Rings> rings_;
   xsk_umem* umem_ = nullptr;
   xsk_socket* xsk_ = nullptr;

@@ -9,14 +9,14 @@
 #include "control/openflow/ofp_session.h"
 #include "control/switch.h"
 #include "dataplane/flow_extractor.h"
-#include "dataplane/packet.h"
+#include "packet/packet.h"
 
 namespace sockswitch::control::openflow {
 namespace {
 
 constexpr std::uint32_t kNoBuffer = 0xffffffff;
 // A pool buffer less the headroom every received frame gets.
-constexpr std::size_t kMaxFrame = 2048 - dataplane::kDefaultHeadroom;
+constexpr std::size_t kMaxFrame = 2048 - packet::kDefaultHeadroom;
 
 }  // namespace
 

@@ -31,7 +31,7 @@
 
 #include "control/config.h"
 #include "control/switch.h"
-#include "dataplane/burst.h"
+#include "packet/burst.h"
 #include "tests/control/flow_dump.h"
 
 namespace sockswitch::test {
@@ -214,7 +214,7 @@ TEST(ReloadTorture, TwoHundredRandomEditsEachEqualAFreshStartOrChangeNothing) {
   const std::uint64_t received = counters(sw, "src").rx_packets;
   const std::uint64_t sent = counters(sw, "sink").tx_dropped;  // no tx file: counted, dropped
   EXPECT_GT(received - received_before, 10'000u) << "too little traffic during the edits";
-  EXPECT_LE(received, sent + dataplane::kBurstSize)
+  EXPECT_LE(received, sent + packet::kBurstSize)
       << received - sent << " frames of the unchanged flow were lost";
   std::filesystem::remove(frames);
   EXPECT_GT(applied, 100u);

@@ -20,6 +20,9 @@
 #include "tests/dataplane/frame_builder.h"
 
 namespace sockswitch::dataplane {
+
+using packet::Packet;
+
 namespace {
 
 using namespace std::chrono_literals;

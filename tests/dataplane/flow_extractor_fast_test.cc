@@ -17,15 +17,23 @@
 
 #include "dataplane/flow_extractor.h"
 #include "dataplane/flow_hash.h"
-#include "dataplane/packet_pool.h"
+#include "packet/burst.h"
+#include "packet/packet_pool.h"
 #include "tests/dataplane/frame_builder.h"
 #include "tests/dataplane/key_diff.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"  // see flow_extractor_test.cc
 
 namespace sockswitch::dataplane {
+
+using packet::Burst;
+using packet::kBurstSize;
+using packet::Packet;
+using packet::PacketPool;
+
 namespace {
 
+using flowtable::FieldId;
 using flowtable::FlowKey;
 using flowtable::PortNo;
 using test::FrameBuilder;
@@ -133,6 +141,38 @@ TEST(FlowExtractorFastPath, BurstHashAndExtentDescribeTheKey) {
   EXPECT_EQ(infos[0].extent, kHotKeyWords);
   EXPECT_EQ(infos[8].extent, flowtable::kKeyWords);
   pool.free_burst(packets);
+}
+
+TEST(ExtractBurst, MatchesSinglePacketExtraction) {
+  PacketPool pool(kBurstSize);
+  Burst burst;
+  burst.set_size(pool.alloc_burst(burst.storage()));
+  ASSERT_EQ(burst.size(), kBurstSize);
+  for (std::size_t i = 0; i < burst.size(); ++i) {
+    test::FrameBuilder b;
+    b.eth(0x020000000001, 0x020000000002 + i, 0x0800);
+    b.ipv4({.proto = 17, .src = std::uint32_t(0x0a000000 + i)}).udp(std::uint16_t(1000 + i), 53);
+    auto f = b.build();
+    if (i == 7) f.resize(10);  // one runt in the middle
+    Packet* p = burst[i];
+    std::memcpy(p->append(static_cast<std::uint32_t>(f.size())), f.data(), f.size());
+    p->set_in_port(PortNo{static_cast<std::uint32_t>(i % 3 + 1)});
+  }
+  std::array<FlowKey, kBurstSize> keys;
+  std::array<ParseResult, kBurstSize> results;
+  ASSERT_EQ(extract_burst(burst.packets(), keys, results), kBurstSize);
+  for (std::size_t i = 0; i < burst.size(); ++i) {
+    FlowKey one;
+    EXPECT_EQ(results[i], extract_flow(*burst[i], one)) << i;
+    EXPECT_EQ(keys[i], one) << i;
+  }
+  EXPECT_EQ(results[7], ParseResult::truncated_l2);
+  EXPECT_EQ(keys[3].get(FieldId::tp_src), 1003u);
+  EXPECT_EQ(keys[4].get(FieldId::in_port), 2u);
+
+  // Fewer keys than packets: only that many are done; results are optional.
+  EXPECT_EQ(extract_burst(burst.packets(), std::span(keys).first(5)), 5u);
+  pool.free_burst(burst.packets());
 }
 
 }  // namespace

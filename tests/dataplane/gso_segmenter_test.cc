@@ -12,10 +12,17 @@
 
 #include <array>
 
-#include "dataplane/checksum.h"
 #include "tests/dataplane/offload_frames.h"
+#include "wire/checksum.h"
 
 namespace sockswitch::dataplane {
+
+using packet::Packet;
+using packet::PacketPool;
+using wire::GsoKind;
+using wire::load_be16;
+using wire::load_be32;
+
 namespace {
 
 using test::offload_frame;

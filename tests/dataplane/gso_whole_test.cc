@@ -12,15 +12,22 @@
 #include <vector>
 
 #include "dataplane/bridge.h"
-#include "dataplane/checksum.h"
 #include "dataplane/flow_extractor.h"
 #include "dataplane/gso_segmenter.h"
 #include "dataplane/header_rewrite.h"
 #include "dataplane/tx_batch.h"
 #include "ports/port.h"
 #include "tests/dataplane/offload_frames.h"
+#include "wire/checksum.h"
 
 namespace sockswitch::dataplane {
+
+using packet::kDefaultHeadroom;
+using packet::Packet;
+using packet::PacketPool;
+using wire::GsoKind;
+using wire::load_be16;
+
 namespace {
 
 using test::offload_frame;

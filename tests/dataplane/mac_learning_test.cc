@@ -12,6 +12,9 @@
 #include <random>
 
 namespace sockswitch::dataplane {
+
+using packet::MacAddr;
+
 namespace {
 
 using flowtable::PortNo;

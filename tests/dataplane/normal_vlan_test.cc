@@ -7,15 +7,18 @@
 // what follows NORMAL in a flow sees the frame as it came.
 #include <gtest/gtest.h>
 
-#include "dataplane/checksum.h"
 #include "dataplane/port_vlan.h"
 #include "tests/dataplane/frame_builder.h"
 #include "tests/dataplane/switch_harness.h"
+#include "wire/checksum.h"
 
 // g++ 12 flags designated initialisers that leave defaulted members out.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 namespace sockswitch::dataplane {
+
+using wire::load_be16;
+
 namespace {
 
 using test::FrameBuilder;

@@ -7,14 +7,21 @@
 // honoured by the very next burst.
 #include <gtest/gtest.h>
 
-#include "dataplane/checksum.h"
 #include "tests/dataplane/frame_builder.h"
 #include "tests/dataplane/switch_harness.h"
+#include "wire/checksum.h"
 
 // g++ 12 flags designated initialisers that leave defaulted members out.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 namespace sockswitch::dataplane {
+
+using wire::checksum_finish;
+using wire::checksum_partial;
+using wire::load_be16;
+using wire::load_be32;
+using wire::store_be16;
+
 namespace {
 
 using test::FrameBuilder;

@@ -66,10 +66,10 @@ class SwitchHarness {
   void run() {
     const BridgeSnapshot* snap = bridge_.published();
     for (const BridgePort& bp : snap->ports) {
-      Burst burst;
+      packet::Burst burst;
       const std::size_t n = bp.port->rx_burst(bp.rx_queue, pool_, burst.storage());
       burst.set_size(n);
-      for (Packet* p : burst)
+      for (packet::Packet* p : burst)
         p->set_in_port(bp.no);
       pipeline_.process(*snap, burst.packets(), now_);
     }
@@ -95,10 +95,10 @@ class SwitchHarness {
   ThreadStats& stats() { return stats_; }
   Bridge& bridge() { return bridge_; }
   flowtable::PortMap& port_map() { return ports_map_; }
-  PacketPool& pool() { return pool_; }
+  packet::PacketPool& pool() { return pool_; }
 
  private:
-  PacketPool pool_;
+  packet::PacketPool pool_;
   ThreadStats stats_;
   Pipeline pipeline_;
   Bridge bridge_;

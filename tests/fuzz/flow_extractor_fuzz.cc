@@ -19,7 +19,7 @@
 
 #include "dataplane/flow_extractor.h"
 #include "dataplane/flow_hash.h"
-#include "dataplane/packet_pool.h"
+#include "packet/packet_pool.h"
 #include "tests/dataplane/key_diff.h"
 
 namespace dp = sockswitch::dataplane;

@@ -28,7 +28,7 @@
 #include <memory>
 #include <vector>
 
-#include "dataplane/packet_pool.h"
+#include "packet/packet_pool.h"
 #include "ports/l3_ethernet.h"
 
 namespace dp = sockswitch::dataplane;

@@ -33,11 +33,11 @@
 #include <vector>
 
 #include "dataplane/bridge.h"
-#include "dataplane/burst.h"
 #include "dataplane/conntrack.h"
-#include "dataplane/packet_pool.h"
 #include "dataplane/pipeline.h"
 #include "flowtable/flow_parser.h"
+#include "packet/burst.h"
+#include "packet/packet_pool.h"
 #include "ports/ring_port.h"
 
 namespace dp = sockswitch::dataplane;

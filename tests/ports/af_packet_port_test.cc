@@ -33,12 +33,12 @@ TEST(AfPacketPort, MissingDeviceIsDownAndDropsTx) {
   AfPacketPort port(test::net::unique_link_name('m'));
   EXPECT_EQ(port.link_state(), LinkState::down);
   EXPECT_EQ(port.wakeup_fd(0), -1);
-  dataplane::PacketPool pool(8);
-  std::array<dataplane::Packet*, 2> pkts{pool.alloc(), pool.alloc()};
+  packet::PacketPool pool(8);
+  std::array<packet::Packet*, 2> pkts{pool.alloc(), pool.alloc()};
   port.tx_burst(0, pool, pkts);
   EXPECT_EQ(port.counters().tx_dropped, 2u);
   EXPECT_EQ(pool.available(), pool.size());
-  std::array<dataplane::Packet*, 4> out{};
+  std::array<packet::Packet*, 4> out{};
   EXPECT_EQ(port.rx_burst(0, pool, out), 0u);
 }
 
@@ -89,8 +89,8 @@ TEST(AfPacketPort, HotplugDownAndBack) {
   b.refresh();
   EXPECT_EQ(b.link_state(), LinkState::down);
   EXPECT_EQ(b.wakeup_fd(0), -1);
-  dataplane::PacketPool pool(8);
-  std::array<dataplane::Packet*, 3> pkts{pool.alloc(), pool.alloc(), pool.alloc()};
+  packet::PacketPool pool(8);
+  std::array<packet::Packet*, 3> pkts{pool.alloc(), pool.alloc(), pool.alloc()};
   const std::uint64_t dropped = b.counters().tx_dropped;
   b.tx_burst(0, pool, pkts);
   EXPECT_EQ(b.counters().tx_dropped, dropped + 3);

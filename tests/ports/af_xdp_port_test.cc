@@ -55,9 +55,9 @@ std::string xdp_shown(const std::string& dev) {
   return "";
 }
 
-using Pool = std::shared_ptr<dataplane::PacketPool>;
+using Pool = std::shared_ptr<packet::PacketPool>;
 Pool make_pool() {
-  return std::make_shared<dataplane::PacketPool>(8192);
+  return std::make_shared<packet::PacketPool>(8192);
 }
 
 void expect_forwards(TwoNamespaces& net, Port& a, Port& b, Pool pool = make_pool()) {
@@ -102,7 +102,7 @@ void expect_forwards_over_af_xdp(bool generic_only) {
     EXPECT_FALSE(a.ready()) << "its fill ring is empty until the poll thread's first pass";
     expect_forwards(net, a, b, pool);
     EXPECT_TRUE(a.ready());
-    EXPECT_GE(a.lent_packets(), dataplane::PacketPool::kMaxLendShare - 32u)
+    EXPECT_GE(a.lent_packets(), packet::PacketPool::kMaxLendShare - 32u)
         << "a fill ring kept (nearly) at its share";
     // Both fill rings and whatever is still in flight are the kernel's.
     EXPECT_EQ(pool->available() + a.lent_packets() + b.lent_packets(), pool->size());
@@ -132,7 +132,7 @@ TEST(AfXdpPort, MissingDeviceIsDownAndDropsTx) {
   EXPECT_EQ(port.link_state(), LinkState::down);
   EXPECT_EQ(port.wakeup_fd(0), -1);
   EXPECT_EQ(port.xdp_mode(), std::nullopt);
-  std::array<dataplane::Packet*, 2> pkts{pool->alloc(), pool->alloc()};
+  std::array<packet::Packet*, 2> pkts{pool->alloc(), pool->alloc()};
   port.tx_burst(0, *pool, pkts);
   EXPECT_EQ(port.counters().tx_dropped, 2u);
   EXPECT_EQ(pool->available(), pool->size());
@@ -149,10 +149,10 @@ TEST(AfXdpPort, AForeignPoolIsRefusedAndCounted) {
   TwoNamespaces net(98);
   const Pool pool = make_pool();
   AfXdpPort a(net.v1->outer(), {.pool = pool});
-  dataplane::PacketPool other(8);
-  std::array<dataplane::Packet*, 8> out{};
+  packet::PacketPool other(8);
+  std::array<packet::Packet*, 8> out{};
   EXPECT_EQ(a.rx_burst(0, other, out), 0u);
-  std::array<dataplane::Packet*, 2> pkts{other.alloc(), other.alloc()};
+  std::array<packet::Packet*, 2> pkts{other.alloc(), other.alloc()};
   ASSERT_NE(pkts[0]->append(60), nullptr);
   ASSERT_NE(pkts[1]->append(60), nullptr);
   a.tx_burst(0, other, pkts);
@@ -167,9 +167,9 @@ TEST(AfXdpPort, AForeignPoolIsRefusedAndCounted) {
 TEST(AfXdpPort, FillRingsLeaveAnEighthOfThePool) {
   SOCKSWITCH_REQUIRE_NETNS();
   TwoNamespaces net(98);
-  const Pool pool = std::make_shared<dataplane::PacketPool>(256);  // less than the share cap
+  const Pool pool = std::make_shared<packet::PacketPool>(256);  // less than the share cap
   AfXdpPort a(net.v1->outer(), {.pool = pool, .ring_size = 2048});
-  std::array<dataplane::Packet*, 32> out{};
+  std::array<packet::Packet*, 32> out{};
   EXPECT_EQ(a.rx_burst(0, *pool, out), 0u);
   EXPECT_EQ(pool->available(), 32u);
   EXPECT_EQ(a.lent_packets(), 256u - 32u);
@@ -207,11 +207,11 @@ TEST(AfXdpPort, APortClosedAndReopenedAtOnceOpens) {
 TEST(AfXdpPort, EveryRingGetsItsShareOfThePool) {
   SOCKSWITCH_REQUIRE_NETNS();
   TwoNamespaces net(98);
-  const Pool pool = std::make_shared<dataplane::PacketPool>(512);
+  const Pool pool = std::make_shared<packet::PacketPool>(512);
   AfXdpPort a(net.v1->outer(), {.pool = pool, .ring_size = 2048});
   AfXdpPort b(net.v2->outer(), {.pool = pool, .ring_size = 2048});
   EXPECT_EQ(pool->lend_share(), (512u - 64u) / 2);
-  std::array<dataplane::Packet*, 32> out{};
+  std::array<packet::Packet*, 32> out{};
   EXPECT_EQ(a.rx_burst(0, *pool, out), 0u);
   EXPECT_EQ(b.rx_burst(0, *pool, out), 0u);
   EXPECT_TRUE(a.ready());
@@ -237,16 +237,16 @@ TEST(AfXdpPort, ARingAddedBesideFullIdleOnesStillGetsItsShare) {
   SOCKSWITCH_REQUIRE_NETNS();
   TwoNamespaces net(98);
   TwoNamespaces later(97);
-  const Pool pool = std::make_shared<dataplane::PacketPool>(2048);
+  const Pool pool = std::make_shared<packet::PacketPool>(2048);
   AfXdpPort a(net.v1->outer(), {.pool = pool, .ring_size = 2048});
   AfXdpPort b(net.v2->outer(), {.pool = pool, .ring_size = 2048});
-  std::array<dataplane::Packet*, 32> out{};
+  std::array<packet::Packet*, 32> out{};
   EXPECT_EQ(a.rx_burst(0, *pool, out), 0u);
   EXPECT_EQ(b.rx_burst(0, *pool, out), 0u);
   AfXdpPort c(later.v1->outer(), {.pool = pool, .ring_size = 2048});
   EXPECT_EQ(c.rx_burst(0, *pool, out), 0u);
   EXPECT_TRUE(c.ready()) << "the rings filled first kept every lendable packet";
-  EXPECT_EQ(c.lent_packets(), dataplane::PacketPool::kMaxLendShare);
+  EXPECT_EQ(c.lent_packets(), packet::PacketPool::kMaxLendShare);
   (void)later.ns1.exec({"ping", "-c", "1", "-W", "1", "10.97.0.2"}, 3s);  // ARP requests into c
   std::size_t n = 0;
   for (int i = 0; i < 100 && n == 0; ++i) {
@@ -305,7 +305,7 @@ TEST(AfXdpPort, ForwardsFromTheBufferItReceivedInto) {
   AfXdpPort a(net.v1->outer(), {.pool = pool}), b(net.v2->outer(), {.pool = pool});
   const auto sent = net.ns1.exec({"ping", "-c", "1", "-W", "1", "10.98.0.2"}, 3s);  // no reply
   (void)sent;
-  std::array<dataplane::Packet*, 32> got{};
+  std::array<packet::Packet*, 32> got{};
   std::size_t n = 0;
   for (int i = 0; i < 200 && n == 0; ++i) {
     n = a.rx_burst(0, *pool, got);

@@ -11,7 +11,7 @@
 #include <numeric>
 #include <vector>
 
-#include "dataplane/packet_pool.h"
+#include "packet/packet_pool.h"
 #include "ports/frame_ring.h"
 #include "ports/ring_port.h"
 
@@ -90,12 +90,12 @@ TEST(FrameRing, WakeupOnlyOnTheEmptyToNonEmptyEdge) {
 }
 
 TEST(RingPort, BurstsThroughAPoolKeepFramesAndCounters) {
-  dataplane::PacketPool pool(64);
+  packet::PacketPool pool(64);
   auto [a, b] = RingPort::make_patch_pair("a", "b", 8);
   // 10 frames sent into a ring of 8: 8 fit, 2 are tx drops.
-  std::vector<dataplane::Packet*> out(10);
+  std::vector<packet::Packet*> out(10);
   for (std::uint8_t i = 0; i < 10; ++i) {
-    dataplane::Packet* p = pool.alloc();
+    packet::Packet* p = pool.alloc();
     const auto f = frame_of(40 + i, i);
     std::copy(f.begin(), f.end(), p->append(static_cast<std::uint32_t>(f.size())));
     out[i] = p;
@@ -105,7 +105,7 @@ TEST(RingPort, BurstsThroughAPoolKeepFramesAndCounters) {
   EXPECT_EQ(a->counters().tx_packets, 8u);
   EXPECT_EQ(a->counters().tx_dropped, 2u);
 
-  std::vector<dataplane::Packet*> in(32);
+  std::vector<packet::Packet*> in(32);
   ASSERT_EQ(b->rx_burst(0, pool, std::span(in).first(5)), 5u);
   ASSERT_EQ(b->rx_burst(0, pool, std::span(in).subspan(5)), 3u);
   for (std::uint8_t i = 0; i < 8; ++i) {
@@ -119,11 +119,11 @@ TEST(RingPort, BurstsThroughAPoolKeepFramesAndCounters) {
 }
 
 TEST(RingPort, AnEmptyPoolDropsWhatItCannotHold) {
-  dataplane::PacketPool pool(2);
+  packet::PacketPool pool(2);
   RingPort port("p", 16);
   for (std::uint8_t i = 0; i < 5; ++i)
     ASSERT_TRUE(port.inject(frame_of(60, i)));
-  std::vector<dataplane::Packet*> in(32);
+  std::vector<packet::Packet*> in(32);
   ASSERT_EQ(port.rx_burst(0, pool, in), 2u);
   EXPECT_EQ(in[1]->bytes()[0], 1);
   EXPECT_EQ(port.counters().rx_dropped, 3u);

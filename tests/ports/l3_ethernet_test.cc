@@ -17,10 +17,10 @@
 namespace sockswitch::ports {
 namespace {
 
-using dataplane::MacAddr;
-using dataplane::Packet;
-using dataplane::PacketPool;
 using dataplane::test::FrameBuilder;
+using packet::MacAddr;
+using packet::Packet;
+using packet::PacketPool;
 using Tx = L3Ethernet::TxAction;
 
 constexpr std::uint64_t kPortMac = 0x02aabbccdd01;

@@ -85,13 +85,13 @@ TEST(PcapPort, ReplayThroughTheSwitchAndRecord) {
       {flowtable::FlowModCommand::add, flowtable::parse_flow("priority=5,udp,actions=output:dst",
                                                              map, flowtable::FlowSyntax::add)}});
 
-  dataplane::PacketPool pool(64);
+  packet::PacketPool pool(64);
   dataplane::ThreadStats stats;
   dataplane::Pipeline pipeline(0, pool, stats);
-  dataplane::Burst burst;
+  packet::Burst burst;
   burst.set_size(src.rx_burst(0, pool, burst.storage()));
   EXPECT_EQ(burst.size(), 3u);
-  for (dataplane::Packet* p : burst)
+  for (packet::Packet* p : burst)
     p->set_in_port(flowtable::PortNo{1});
   pipeline.process(*bridge.published(), burst.packets(), std::chrono::seconds(1));
   pipeline.flush();

@@ -30,7 +30,7 @@ TEST(PortFactory, UnknownDriverIsNamed) {
 TEST(PortFactory, RejectsOptionsADriverCannotHonour) {
   EXPECT_THROW((void)make_port({.name = "p0", .driver = "af_packet", .queues = 2}),
                std::invalid_argument);
-  EXPECT_THROW((void)make_port({.name = "p0", .driver = "tap", .mac = dataplane::MacAddr{2}}),
+  EXPECT_THROW((void)make_port({.name = "p0", .driver = "tap", .mac = packet::MacAddr{2}}),
                std::invalid_argument);
 }
 
@@ -66,7 +66,7 @@ TEST(PortFactory, BuildsEachDriver) {
   EXPECT_EQ(tap->queue_count(), 2);
   EXPECT_EQ(tap->link_state(), LinkState::up);
 
-  const dataplane::MacAddr mac{0x020000000042};
+  const packet::MacAddr mac{0x020000000042};
   auto tun = make_port({.name = test::net::unique_link_name('f'), .driver = "tun", .mac = mac});
   auto* t = dynamic_cast<TunPort*>(tun.get());
   ASSERT_NE(t, nullptr);
@@ -81,8 +81,8 @@ TEST(PortFactory, AutoUsesAfPacketWhenThePoolHasNoRoomForAnotherRing) {
   SOCKSWITCH_REQUIRE_NETNS();
   test::TwoNamespaces net(95, 2);
   // 1 792 lendable packets: room for three rings at their full share.
-  const auto pool = std::make_shared<dataplane::PacketPool>(2048);
-  ASSERT_EQ(dataplane::PacketPool::kMaxLendShare, 512u);
+  const auto pool = std::make_shared<packet::PacketPool>(2048);
+  ASSERT_EQ(packet::PacketPool::kMaxLendShare, 512u);
   auto first = make_port({.name = net.v1->outer(), .driver = "auto", .queues = 2, .pool = pool});
   auto second = make_port({.name = net.v2->outer(), .driver = "auto", .queues = 2, .pool = pool});
   EXPECT_NE(dynamic_cast<AfXdpPort*>(first.get()), nullptr);

@@ -20,9 +20,9 @@
 #include <thread>
 
 #include "dataplane/bridge.h"
-#include "dataplane/burst.h"
-#include "dataplane/packet_pool.h"
 #include "dataplane/tx_batch.h"
+#include "packet/burst.h"
+#include "packet/packet_pool.h"
 #include "ports/port.h"
 
 namespace sockswitch::test {
@@ -31,7 +31,7 @@ class PortForwarder final {
  public:
   PortForwarder(
       ports::Port& a, ports::Port& b,
-      std::shared_ptr<dataplane::PacketPool> pool = std::make_shared<dataplane::PacketPool>(4096))
+      std::shared_ptr<packet::PacketPool> pool = std::make_shared<packet::PacketPool>(4096))
       : a_(a), b_(b), pool_(std::move(pool)) {
     thread_ = std::thread([this] { run(); });
   }
@@ -60,9 +60,9 @@ class PortForwarder final {
     std::size_t n = 0;
     const dataplane::BridgePort out{flowtable::PortNo{&to == &a_ ? 1u : 2u}, &to};
     for (std::uint16_t q = 0; q < from.queue_count(); ++q) {
-      dataplane::Burst burst;
+      packet::Burst burst;
       burst.set_size(from.rx_burst(q, *pool_, burst.storage()));
-      for (dataplane::Packet* p : burst.packets())
+      for (packet::Packet* p : burst.packets())
         tx_.enqueue(0, &to == &a_ ? 0 : 1, out, p);
       tx_.flush();
       n += burst.size();
@@ -81,7 +81,7 @@ class PortForwarder final {
 
   ports::Port& a_;
   ports::Port& b_;
-  std::shared_ptr<dataplane::PacketPool> pool_;
+  std::shared_ptr<packet::PacketPool> pool_;
   dataplane::TxBatch tx_{*pool_};
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -50,8 +50,8 @@ TEST(TapPort, RecreatesItsDeviceAfterDeletion) {
   SOCKSWITCH_REQUIRE_NETNS();
   TapPort tap(test::net::unique_link_name('t'));
   test::net::run_checked({"ip", "link", "del", tap.name()});
-  dataplane::PacketPool pool(8);
-  std::array<dataplane::Packet*, 2> pkts{pool.alloc(), pool.alloc()};
+  packet::PacketPool pool(8);
+  std::array<packet::Packet*, 2> pkts{pool.alloc(), pool.alloc()};
   std::memset(pkts[0]->append(60), 0, 60);
   std::memset(pkts[1]->append(60), 0, 60);
   tap.tx_burst(0, pool, pkts);  // the fd notices the device is gone

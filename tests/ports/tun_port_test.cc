@@ -87,17 +87,17 @@ TEST(AfPacketPortL3, BareIpDeviceGetsEthernetFraming) {
   const TunDevice far = TunDevice::open(name, {TunKind::tun, 1, true});
   test::net::run_checked({"sysctl", "-qw", "net.ipv6.conf." + name + ".disable_ipv6=1"});
   test::net::run_checked({"ip", "link", "set", name, "up"});
-  const dataplane::MacAddr mac{0x02000000beef};
+  const packet::MacAddr mac{0x02000000beef};
   AfPacketPort port(name, {.l3_mac = mac});
   ASSERT_TRUE(port.is_l3());
   ASSERT_EQ(port.link_state(), LinkState::up);
-  dataplane::PacketPool pool(64);
+  packet::PacketPool pool(64);
 
   // Device -> bridge: an IPv4/UDP packet becomes a broadcast Ethernet frame.
   std::vector<std::uint8_t> ip = {0x45, 0, 0,  28, 0, 1, 0, 0, 64, 17, 0, 0, 10, 96,
                                   0,    2, 10, 96, 0, 1, 0, 7, 0,  9,  0, 8, 0,  0};
   ASSERT_EQ(::write(far.fd(0), ip.data(), ip.size()), ssize_t(ip.size()));
-  std::array<dataplane::Packet*, 8> out{};
+  std::array<packet::Packet*, 8> out{};
   std::size_t n = 0;
   ASSERT_TRUE(test::net::wait_until([&] { return (n = port.rx_burst(0, pool, out)) > 0; }, 3s));
   ASSERT_EQ(n, 1u);
@@ -140,9 +140,9 @@ TEST(AfPacketPortL3, SuperFramesComeWholeAndAreCutIntoValidSegments) {
   ASSERT_GE(far.get(), 0) << "cannot open a tun with IFF_VNET_HDR";
   test::net::run_checked({"sysctl", "-qw", "net.ipv6.conf." + name + ".disable_ipv6=1"});
   test::net::run_checked({"ip", "link", "set", name, "up"});
-  AfPacketPort port(name, {.l3_mac = dataplane::MacAddr{0x02000000beef}});
+  AfPacketPort port(name, {.l3_mac = packet::MacAddr{0x02000000beef}});
   ASSERT_TRUE(port.is_l3());
-  dataplane::PacketPool pool(256);
+  packet::PacketPool pool(256);
 
   struct Case {
     bool ipv6, udp, needs_checksum;
@@ -171,13 +171,13 @@ TEST(AfPacketPortL3, SuperFramesComeWholeAndAreCutIntoValidSegments) {
     ASSERT_EQ(::write(far.get(), wire.data(), wire.size()), ssize_t(wire.size()))
         << std::strerror(errno);
 
-    std::array<dataplane::Packet*, 8> out{};
+    std::array<packet::Packet*, 8> out{};
     std::size_t n = 0;
     ASSERT_TRUE(test::net::wait_until([&] { return (n = port.rx_burst(0, pool, out)) > 0; }, 3s));
     ASSERT_EQ(n, 1u);
-    dataplane::Packet& p = *out[0];
+    packet::Packet& p = *out[0];
     ASSERT_TRUE(p.is_gso());
-    EXPECT_EQ(p.gso().kind, c.udp ? dataplane::GsoKind::udp_l4 : dataplane::GsoKind::tcp);
+    EXPECT_EQ(p.gso().kind, c.udp ? wire::GsoKind::udp_l4 : wire::GsoKind::tcp);
     EXPECT_EQ(p.gso().segment_payload, 1000);
     ASSERT_EQ(p.length(), big.bytes.size());
     EXPECT_EQ(p.data()[12], c.ipv6 ? 0x86 : 0x08);
@@ -189,7 +189,7 @@ TEST(AfPacketPortL3, SuperFramesComeWholeAndAreCutIntoValidSegments) {
     EXPECT_EQ(0,
               std::memcmp(p.data() + big.l3, big.bytes.data() + big.l3, big.checksum_at - big.l3));
 
-    std::array<dataplane::Packet*, 8> segments{};
+    std::array<packet::Packet*, 8> segments{};
     const std::size_t k = dataplane::segment_gso(p, pool, segments);
     ASSERT_EQ(k, 3u);
     for (std::size_t i = 0; i < k; ++i) {

@@ -1,17 +1,10 @@
-// dataplane/l4_segment.cc: the header walk to a frame's TCP or UDP segment.
-#include "dataplane/l4_segment.h"
+// wire/l4_segment.cc: the header walk to a frame's TCP or UDP segment.
+#include "wire/l4_segment.h"
 
-#include "dataplane/checksum.h"
+#include "wire/checksum.h"
+#include "wire/ethernet.h"
 
-namespace sockswitch::dataplane {
-namespace {
-
-constexpr std::uint16_t kEthIpv4 = 0x0800, kEthIpv6 = 0x86dd;
-constexpr std::uint16_t kEthVlan = 0x8100, kEthQinQ = 0x88a8;
-constexpr std::uint8_t kProtoTcp = 6, kProtoUdp = 17;
-constexpr std::size_t kEthHeader = 14, kVlanTag = 4, kIpv6Header = 40;
-
-}  // namespace
+namespace sockswitch::wire {
 
 bool locate_l4(std::span<const std::uint8_t> f, L4Segment& seg) noexcept {
   if (f.size() < kEthHeader) return false;
@@ -67,4 +60,4 @@ bool locate_gso_l4(std::span<const std::uint8_t> frame, Segmentation how, L4Segm
          seg.udp == (how.kind == GsoKind::udp_l4);
 }
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::wire

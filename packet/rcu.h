@@ -1,4 +1,4 @@
-// dataplane/rcu.h: publishing immutable state to poll threads (liburcu QSBR).
+// packet/rcu.h: publishing immutable state to poll threads (liburcu QSBR).
 //
 // The control thread owns every mutable thing; it builds a new immutable
 // snapshot (flow-table version, port set) and publishes a pointer to it.
@@ -19,7 +19,7 @@
 
 #include <urcu-qsbr.h>
 
-namespace sockswitch::dataplane {
+namespace sockswitch::packet {
 
 // Registration of the calling thread as an RCU reader for its lifetime.
 class RcuReader final {
@@ -47,4 +47,4 @@ inline void rcu_synchronize() noexcept {
   synchronize_rcu();
 }
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::packet

@@ -1,4 +1,4 @@
-// dataplane/checksum.h: Internet checksums, updated in place.
+// wire/checksum.h: Internet checksums, updated in place.
 //
 // Header rewrites change a few bytes of a packet whose checksum covers
 // hundreds; recomputing would read the whole payload. RFC 1624's incremental
@@ -13,7 +13,7 @@
 #include <cstring>
 #include <span>
 
-namespace sockswitch::dataplane {
+namespace sockswitch::wire {
 
 [[nodiscard]] constexpr std::uint16_t load_be16(const std::uint8_t* p) noexcept {
   return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
@@ -104,4 +104,4 @@ constexpr void store_be32(std::uint8_t* p, std::uint32_t v) noexcept {
   return c == 0 ? 0xffff : c;
 }
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::wire

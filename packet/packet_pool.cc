@@ -1,12 +1,12 @@
-// dataplane/packet_pool.cc: setup of the buffer area and the free stack.
-#include "dataplane/packet_pool.h"
+// packet/packet_pool.cc: setup of the buffer area and the free stack.
+#include "packet/packet_pool.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
 
-namespace sockswitch::dataplane {
+namespace sockswitch::packet {
 namespace {
 
 constexpr std::size_t kBufferAlign = 64;  // a cache line: buffers never share one
@@ -108,4 +108,4 @@ std::size_t PacketPool::reclaim_slow() noexcept {
   return n;
 }
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::packet

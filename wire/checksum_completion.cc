@@ -1,10 +1,10 @@
-// dataplane/checksum_completion.cc: finding the L4 checksum of a frame and finishing it.
-#include "dataplane/checksum_completion.h"
+// wire/checksum_completion.cc: finding the L4 checksum of a frame and finishing it.
+#include "wire/checksum_completion.h"
 
-#include "dataplane/checksum.h"
-#include "dataplane/l4_segment.h"
+#include "wire/checksum.h"
+#include "wire/l4_segment.h"
 
-namespace sockswitch::dataplane {
+namespace sockswitch::wire {
 
 bool complete_checksum_at(std::span<std::uint8_t> frame, std::uint32_t start,
                           std::uint32_t offset) noexcept {
@@ -24,4 +24,4 @@ bool complete_if_partial(std::span<std::uint8_t> frame) noexcept {
   return true;
 }
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::wire

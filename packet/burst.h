@@ -1,4 +1,4 @@
-// dataplane/burst.h: up to kBurstSize packet pointers, the unit every stage works on.
+// packet/burst.h: up to kBurstSize packet pointers, the unit every stage works on.
 //
 // Stages take a whole burst so that dispatch, prefetching and counter
 // updates happen once per burst rather than once per packet (DESIGN.md: rx
@@ -15,9 +15,9 @@
 #include <cstdint>
 #include <span>
 
-#include "dataplane/packet.h"
+#include "packet/packet.h"
 
-namespace sockswitch::dataplane {
+namespace sockswitch::packet {
 
 inline constexpr std::size_t kBurstSize = 32;
 
@@ -53,4 +53,4 @@ class Burst final {
   std::size_t size_ = 0;
 };
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::packet

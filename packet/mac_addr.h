@@ -1,4 +1,4 @@
-// dataplane/mac_addr.h: an Ethernet address as a value type.
+// packet/mac_addr.h: an Ethernet address as a value type.
 //
 // Held as the same 48-bit host-order integer a FlowKey stores in eth_src /
 // eth_dst (first octet most significant), so moving an address between the
@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-namespace sockswitch::dataplane {
+namespace sockswitch::packet {
 
 struct MacAddr final {
   std::uint64_t bits = 0;  // only the low 48 bits are used
@@ -22,4 +22,4 @@ struct MacAddr final {
   friend constexpr bool operator==(MacAddr, MacAddr) = default;
 };
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::packet

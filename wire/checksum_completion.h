@@ -1,4 +1,4 @@
-// dataplane/checksum_completion.h: TCP/UDP checksums a sender left to offload, finished in
+// wire/checksum_completion.h: TCP/UDP checksums a sender left to offload, finished in
 // software.
 //
 // A sender on the same host (a container's veth, a VM's tap with offloads)
@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <span>
 
-namespace sockswitch::dataplane {
+namespace sockswitch::wire {
 
 // Finishes the checksum of a frame whose metadata says it is partial: the
 // one's-complement sum from `start` to the end of the frame (which holds the
@@ -41,4 +41,4 @@ bool complete_checksum_at(std::span<std::uint8_t> frame, std::uint32_t start,
 // checksum is the pseudo-header sum alone. True when it did.
 bool complete_if_partial(std::span<std::uint8_t> frame) noexcept;
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::wire

@@ -1,4 +1,4 @@
-// tests/dataplane/checksum_completion_test.cc: partial TCP/UDP checksums are found and finished.
+// tests/wire/checksum_completion_test.cc: partial TCP/UDP checksums are found and finished.
 //
 // Frames as a sender with checksum offload leaves them (the field holds the
 // pseudo-header sum) must leave with exactly the checksum a full
@@ -6,21 +6,21 @@
 // checksum and frames cut short must not change. The fast one's-complement
 // sum is checked against the plain 16-bit loop at every length and
 // alignment that matters.
-#include "dataplane/checksum_completion.h"
+#include "wire/checksum_completion.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "dataplane/checksum.h"
 #include "tests/dataplane/offload_frames.h"
+#include "wire/checksum.h"
 
-namespace sockswitch::dataplane {
+namespace sockswitch::wire {
 namespace {
 
-using test::offload_frame;
-using test::plain_fold;
-using test::plain_sum;
+using dataplane::test::offload_frame;
+using dataplane::test::plain_fold;
+using dataplane::test::plain_sum;
 
 TEST(ChecksumPartial, EqualsThePlainSumAtEveryLengthAndAlignment) {
   std::mt19937 rng(7);
@@ -133,4 +133,4 @@ TEST(CompleteChecksumAt, AUdpSumOfZeroIsSentAsAllOnes) {
 }
 
 }  // namespace
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::wire

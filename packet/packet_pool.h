@@ -1,4 +1,4 @@
-// dataplane/packet_pool.h: a fixed set of packet buffers, handed out and taken back in bursts.
+// packet/packet_pool.h: a fixed set of packet buffers, handed out and taken back in bursts.
 //
 // Every buffer the dataplane uses is carved at setup out of one contiguous,
 // cache-line-aligned allocation: `count` buffers of `buffer_size` bytes each
@@ -44,9 +44,9 @@
 #include <span>
 #include <vector>
 
-#include "dataplane/packet.h"
+#include "packet/packet.h"
 
-namespace sockswitch::dataplane {
+namespace sockswitch::packet {
 
 class PacketPool final {
  public:
@@ -226,4 +226,4 @@ class PacketPool final {
   std::uint32_t headroom_ = 0;
 };
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::packet

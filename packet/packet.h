@@ -1,4 +1,4 @@
-// dataplane/packet.h: one frame in a pool-owned buffer, with room to grow at the front.
+// packet/packet.h: one frame in a pool-owned buffer, with room to grow at the front.
 //
 // A Packet is the descriptor the whole dataplane passes around: a pointer
 // into a fixed buffer that a PacketPool owns, the frame's offset and length
@@ -28,19 +28,11 @@
 #include <span>
 
 #include "flowtable/port_no.h"
+#include "wire/segmentation.h"
 
-namespace sockswitch::dataplane {
+namespace sockswitch::packet {
 
 inline constexpr std::uint32_t kDefaultHeadroom = 128;
-
-enum class GsoKind : std::uint8_t { none, tcp, udp_l4 };
-
-// How a GSO super-frame is to be cut: its kind and the L4 payload of each
-// segment (the virtio-net header's gso_size).
-struct Segmentation {
-  GsoKind kind = GsoKind::none;
-  std::uint16_t segment_payload = 0;
-};
 
 class Packet final {
  public:
@@ -79,9 +71,9 @@ class Packet final {
   void set_in_port(flowtable::PortNo p) noexcept { in_port_ = p; }
 
   // A super-frame still to be cut (kind none for an ordinary frame).
-  [[nodiscard]] Segmentation gso() const noexcept { return gso_; }
-  [[nodiscard]] bool is_gso() const noexcept { return gso_.kind != GsoKind::none; }
-  void set_gso(Segmentation s) noexcept { gso_ = s; }
+  [[nodiscard]] wire::Segmentation gso() const noexcept { return gso_; }
+  [[nodiscard]] bool is_gso() const noexcept { return gso_.kind != wire::GsoKind::none; }
+  void set_gso(wire::Segmentation s) noexcept { gso_ = s; }
 
   // Grows the frame by n bytes at the front; returns the new start, or
   // nullptr (frame unchanged) when the headroom is too small.
@@ -122,8 +114,8 @@ class Packet final {
   std::uint32_t offset_ = 0;
   std::uint32_t length_ = 0;
   flowtable::PortNo in_port_ = flowtable::kPortNone;
-  Segmentation gso_{};
+  wire::Segmentation gso_{};
   bool in_pool_ = false;  // catches double frees and frees of foreign packets
 };
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::packet

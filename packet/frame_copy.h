@@ -1,4 +1,4 @@
-// dataplane/frame_copy.h: copying a frame's bytes without a library call for short frames.
+// packet/frame_copy.h: copying a frame's bytes without a library call for short frames.
 //
 // Every copying port (ring, AF_PACKET, patch) and every copy an action makes
 // moves mostly minimum-size frames. A memcpy whose length is not known at
@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace sockswitch::dataplane {
+namespace sockswitch::packet {
 
 // dst and src must not overlap.
 inline void copy_frame_bytes(std::uint8_t* dst, const std::uint8_t* src, std::size_t n) noexcept {
@@ -26,4 +26,4 @@ inline void copy_frame_bytes(std::uint8_t* dst, const std::uint8_t* src, std::si
   if (n != 0) std::memcpy(dst, src, n);  // an empty span may have a null data()
 }
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::packet

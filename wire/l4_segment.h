@@ -1,4 +1,4 @@
-// dataplane/l4_segment.h: where an Ethernet frame's TCP or UDP segment lies, for the offload work.
+// wire/l4_segment.h: where an Ethernet frame's TCP or UDP segment lies, for the offload work.
 //
 // Checksum completion and GSO segmentation both need the same few facts of
 // a frame: where its IP header and its TCP/UDP segment start and end, where
@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <span>
 
-#include "dataplane/packet.h"
+#include "wire/segmentation.h"
 
-namespace sockswitch::dataplane {
+namespace sockswitch::wire {
 
 struct L4Segment {
   std::size_t l3 = 0;              // frame offset of the IP header
@@ -33,4 +33,4 @@ struct L4Segment {
 [[nodiscard]] bool locate_gso_l4(std::span<const std::uint8_t> frame, Segmentation how,
                                  L4Segment& seg) noexcept;
 
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::wire

@@ -1,6 +1,5 @@
-// tests/dataplane/packet_pool_test.cc: Packet edits, PacketPool accounting,
-// Burst bounds, and the burst extractor agreeing with the single-packet one.
-#include "dataplane/packet_pool.h"
+// tests/packet/packet_pool_test.cc: Packet edits, PacketPool accounting, Burst bounds.
+#include "packet/packet_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -10,17 +9,11 @@
 #include <thread>
 #include <vector>
 
-#include "dataplane/burst.h"
-#include "dataplane/flow_extractor.h"
-#include "tests/dataplane/frame_builder.h"
+#include "packet/burst.h"
 
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"  // see flow_extractor_test.cc
-
-namespace sockswitch::dataplane {
+namespace sockswitch::packet {
 namespace {
 
-using flowtable::FieldId;
-using flowtable::FlowKey;
 using flowtable::PortNo;
 
 TEST(Packet, EditsStayInsideTheBuffer) {
@@ -172,37 +165,5 @@ TEST(Burst, HoldsAtMostKBurstSize) {
   pool.free(p);
 }
 
-TEST(ExtractBurst, MatchesSinglePacketExtraction) {
-  PacketPool pool(kBurstSize);
-  Burst burst;
-  burst.set_size(pool.alloc_burst(burst.storage()));
-  ASSERT_EQ(burst.size(), kBurstSize);
-  for (std::size_t i = 0; i < burst.size(); ++i) {
-    test::FrameBuilder b;
-    b.eth(0x020000000001, 0x020000000002 + i, 0x0800);
-    b.ipv4({.proto = 17, .src = std::uint32_t(0x0a000000 + i)}).udp(std::uint16_t(1000 + i), 53);
-    auto f = b.build();
-    if (i == 7) f.resize(10);  // one runt in the middle
-    Packet* p = burst[i];
-    std::memcpy(p->append(static_cast<std::uint32_t>(f.size())), f.data(), f.size());
-    p->set_in_port(PortNo{static_cast<std::uint32_t>(i % 3 + 1)});
-  }
-  std::array<FlowKey, kBurstSize> keys;
-  std::array<ParseResult, kBurstSize> results;
-  ASSERT_EQ(extract_burst(burst.packets(), keys, results), kBurstSize);
-  for (std::size_t i = 0; i < burst.size(); ++i) {
-    FlowKey one;
-    EXPECT_EQ(results[i], extract_flow(*burst[i], one)) << i;
-    EXPECT_EQ(keys[i], one) << i;
-  }
-  EXPECT_EQ(results[7], ParseResult::truncated_l2);
-  EXPECT_EQ(keys[3].get(FieldId::tp_src), 1003u);
-  EXPECT_EQ(keys[4].get(FieldId::in_port), 2u);
-
-  // Fewer keys than packets: only that many are done; results are optional.
-  EXPECT_EQ(extract_burst(burst.packets(), std::span(keys).first(5)), 5u);
-  pool.free_burst(burst.packets());
-}
-
 }  // namespace
-}  // namespace sockswitch::dataplane
+}  // namespace sockswitch::packet
