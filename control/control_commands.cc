@@ -17,11 +17,13 @@ namespace {
 
 constexpr std::size_t kAny = SIZE_MAX;
 
-constexpr std::array<ControlCommand, 21> kCommands{{
+constexpr std::array<ControlCommand, 22> kCommands{{
     {"show", "show", "bridges, ports, link states and poll-thread statistics", 0, 0},
     {"dump-flows", "dump-flows BRIDGE", "flows with counters and durations (ovs-ofctl style)", 1,
      1},
     {"dump-ports", "dump-ports BRIDGE", "per-port packet, byte, drop and error counters", 1, 1},
+    {"fdb-show", "fdb-show BRIDGE", "the MAC addresses NORMAL has learned: port, VLAN, MAC, age", 1,
+     1},
     {"add-flow", "add-flow BRIDGE FLOW", "add one flow", 2, 2},
     {"add-flows", "add-flows BRIDGE FILE", "add every flow of an add-flows file", 2, 2},
     {"del-flows", "del-flows BRIDGE [FLOW] [--strict]", "delete matching flows (all without FLOW)",
@@ -167,6 +169,7 @@ std::string dispatch(Switch& sw, const std::string& cmd, std::vector<std::string
   if (cmd == "show") return sw.show();
   if (cmd == "dump-flows") return sw.dump_flows(args[0]);
   if (cmd == "dump-ports") return sw.dump_ports(args[0]);
+  if (cmd == "fdb-show") return sw.fdb_show(args[0]);
   if (cmd == "add-flow") return sw.add_flows(args[0], args[1], "<add-flow>");
   if (cmd == "add-flows" || cmd == "replace-flows") {
     // The client sends the file's text; the daemon needs no access to it.

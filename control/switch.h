@@ -218,6 +218,10 @@ class Switch final {
     std::uint64_t evictions = 0;
   };
   [[nodiscard]] MacTableCounts mac_table_counts(const std::string& bridge) const;
+  // NORMAL's live MAC entries (port, VLAN, MAC, age in seconds), as
+  // `ovs-appctl fdb/show` prints them; throws when the poll thread does not
+  // answer within 2 s.
+  [[nodiscard]] std::string fdb_show(const std::string& bridge);
   // Per-bridge thread statistics, summed (for tests and `show`).
   [[nodiscard]] std::uint64_t dropped(dataplane::Drop d) const;
 

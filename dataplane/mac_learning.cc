@@ -276,4 +276,26 @@ std::size_t MacLearningTable::port_entries(PortNo port) const noexcept {
   return slot == kNil ? 0 : ports_[slot].count;
 }
 
+std::uint64_t MacLearningTable::request_copy() {
+  if (copy_.size() != entries_.size()) copy_.resize(entries_.size());
+  // Release: the writer that sees the new ticket sees the buffer too.
+  return copy_requested_.fetch_add(1, std::memory_order_release) + 1;
+}
+
+void MacLearningTable::write_copy(Seconds now) noexcept {
+  const std::uint64_t ticket = copy_requested_.load(std::memory_order_acquire);
+  if (ticket == copy_served_seen_) return;
+  std::size_t n = 0;
+  for (std::uint32_t s = 0; s < ports_high_ && n < copy_.size(); ++s)
+    for (std::uint32_t e = ports_[s].head; e != kNil && n < copy_.size(); e = entries_[e].next) {
+      const Entry& entry = entries_[e];
+      if (expired(entry, now.count())) continue;
+      copy_[n++] = {entry.port, VlanId{static_cast<std::uint16_t>(entry.key & 0xfff)},
+                    packet::MacAddr{entry.key >> 12}, Seconds{now.count() - entry.last_seen}};
+    }
+  copy_count_ = n;
+  copy_served_seen_ = ticket;
+  copy_served_.store(ticket, std::memory_order_release);
+}
+
 }  // namespace sockswitch::dataplane

@@ -83,6 +83,14 @@ enum class LearnResult : std::uint8_t {
   no_port,    // all port slots are taken by other ports
 };
 
+// One live entry as `fdb-show` lists it.
+struct FdbEntry {
+  flowtable::PortNo port{};
+  VlanId vlan{};
+  packet::MacAddr mac{};
+  std::chrono::seconds age{};
+};
+
 class MacLearningTable final {
  public:
   using Seconds = std::chrono::seconds;
@@ -134,6 +142,26 @@ class MacLearningTable final {
     return published_evictions_.load(std::memory_order_relaxed);
   }
 
+  // A copy of the live entries for one other thread (the control thread's
+  // `fdb-show`), which may not read the table while the writer changes it:
+  // it asks with request_copy() (the first ask allocates room for every
+  // entry) and waits for copy_ready(ticket); the writer, which looks at
+  // copy_wanted() between bursts, answers with write_copy(now) without
+  // allocating. Only one thread may ask, and not again until its answer
+  // came or it gave up waiting.
+  [[nodiscard]] std::uint64_t request_copy();
+  [[nodiscard]] bool copy_wanted() const noexcept {
+    return copy_requested_.load(std::memory_order_relaxed) != copy_served_seen_;
+  }
+  void write_copy(Seconds now) noexcept;
+  [[nodiscard]] bool copy_ready(std::uint64_t ticket) const noexcept {
+    return copy_served_.load(std::memory_order_acquire) >= ticket;
+  }
+  // The answer to the latest ticket that copy_ready() said is ready.
+  [[nodiscard]] std::span<const FdbEntry> copy() const noexcept {
+    return std::span(copy_).first(copy_count_);
+  }
+
  private:
   static constexpr std::uint32_t kNil = 0xffff'ffff;
 
@@ -181,6 +209,11 @@ class MacLearningTable final {
   std::uint64_t removals_applied_ = 0;
   std::atomic<std::size_t> published_size_{0};
   std::atomic<std::uint64_t> published_evictions_{0};
+  std::vector<FdbEntry> copy_;  // sized once, by the first request_copy()
+  std::size_t copy_count_ = 0;
+  std::atomic<std::uint64_t> copy_requested_{0};
+  std::atomic<std::uint64_t> copy_served_{0};
+  std::uint64_t copy_served_seen_ = 0;  // the writer's own copy of copy_served_
 };
 
 }  // namespace sockswitch::dataplane

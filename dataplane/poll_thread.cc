@@ -87,6 +87,9 @@ void PollThread::run() noexcept {
     last_clock = clock;
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock.time_since_epoch());
     busy = poll_once(now);
+    for (const Bridge* b : bridges_)  // `fdb-show` asks the table's writer
+      if (const BridgeSnapshot* s = b->published(); s != nullptr && s->mac->copy_wanted())
+        s->mac->write_copy(now);
     if (clock - last_aging >= std::chrono::seconds(1)) {
       for (const Bridge* b : bridges_)
         if (const BridgeSnapshot* s = b->published()) {

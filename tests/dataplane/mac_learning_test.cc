@@ -45,6 +45,30 @@ TEST(MacLearning, LearnsPerMacAndVlan) {
   EXPECT_EQ(t.size(), 2u);
 }
 
+// fdb-show's copy: the live entries with their VLAN and age, none expired,
+// and only once per request.
+TEST(MacLearning, ACopyHoldsTheLiveEntriesWithTheirAges) {
+  MacLearningTable t({.max_entries = 64, .aging = 10s, .max_ports = 16, .seed = 42});
+  t.learn(mac(1), kVlan10, kP1, 0s);
+  t.learn(mac(2), kVlan20, kP2, 5s);
+  EXPECT_FALSE(t.copy_wanted());
+  const std::uint64_t ticket = t.request_copy();
+  EXPECT_TRUE(t.copy_wanted());
+  EXPECT_FALSE(t.copy_ready(ticket));
+  t.write_copy(12s);  // mac(1) is 12 s old: past its 10 s
+  EXPECT_FALSE(t.copy_wanted());
+  ASSERT_TRUE(t.copy_ready(ticket));
+  ASSERT_EQ(t.copy().size(), 1u);
+  const FdbEntry& e = t.copy()[0];
+  EXPECT_EQ(e.port, kP2);
+  EXPECT_EQ(e.vlan, kVlan20);
+  EXPECT_EQ(e.mac.bits, mac(2).bits);
+  EXPECT_EQ(e.age, 7s);
+  t.learn(mac(3), kVlan10, kP3, 13s);
+  t.write_copy(14s);  // nobody asked: the answer stays as it was
+  EXPECT_EQ(t.copy().size(), 1u);
+}
+
 TEST(MacLearning, IgnoresWhatIsNotAHostOnAPort) {
   MacLearningTable t(small(64));
   EXPECT_EQ(t.learn(MacAddr::from_u64(0xffffffffffff), kVlan10, kP1, 0s), LearnResult::ignored);
