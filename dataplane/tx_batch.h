@@ -27,8 +27,9 @@ class TxBatch final {
   explicit TxBatch(packet::PacketPool& pool)
       : pool_(pool), buffers_(std::make_unique<Buffer[]>(kMaxBridges * kMaxPortsPerBridge)) {}
 
-  // Queues `p` for `port` (slot `slot` of bridge `bridge`). Packets for a
-  // slot beyond the bounds are freed: the caller counted them as dropped.
+  // Queues `p` for `port` (slot `slot` of bridge `bridge`). A packet for a
+  // slot beyond the bounds is freed unsent: none comes, since the control
+  // plane refuses a ninth bridge and a 257th port.
   void enqueue(std::uint8_t bridge, std::int16_t slot, const BridgePort& port,
                packet::Packet* p) noexcept {
     if (bridge >= kMaxBridges || slot < 0 || std::size_t(slot) >= kMaxPortsPerBridge) {

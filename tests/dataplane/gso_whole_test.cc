@@ -16,8 +16,8 @@
 #include "dataplane/gso_segmenter.h"
 #include "dataplane/header_rewrite.h"
 #include "dataplane/tx_batch.h"
-#include "ports/port.h"
 #include "tests/dataplane/offload_frames.h"
+#include "tests/dataplane/recording_port.h"
 #include "wire/checksum.h"
 
 namespace sockswitch::dataplane {
@@ -33,27 +33,7 @@ namespace {
 using test::offload_frame;
 using test::OffloadFrame;
 using test::plain_fold;
-
-// Keeps what it is sent, as a device would until it is read.
-class RecordingPort final : public ports::Port {
- public:
-  explicit RecordingPort(bool takes_gso) : Port("rec"), takes_gso_(takes_gso) {}
-  std::size_t rx_burst(std::uint16_t, PacketPool&, std::span<Packet*>) noexcept override {
-    return 0;
-  }
-  void tx_burst(std::uint16_t, PacketPool&, std::span<Packet* const> packets) noexcept override {
-    sent.insert(sent.end(), packets.begin(), packets.end());
-  }
-  int wakeup_fd(std::uint16_t) const noexcept override { return -1; }
-  bool takes_gso() const noexcept override { return takes_gso_; }
-  ports::LinkState link_state() const noexcept override { return ports::LinkState::up; }
-  std::uint32_t mtu() const noexcept override { return 1500; }
-
-  std::vector<Packet*> sent;
-
- private:
-  bool takes_gso_;
-};
+using test::RecordingPort;
 
 Packet* super_frame(PacketPool& pool, const OffloadFrame& f, std::uint16_t mss) {
   Packet* p = pool.alloc_for(static_cast<std::uint32_t>(f.bytes.size()));
