@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "control/switch.h"
+#include "flowtable/value_text.h"
 
 namespace sockswitch::control {
 
@@ -38,13 +39,11 @@ std::string Switch::fdb_show(const std::string& name) {
   });
   std::string out = " port  VLAN  MAC                Age\n";
   for (const dataplane::FdbEntry& e : rows) {
-    const std::uint64_t m = e.mac.bits;
     const auto reserved = flowtable::reserved_port_name(e.port);
-    out +=
-        fmt::format("{:>5}  {:>4}  {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}  {:>3}\n",
-                    reserved ? std::string(*reserved) : std::to_string(flowtable::to_u32(e.port)),
-                    static_cast<std::uint16_t>(e.vlan), (m >> 40) & 0xff, (m >> 32) & 0xff,
-                    (m >> 24) & 0xff, (m >> 16) & 0xff, (m >> 8) & 0xff, m & 0xff, e.age.count());
+    out += fmt::format(
+        "{:>5}  {:>4}  {}  {:>3}\n",
+        reserved ? std::string(*reserved) : std::to_string(flowtable::to_u32(e.port)),
+        static_cast<std::uint16_t>(e.vlan), flowtable::format_mac(e.mac.bits), e.age.count());
   }
   return out;
 }

@@ -187,7 +187,7 @@ bool quoted_tuple(const Packet& p, const CtTuple& outer, std::uint32_t l4, CtTup
     if (in + 40 > len || (f[in] >> 4) != 6) return false;
     in_l4 = in + 40;
     t.proto = f[in + 6];
-    for (int i = 0; i < 8; ++i) {
+    for (std::size_t i = 0; i < 8; ++i) {
       t.src.hi = t.src.hi << 8 | f[in + 8 + i];
       t.src.lo = t.src.lo << 8 | f[in + 16 + i];
       t.dst.hi = t.dst.hi << 8 | f[in + 24 + i];
@@ -263,7 +263,8 @@ std::uint32_t pow2_at_least(std::uint32_t n) {
 Conntrack::Conntrack(std::uint32_t max_connections)
     : max_(max_connections),
       // Room for an uneven spread over the shards; the bound itself is global.
-      per_shard_(max_connections / kShards + max_connections / (kShards * 4) + 16),
+      per_shard_(static_cast<std::uint32_t>(max_connections / kShards +
+                                            max_connections / (kShards * 4) + 16)),
       seed_(std::random_device{}() | std::uint64_t{std::random_device{}()} << 32),
       shards_(std::make_unique<Shard[]>(kShards)) {
   const std::uint32_t buckets = pow2_at_least(per_shard_ * 2);

@@ -110,7 +110,7 @@ bool set_ipv6(Packet& p, FlowKey& key, bool source, flowtable::Wide value) noexc
   std::uint8_t* f = p.data();
   std::uint8_t* addr = f + l.l3 + (source ? 8 : 24);
   std::array<std::uint8_t, 16> next;
-  for (int i = 0; i < 8; ++i) {
+  for (std::size_t i = 0; i < 8; ++i) {
     next[i] = static_cast<std::uint8_t>(value.hi >> (56 - 8 * i));
     next[8 + i] = static_cast<std::uint8_t>(value.lo >> (56 - 8 * i));
   }
@@ -334,7 +334,7 @@ bool apply_rewrite(const Action& a, Packet& p, FlowKey& key) noexcept {
     case ActionKind::pop_vlan:
       return pop_tag(p, key);
     case ActionKind::push_vlan: {
-      const std::uint16_t tci = outer_tci(p) & ~flowtable::kVlanCfi;
+      const auto tci = static_cast<std::uint16_t>(outer_tci(p) & ~unsigned{flowtable::kVlanCfi});
       return push_tag(p, key, static_cast<std::uint16_t>(v), tci);
     }
     case ActionKind::dec_ttl: {

@@ -49,9 +49,9 @@ void PollThread::pin(std::optional<int> cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (cpu) {
-    CPU_SET(*cpu, &set);
+    CPU_SET(static_cast<std::size_t>(*cpu), &set);
   } else {
-    for (int c = 0; c < CPU_SETSIZE; ++c)
+    for (std::size_t c = 0; c < CPU_SETSIZE; ++c)
       CPU_SET(c, &set);
   }
   if (int e = pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set))

@@ -100,7 +100,8 @@ FlowAnalysis analyze_flows(std::span<const FlowRule> rules) {
     const auto single = std::find_if(winners.begin(), winners.end(),
                                      [&](const Match* w) { return covers(*w, r.match); });
     if (single != winners.end())
-      result.shadows.push_back({j, {winner_index[single - winners.begin()]}});
+      result.shadows.push_back(
+          {j, {winner_index[static_cast<std::size_t>(single - winners.begin())]}});
     else if (covered_by(r.match, winners))
       result.shadows.push_back({j, winner_index});
   }

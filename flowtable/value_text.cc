@@ -149,9 +149,9 @@ Wide parse_ipv6(std::string_view s) {
   if (s.size() > 45 || ::inet_pton(AF_INET6, text.c_str(), bytes.data()) != 1)
     throw ValueError(fmt::format("'{}' is not an IPv6 address", s));
   Wide w;
-  for (int i = 0; i < 8; ++i)
+  for (std::size_t i = 0; i < 8; ++i)
     w.hi = w.hi << 8 | bytes[i];
-  for (int i = 8; i < 16; ++i)
+  for (std::size_t i = 8; i < 16; ++i)
     w.lo = w.lo << 8 | bytes[i];
   return w;
 }
@@ -183,9 +183,9 @@ std::string format_ipv4(std::uint32_t a) {
 
 std::string format_ipv6(Wide w) {
   std::array<unsigned char, 16> bytes{};
-  for (int i = 0; i < 8; ++i)
+  for (std::size_t i = 0; i < 8; ++i)
     bytes[i] = static_cast<unsigned char>(w.hi >> (56 - 8 * i));
-  for (int i = 0; i < 8; ++i)
+  for (std::size_t i = 0; i < 8; ++i)
     bytes[8 + i] = static_cast<unsigned char>(w.lo >> (56 - 8 * i));
   std::array<char, INET6_ADDRSTRLEN> buf{};
   ::inet_ntop(AF_INET6, bytes.data(), buf.data(), buf.size());

@@ -21,6 +21,7 @@
 #include "control/config.h"
 #include "control/control_commands.h"
 #include "control/switch.h"
+#include "flowtable/value_text.h"
 #include "tests/control/switch_host.h"
 #include "tests/control/switch_thread.h"
 #include "tests/net/require_netns.h"
@@ -43,12 +44,6 @@ bool eventually(F done) {
     std::this_thread::sleep_for(10ms);
   }
   return true;
-}
-
-std::string mac_text(std::uint64_t m) {
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", (m >> 40) & 0xff,
-                     (m >> 32) & 0xff, (m >> 24) & 0xff, (m >> 16) & 0xff, (m >> 8) & 0xff,
-                     m & 0xff);
 }
 
 TEST(FdbShow, ListsALearnedAddressAsOvsDoes) {
@@ -124,8 +119,8 @@ tag = 10
   const std::string out = sw.call([](control::Switch& s) { return s.fdb_show("br0"); });
   const std::string header = " port  VLAN  MAC                Age\n";
   ASSERT_EQ(out.substr(0, header.size()), header) << out;
-  const std::string row_a = fmt::format("    1    10  {}  ", mac_text(a.mac()));
-  const std::string row_b = fmt::format("    2    10  {}  ", mac_text(b.mac()));
+  const std::string row_a = fmt::format("    1    10  {}  ", flowtable::format_mac(a.mac()));
+  const std::string row_b = fmt::format("    2    10  {}  ", flowtable::format_mac(b.mac()));
   EXPECT_NE(out.find(row_a), std::string::npos) << out;
   EXPECT_NE(out.find(row_b), std::string::npos) << out;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << "only the two containers:\n" << out;
