@@ -21,12 +21,12 @@
 namespace {
 
 using namespace sockswitch::dataplane;
-using sockswitch::packet::Packet;
-using sockswitch::packet::PacketPool;
-using sockswitch::packet::kBurstSize;
-using sockswitch::packet::MacAddr;
 using sockswitch::flowtable::FlowKey;
 using sockswitch::flowtable::PortNo;
+using sockswitch::packet::kBurstSize;
+using sockswitch::packet::MacAddr;
+using sockswitch::packet::Packet;
+using sockswitch::packet::PacketPool;
 
 void put16(std::uint8_t* p, std::uint16_t v) {
   p[0] = v >> 8;

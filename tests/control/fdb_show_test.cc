@@ -8,7 +8,6 @@
 // lists each container's own MAC on its own port in VLAN 10, young, and
 // nothing else. An unknown bridge is refused.
 #include <gtest/gtest.h>
-#include <pcap/pcap.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,6 +21,7 @@
 #include "control/control_commands.h"
 #include "control/switch.h"
 #include "flowtable/value_text.h"
+#include "tests/control/broadcast_pcap.h"
 #include "tests/control/switch_host.h"
 #include "tests/control/switch_thread.h"
 #include "tests/net/require_netns.h"
@@ -51,18 +51,7 @@ TEST(FdbShow, ListsALearnedAddressAsOvsDoes) {
       std::filesystem::temp_directory_path() / ("fdb-show-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string frames = (dir / "p1.pcap").string();
-  {
-    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-    pcap_dumper_t* out = pcap_dump_open(dead, frames.c_str());
-    ASSERT_NE(out, nullptr) << pcap_geterr(dead);
-    std::uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
-                              0,    0,    0,    0,    0x01, 0x88, 0xb5};
-    pcap_pkthdr h{};
-    h.caplen = h.len = sizeof frame;
-    pcap_dump(reinterpret_cast<u_char*>(out), &h, frame);
-    pcap_dump_close(out);
-    pcap_close(dead);
-  }
+  write_broadcast_pcap(frames);
   control::Switch sw(control::parse_config(fmt::format(R"([[bridge]]
 name = "br"
 flow = ["priority=10,actions=normal"]

@@ -13,7 +13,6 @@
 // name; malformed ctl arguments are refused, counted, and change nothing.
 #include <gtest/gtest.h>
 
-#include <pcap/pcap.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -25,6 +24,7 @@
 #include "control/config.h"
 #include "control/control_commands.h"
 #include "control/switch.h"
+#include "tests/control/broadcast_pcap.h"
 
 namespace sockswitch::test {
 namespace {
@@ -142,18 +142,7 @@ TEST(RuntimePorts, ADeletedPortsLearnedMacsAreForgotten) {
       std::filesystem::temp_directory_path() / ("rtports-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string frames = (dir / "p1.pcap").string();
-  {
-    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-    pcap_dumper_t* out = pcap_dump_open(dead, frames.c_str());
-    ASSERT_NE(out, nullptr) << pcap_geterr(dead);
-    std::uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
-                              0,    0,    0,    0,    0x01, 0x88, 0xb5};
-    pcap_pkthdr h{};
-    h.caplen = h.len = sizeof frame;
-    pcap_dump(reinterpret_cast<u_char*>(out), &h, frame);
-    pcap_dump_close(out);
-    pcap_close(dead);
-  }
+  write_broadcast_pcap(frames);
   control::Switch sw(control::parse_config(std::string(kConfig) + "rx_pcap = \"" + frames + "\"\n",
                                            "<runtime ports>"));
   const flowtable::PortNo p2{2};
