@@ -18,6 +18,7 @@
 #include "dataplane/flow_extractor.h"
 
 namespace dp = sockswitch::dataplane;
+namespace pk = sockswitch::packet;
 namespace ft = sockswitch::flowtable;
 
 namespace {
@@ -168,7 +169,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       ct.value.hi = 0xffffffff;
     }
     now += (how >> 3) & 7 ? 0 : 40;  // now and then a long pause: timeouts run out
-    dp::Packet p;
+    pk::Packet p;
     p.bind(buffer.data(), static_cast<std::uint32_t>(buffer.size()));
     std::memcpy(p.append(static_cast<std::uint32_t>(f.b.size())), f.b.data(), f.b.size());
     ft::FlowKey key;

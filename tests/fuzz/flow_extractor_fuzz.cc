@@ -23,6 +23,7 @@
 #include "tests/dataplane/key_diff.h"
 
 namespace dp = sockswitch::dataplane;
+namespace pk = sockswitch::packet;
 namespace ft = sockswitch::flowtable;
 
 namespace {
@@ -56,14 +57,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The burst path reads from a pool buffer; frames longer than a buffer's
   // room are what a port could never hand over.
-  static dp::PacketPool pool(1);
-  dp::Packet* p = pool.alloc();
+  static pk::PacketPool pool(1);
+  pk::Packet* p = pool.alloc();
   if (size <= p->tailroom()) {
     if (size > 0) std::memcpy(p->append(static_cast<std::uint32_t>(size)), data, size);
     p->set_in_port(in_port);
     ft::FlowKey burst_key;
     dp::KeyInfo info;
-    dp::Packet* const one[] = {p};
+    pk::Packet* const one[] = {p};
     if (dp::extract_burst(one, std::span(&burst_key, 1), std::span(&info, 1)) != 1)
       fail("extract_burst skipped the packet", "");
     if (info.result != rf) fail("extract_burst result differs", "");

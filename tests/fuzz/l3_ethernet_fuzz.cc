@@ -31,7 +31,7 @@
 #include "packet/packet_pool.h"
 #include "ports/l3_ethernet.h"
 
-namespace dp = sockswitch::dataplane;
+namespace pk = sockswitch::packet;
 using sockswitch::ports::L3Ethernet;
 
 namespace {
@@ -168,7 +168,7 @@ std::uint32_t sum16(const std::uint8_t* p, std::size_t n, std::uint32_t acc) {
   return acc;
 }
 
-void check_reply(const dp::Packet& p) {
+void check_reply(const pk::Packet& p) {
   const std::uint8_t* d = p.data();
   check(load_mac(d + 6) == kPortMac, "reply not from the port's MAC");
   if (p.length() == 60) {
@@ -203,14 +203,14 @@ std::unique_ptr<sockswitch::ports::NeighborClaims> claims() {
 
 struct Rig {
   Rig() { neighbors.claims.publish(claims()); }
-  dp::PacketPool pool{8};
+  pk::PacketPool pool{8};
   sockswitch::ports::L3Neighbors neighbors;
-  L3Ethernet port{dp::MacAddr{kPortMac}, neighbors};
+  L3Ethernet port{pk::MacAddr{kPortMac}, neighbors};
   std::uint64_t taken = 0;
 };
 
 void to_device(Rig& r, const std::vector<std::uint8_t>& frame) {
-  dp::Packet* p = r.pool.alloc();
+  pk::Packet* p = r.pool.alloc();
   if (frame.size() > p->tailroom()) {
     r.pool.free(p);
     return;
@@ -232,7 +232,7 @@ void to_device(Rig& r, const std::vector<std::uint8_t>& frame) {
 }
 
 void to_bridge(Rig& r, const std::vector<std::uint8_t>& packet) {
-  dp::Packet* p = r.pool.alloc();
+  pk::Packet* p = r.pool.alloc();
   if (packet.size() > p->tailroom()) {
     r.pool.free(p);
     return;
@@ -259,7 +259,7 @@ void to_bridge(Rig& r, const std::vector<std::uint8_t>& packet) {
 }
 
 void take_replies(Rig& r, std::size_t room) {
-  dp::Packet* out[L3Ethernet::kReplyQueue];
+  pk::Packet* out[L3Ethernet::kReplyQueue];
   const std::size_t n = r.port.take_replies(r.pool, std::span(out, room));
   for (std::size_t i = 0; i < n; ++i) {
     check_reply(*out[i]);

@@ -41,6 +41,7 @@
 #include "ports/ring_port.h"
 
 namespace dp = sockswitch::dataplane;
+namespace pk = sockswitch::packet;
 namespace ft = sockswitch::flowtable;
 
 namespace {
@@ -92,7 +93,7 @@ priority=1,actions=normal
 constexpr dp::PipelineConfig kSmallCaches{.emc_entries = 64, .megaflow_entries_per_mask = 64};
 
 struct Rig {
-  dp::PacketPool pool{4096};
+  pk::PacketPool pool{4096};
   dp::ThreadStats stats;
   dp::Conntrack conntrack{256};
   std::vector<std::unique_ptr<sockswitch::ports::RingPort>> ports;  // shared by both bridges
@@ -184,7 +185,7 @@ Output run(Rig& rig, dp::Bridge& bridge, const std::vector<Frame>& frames, bool 
   dp::BridgeSnapshot snap = *bridge.published();
   Output out;
   std::chrono::seconds now{1000};
-  dp::Burst burst;
+  pk::Burst burst;
   std::size_t n = 0;
   std::uint8_t port = 0;
   auto process = [&] {
@@ -203,7 +204,7 @@ Output run(Rig& rig, dp::Bridge& bridge, const std::vector<Frame>& frames, bool 
     if (n > 0 && (f.port != port || f.advance != 0)) process();
     now += std::chrono::seconds(f.advance);
     port = f.port;
-    dp::Packet* p = rig.pool.alloc();
+    pk::Packet* p = rig.pool.alloc();
     if (p == nullptr) fail("pool ran dry");
     // A port never hands over more than a buffer holds after its headroom.
     const std::uint32_t length =
@@ -211,7 +212,7 @@ Output run(Rig& rig, dp::Bridge& bridge, const std::vector<Frame>& frames, bool 
     if (length > 0) std::memcpy(p->append(length), f.bytes, length);
     p->set_in_port(ft::PortNo{f.port + 1u});
     burst.storage()[n++] = p;
-    if (fresh || f.end_burst || n == dp::kBurstSize) process();
+    if (fresh || f.end_burst || n == pk::kBurstSize) process();
   }
   process();
   if (rig.pool.available() != before) fail("packets were not returned to the pool");
