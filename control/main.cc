@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   check_cmd->add_option("files", check.files, "ovs-ofctl add-flows files")->required();
 
   TraceRequest trace_request;
-  CLI::App* trace_cmd =
-      app.add_subcommand("trace", "Show the flow a packet with the given headers would match");
+  CLI::App* trace_cmd = app.add_subcommand(
+      "trace", "Show what the switch does with a packet with the given headers, step by step");
   trace_cmd->add_option("--flows", trace_request.flows_file, "ovs-ofctl add-flows file")
       ->required();
   trace_cmd->add_option("--port", trace_request.ports, "NAME=NUMBER (repeatable)")->required();

@@ -13,7 +13,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "control/flow_trace.h"
 #include "flowtable/flow_printer.h"
 #include "flowtable/value_text.h"
 #include "ports/port_factory.h"
@@ -320,12 +319,6 @@ std::uint16_t Switch::rx_queues(const std::string& bridge_name, const std::strin
   for (const dataplane::BridgePort& bp : bridge(bridge_name).bridge->ports())
     if (bp.port->name() == port) return bp.rx_queues;
   throw std::invalid_argument("no port named '" + port + "' on " + bridge_name);
-}
-
-std::string Switch::trace(const std::string& name, const std::string& packet, bool json) const {
-  const RunningBridge& b = bridge(name);
-  flowtable::PortMap ports = b.config.port_map;  // a copy: parse_flow takes it by reference
-  return trace_report(*b.bridge->flows().current(), packet, ports, json);
 }
 
 }  // namespace sockswitch::control

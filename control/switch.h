@@ -99,8 +99,9 @@ class Switch final {
   std::string del_meters(const std::string& bridge, const std::string& selector);
   [[nodiscard]] std::string dump_meters(const std::string& bridge, const std::string& selector);
   [[nodiscard]] std::string meter_stats(const std::string& bridge, const std::string& selector);
-  [[nodiscard]] std::string trace(const std::string& bridge, const std::string& packet,
-                                  bool json) const;
+  // What the bridge does with a described packet (flow_trace.h), against
+  // its live table and a copy of its live MAC table.
+  [[nodiscard]] std::string trace(const std::string& bridge, const std::string& packet, bool json);
   // A native wireguard port's peers, latest handshakes and transfer counters.
   [[nodiscard]] std::string wg_show(const std::string& port) const;
   // Every native wireguard port's peers, with their bridge and port (metrics).
@@ -222,6 +223,8 @@ class Switch final {
   // `ovs-appctl fdb/show` prints them; throws when the poll thread does not
   // answer within 2 s.
   [[nodiscard]] std::string fdb_show(const std::string& bridge);
+  // The entries under fdb_show, unsorted.
+  [[nodiscard]] std::vector<dataplane::FdbEntry> mac_entries(const std::string& bridge);
   // Per-bridge thread statistics, summed (for tests and `show`).
   [[nodiscard]] std::uint64_t dropped(dataplane::Drop d) const;
 

@@ -15,7 +15,7 @@ namespace sockswitch::control {
 // The table has one writer, the bridge's poll thread, so the control thread
 // asks it for a copy and waits. A bridge no thread serves has the control
 // thread as its writer, which then copies it itself.
-std::string Switch::fdb_show(const std::string& name) {
+std::vector<dataplane::FdbEntry> Switch::mac_entries(const std::string& name) {
   dataplane::MacLearningTable& mac = bridge(name).bridge->mac_table();
   const std::uint64_t ticket = mac.request_copy();
   if (threads_.empty() || pool_of(name) == nullptr) {
@@ -32,7 +32,11 @@ std::string Switch::fdb_show(const std::string& name) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
-  std::vector<dataplane::FdbEntry> rows(mac.copy().begin(), mac.copy().end());
+  return {mac.copy().begin(), mac.copy().end()};
+}
+
+std::string Switch::fdb_show(const std::string& name) {
+  std::vector<dataplane::FdbEntry> rows = mac_entries(name);
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     return std::tuple(flowtable::to_u32(a.port), a.vlan, a.mac.bits) <
            std::tuple(flowtable::to_u32(b.port), b.vlan, b.mac.bits);

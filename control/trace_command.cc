@@ -1,6 +1,6 @@
-// control/trace_command.cc: install a flow file into a real FlowTable and ask
-// its classifier which flow a described packet hits, following resubmit and
-// goto_table into later tables the way the dataplane will.
+// control/trace_command.cc: install a flow file into a real FlowTable and run
+// a described packet through the dataplane's executor against it, with an
+// empty MAC table (NORMAL floods) and an empty connection table.
 #include "control/trace_command.h"
 
 #include <ostream>
@@ -29,7 +29,11 @@ int trace(const TraceRequest& request, std::ostream& out, std::ostream& err) {
     FlowTable table;
     table.apply(mods);
 
-    out << trace_report(*table.current(), request.packet, ports, request.json);
+    dataplane::MacLearningTable mac;
+    dataplane::Conntrack conntrack(1024);
+    dataplane::BridgeSnapshot bridge = offline_snapshot(table.current(), ports, mac);
+    bridge.conntrack = &conntrack;
+    out << trace_report(bridge, request.packet, ports, request.json);
     return 0;
   } catch (const std::exception& e) {
     err << e.what() << "\n";

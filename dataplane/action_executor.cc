@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/flow_extractor.h"
 #include "dataplane/header_rewrite.h"
 #include "flowtable/subfield.h"
 #include "packet/frame_copy.h"
@@ -31,12 +32,55 @@ void ActionExecutor::run_actions(const BridgeSnapshot& bridge,
 
 void ActionExecutor::finish(PacketRun& r) noexcept {
   if (r.pending != kNoPortIndex && !r.dead) {
-    tx_.enqueue(r.bridge->bridge_index, r.pending, r.bridge->ports[std::size_t(r.pending)],
-                r.packet);
+    transmit(*r.bridge, r.pending, r.packet);
     return;
   }
-  stats_.drop(r.reason);
+  drop(r.reason);
   pool_.free(r.packet);
+}
+
+void ActionExecutor::transmit(const BridgeSnapshot& bridge, std::int16_t slot, Packet* p) noexcept {
+  const BridgePort& port = bridge.ports[std::size_t(slot)];
+  if (trace_ == nullptr) [[likely]] {
+    tx_.enqueue(bridge.bridge_index, slot, port, p);
+    return;
+  }
+  TraceEvent e{.kind = TraceEvent::Kind::output, .port = port.no};
+  (void)extract_flow(*p, e.key);
+  note(e);
+  pool_.free(p);
+}
+
+void ActionExecutor::drop(Drop reason) noexcept {
+  stats_.drop(reason);
+  if (trace_ != nullptr) [[unlikely]]
+    note({.kind = TraceEvent::Kind::dropped, .reason = reason});
+}
+
+void ActionExecutor::trace(const BridgeSnapshot& bridge, Packet* p, flowtable::FlowKey& key,
+                           std::chrono::seconds now, TraceLog& log) noexcept {
+  trace_ = &log;
+  begin_burst();
+  PacketRun r{&bridge, p, &key, now, bridge.index(p->in_port())};
+  static constexpr flowtable::Action kNormal{flowtable::ActionKind::normal};
+  if (bridge.fail_open) {
+    execute(r, std::span(&kNormal, 1), 0, 0);
+  } else {
+    // Table 0 as Pipeline::decide_uncached looks it up (its caches hold
+    // only what this lookup returns).
+    flowtable::FlowMask consulted;
+    const flowtable::ClassifierRule* rule = bridge.flows->lookup(0, key, consulted);
+    note({.kind = TraceEvent::Kind::lookup, .rule = rule, .key = key});
+    if (rule != nullptr) {
+      r.flow = &rule->flow;
+      execute(r, rule->flow.actions, rule->flow.table, 0);
+    } else {
+      if (bridge.miss_to_controller) note({.kind = TraceEvent::Kind::controller, .key = key});
+      r.reason = Drop::no_match;
+    }
+  }
+  finish(r);
+  trace_ = nullptr;
 }
 
 void ActionExecutor::run_list(const BridgeSnapshot& bridge,
@@ -49,6 +93,10 @@ void ActionExecutor::run_list(const BridgeSnapshot& bridge,
 
 void ActionExecutor::punt(PacketRun& r, std::uint16_t max_len) noexcept {
   if (r.wire_tci >= 0) settle_pending(r);  // the controller sees the frame as it came
+  if (trace_ != nullptr) [[unlikely]] {
+    note({.kind = TraceEvent::Kind::controller, .key = *r.key});
+    return;
+  }
   // A table-miss flow (priority 0, matching everything) reports no match,
   // as OpenFlow 1.3 has it.
   const flowtable::FlowRule* f = r.flow;
@@ -62,7 +110,7 @@ void ActionExecutor::punt_frame(const BridgeSnapshot& bridge, const Packet& p,
   ControllerQueues* q = bridge.controller;
   PuntedPacket* slot = q != nullptr ? q->punts.slot() : nullptr;
   if (slot == nullptr) {
-    stats_.drop(Drop::controller_queue);
+    drop(Drop::controller_queue);
     return;
   }
   const std::size_t n = std::min<std::size_t>({p.length(), max_len, slot->data.size()});
@@ -81,6 +129,11 @@ void ActionExecutor::execute(PacketRun& r, std::span<const flowtable::Action> ac
                              std::uint8_t table, int depth) noexcept {
   for (const Action& a : actions) {
     if (r.dead) return;
+    if (trace_ != nullptr) [[unlikely]]
+      note({.kind = TraceEvent::Kind::action,
+            .table = table,
+            .depth = static_cast<std::uint8_t>(depth),
+            .action = &a});
     switch (a.kind) {
       case ActionKind::output:
         output_port(r, a.port);
@@ -121,10 +174,14 @@ void ActionExecutor::execute(PacketRun& r, std::span<const flowtable::Action> ac
         break;
       case ActionKind::ct_clear:
         set_ct_fields(*r.key, {}, 0);
+        if (trace_ != nullptr) [[unlikely]]
+          note({.kind = TraceEvent::Kind::changed, .key = *r.key});
         break;
       case ActionKind::load:
       case ActionKind::move:
         load_bits(r, a);
+        if (trace_ != nullptr) [[unlikely]]
+          note({.kind = TraceEvent::Kind::changed, .key = *r.key});
         break;
       case ActionKind::meter:
         if (!metered(r, static_cast<std::uint32_t>(a.value.lo))) {
@@ -140,6 +197,8 @@ void ActionExecutor::execute(PacketRun& r, std::span<const flowtable::Action> ac
         if (!apply_rewrite(a, *r.packet, *r.key)) {
           r.dead = true;
           r.reason = a.kind == ActionKind::dec_ttl ? Drop::ttl_expired : Drop::bad_edit;
+        } else if (trace_ != nullptr) [[unlikely]] {
+          note({.kind = TraceEvent::Kind::changed, .key = *r.key});
         }
         break;
     }
@@ -158,11 +217,18 @@ void ActionExecutor::lookup_and_execute(PacketRun& r, std::uint8_t table, int de
     return;
   }
   const flowtable::ClassifierRule* rule = lookup_later(*r.bridge, table, *r.key);
+  if (trace_ != nullptr) [[unlikely]]
+    note({.kind = TraceEvent::Kind::lookup,
+          .table = table,
+          .depth = static_cast<std::uint8_t>(depth),
+          .rule = rule,
+          .key = *r.key});
   if (rule == nullptr) {
     if (r.pending == kNoPortIndex) r.reason = Drop::no_match;
     return;
   }
-  rule->counters->count(thread_, 1, r.packet->length());
+  if (trace_ == nullptr) [[likely]]
+    rule->counters->count(thread_, 1, r.packet->length());
   const flowtable::FlowRule* caller = r.flow;
   r.flow = &rule->flow;
   execute(r, rule->flow.actions, table, depth);
@@ -195,12 +261,11 @@ const flowtable::ClassifierRule* ActionExecutor::lookup_later(
 
 void ActionExecutor::output_port(PacketRun& r, PortNo port) noexcept {
   const std::int16_t slot = r.bridge->index(port);
-  if (slot == kNoPortIndex) {
-    r.reason = Drop::port_unknown;
-    return;
-  }
-  if (slot == r.in_slot) {
-    r.reason = Drop::reflect;  // OpenFlow: output to the ingress port needs in_port
+  if (slot == kNoPortIndex || slot == r.in_slot) {
+    // OpenFlow: output to the ingress port needs in_port
+    r.reason = slot == kNoPortIndex ? Drop::port_unknown : Drop::reflect;
+    if (trace_ != nullptr) [[unlikely]]
+      note({.kind = TraceEvent::Kind::refused, .reason = r.reason, .port = port});
     return;
   }
   output(r, slot);
@@ -217,9 +282,9 @@ void ActionExecutor::output(PacketRun& r, std::int16_t slot) noexcept {
 void ActionExecutor::send_pending(PacketRun& r) noexcept {
   if (r.pending == kNoPortIndex) return;
   if (Packet* c = copy(*r.packet)) {
-    tx_.enqueue(r.bridge->bridge_index, r.pending, r.bridge->ports[std::size_t(r.pending)], c);
+    transmit(*r.bridge, r.pending, c);
   } else {
-    stats_.drop(Drop::no_buffer);
+    drop(Drop::no_buffer);
   }
   r.pending = kNoPortIndex;
 }
@@ -258,6 +323,11 @@ void ActionExecutor::set_ct_fields(flowtable::FlowKey& key, CtVerdict v,
 void ActionExecutor::conntrack(PacketRun& r, const Action& a, bool last, int depth) noexcept {
   CtVerdict v{flowtable::kCtStateTracked | flowtable::kCtStateInvalid};
   if (Conntrack* ct = r.bridge->conntrack) v = ct->track(*r.packet, *r.key, a, r.now);
+  if (trace_ != nullptr) [[unlikely]] {
+    TraceEvent e{.kind = TraceEvent::Kind::conntrack, .key = *r.key};
+    set_ct_fields(e.key, v, a.zone);
+    note(e);
+  }
   if (a.table == flowtable::kCtNoTable) return;  // only the lookup ct() starts sees the state
   if (last) {
     set_ct_fields(*r.key, v, a.zone);
@@ -267,7 +337,7 @@ void ActionExecutor::conntrack(PacketRun& r, const Action& a, bool last, int dep
   if (r.wire_tci >= 0) settle_pending(r);
   Packet* c = copy(*r.packet);
   if (c == nullptr) {
-    stats_.drop(Drop::no_buffer);
+    drop(Drop::no_buffer);
     return;
   }
   flowtable::FlowKey key = *r.key;
@@ -301,6 +371,10 @@ void ActionExecutor::load_bits(PacketRun& r, const Action& a) noexcept {
 }
 
 bool ActionExecutor::metered(PacketRun& r, std::uint32_t id) noexcept {
+  if (trace_ != nullptr) [[unlikely]] {
+    note({.kind = TraceEvent::Kind::meter, .key = *r.key});
+    return true;
+  }
   MeterState* m = r.bridge->meters->find(id);
   if (m == nullptr) return true;  // deleted meters take their flows with them: a moment's race
   if (now_ns_ == 0) now_ns_ = monotonic_ns();
@@ -312,8 +386,12 @@ std::int16_t ActionExecutor::learn_and_find(PacketRun& r, VlanId vlan) noexcept 
   MacLearningTable& mac = *r.bridge->mac;
   mac.learn(MacAddr::from_u64(k.get(FieldId::eth_src)), vlan, r.packet->in_port(), r.now);
   const MacAddr dst = MacAddr::from_u64(k.get(FieldId::eth_dst));
-  if (dst.is_multicast()) return kNoPortIndex;
-  const auto port = mac.lookup(dst, vlan, r.now);
+  const auto port = dst.is_multicast() ? std::optional<PortNo>{} : mac.lookup(dst, vlan, r.now);
+  if (trace_ != nullptr) [[unlikely]] {
+    TraceEvent e{.kind = TraceEvent::Kind::normal, .port = port.value_or(flowtable::kPortNone)};
+    e.key.set(FieldId::vlan_tci, static_cast<std::uint16_t>(vlan));
+    note(e);
+  }
   return port ? r.bridge->index(*port) : kNoPortIndex;
 }
 
@@ -379,7 +457,7 @@ void ActionExecutor::output_tagged(PacketRun& r, std::int16_t slot, std::uint16_
   }
   if (now != tci) {
     if (!set_outer_tci(*r.packet, tci)) {
-      stats_.drop(Drop::bad_edit);  // no headroom for the tag: this port goes without
+      drop(Drop::bad_edit);  // no headroom for the tag: this port goes without
       return;
     }
     r.wire_tci = tci;

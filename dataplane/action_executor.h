@@ -23,6 +23,12 @@
 // in depth. Rewrites update the packet's key, so later lookups see the
 // packet as it now is.
 //
+// trace() runs one packet through the same code with a TraceLog: every step
+// is written down, outputs are recorded and not sent, and nothing with a
+// life beyond the packet is touched (meters are not charged, the OpenFlow
+// clients get no copy, flow counters do not count). Off, it costs a test of
+// one pointer at each step, never per byte.
+//
 // Hot path: noexcept, no allocation (copies come from the thread's pool).
 #pragma once
 
@@ -32,6 +38,7 @@
 #include "dataplane/bridge.h"
 #include "dataplane/exact_match_cache.h"
 #include "dataplane/thread_stats.h"
+#include "dataplane/trace_log.h"
 #include "dataplane/tx_batch.h"
 #include "flowtable/classifier_rule.h"
 
@@ -76,6 +83,12 @@ class ActionExecutor final {
   void punt_frame(const BridgeSnapshot& bridge, const packet::Packet& p, std::uint16_t max_len,
                   std::uint64_t cookie, std::uint8_t table, std::uint8_t reason,
                   bool miss) noexcept;
+  // The whole decision for `p` (in_port set, `key` extracted from it) as
+  // Pipeline::process makes it, written into `log`; consumes `p`. The
+  // caller passes a snapshot whose MAC table and connection table are its
+  // own: NORMAL learns and ct() tracks into them as they would live.
+  void trace(const BridgeSnapshot& bridge, packet::Packet* p, flowtable::FlowKey& key,
+             std::chrono::seconds now, TraceLog& log) noexcept;
   // A new receive burst: meters read the clock again (once, when needed).
   void begin_burst() noexcept { now_ns_ = 0; }
   // Runs a PACKET_OUT's actions on `p` (in_port already set); consumes it.
@@ -104,6 +117,11 @@ class ActionExecutor final {
                    packet::Packet* p, flowtable::FlowKey& key, std::chrono::seconds now) noexcept;
   // The packet to its pending output, or freed and counted with its reason.
   void finish(PacketRun& r) noexcept;
+  // Queues `p` for slot `slot`, or, tracing, records it as it leaves.
+  void transmit(const BridgeSnapshot& bridge, std::int16_t slot, packet::Packet* p) noexcept;
+  void drop(Drop reason) noexcept;
+  // Tracing only (callers test trace_ first): one step into the log.
+  void note(const TraceEvent& e) noexcept { trace_->add(e); }
   // ct(): tracks the packet and, with table=N, looks it up there tracked.
   // `last`: nothing follows in the flow's own list.
   void conntrack(PacketRun& r, const flowtable::Action& a, bool last, int depth) noexcept;
@@ -154,6 +172,7 @@ class ActionExecutor final {
   TxBatch& tx_;
   ThreadStats& stats_;
   std::unique_ptr<ExactMatchCache<TableDecision>> later_tables_;
+  TraceLog* trace_ = nullptr;  // set for the length of one trace() only
 };
 
 }  // namespace sockswitch::dataplane

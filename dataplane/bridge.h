@@ -124,6 +124,8 @@ class Bridge final {
   // Control thread: see FlowTable::note_use.
   void note_flow_use(std::chrono::steady_clock::time_point now) noexcept { flows_.note_use(now); }
   [[nodiscard]] std::span<const BridgePort> ports() const noexcept { return current_->ports; }
+  // The latest snapshot, as published (control thread).
+  [[nodiscard]] const BridgeSnapshot& snapshot() const noexcept { return *current_; }
   [[nodiscard]] MacLearningTable& mac_table() noexcept { return *mac_; }
   // The frames to and from the OpenFlow clients (control thread's side).
   [[nodiscard]] ControllerQueues& controller() noexcept { return *controller_; }

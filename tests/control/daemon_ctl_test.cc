@@ -9,8 +9,10 @@
 // and changes nothing.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "flowtable/value_text.h"
 #include "tests/control/vps_daemon.h"
 #include "tests/net/require_netns.h"
 
@@ -144,8 +146,38 @@ TEST(DaemonCtl, TraceJsonShowsTheLatentHttpsReflection) {
   EXPECT_EQ(j["priority"], 100) << out;
   EXPECT_EQ(j["match"], "tcp,tp_dst=443") << out;
   EXPECT_EQ(j["actions"][0], "output:veth102") << out;
+  // The verdict is the executor's: the output is to the ingress port.
+  EXPECT_TRUE(contains(j["verdict"].get<std::string>(), "drop: drop.reflect")) << out;
+  EXPECT_EQ(j["tied_with"][0], "priority=100,in_port=veth102 actions=output:warp0") << out;
   const std::string text = v.daemon.ctl_ok({"trace", "socket", "in_port=veth102,udp"});
-  EXPECT_TRUE(contains(text, "output:warp0")) << text;
+  EXPECT_TRUE(contains(text, "verdict: output:warp0\n")) << text;
+}
+
+// ctl trace starts from the live MAC table: once Netmaker's address is
+// learned, NORMAL says where it lives instead of flooding; and a trace
+// learns nothing into the live table.
+TEST(DaemonCtl, TraceAnswersFromTheLiveMacTable) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  const std::string to_nm = fmt::format("in_port=nm-server,udp,dl_src=02:bb:00:00:00:01,dl_dst={}",
+                                        flowtable::format_mac(v.nm.mac()));
+  const std::string unknown =
+      "in_port=nm-server,udp,dl_src=02:bb:00:00:00:01,dl_dst=02:aa:00:00:00:01";
+  const std::string flooded = v.daemon.ctl_ok({"trace", "socket", unknown});
+  EXPECT_TRUE(contains(flooded, "NORMAL: flood")) << flooded;
+  EXPECT_TRUE(contains(flooded, "=> warp0: ") && contains(flooded, "=> veth102: ")) << flooded;
+  {
+    DeliveryCheck check(v.host, {"veth102", "warp0", "nm-server"});
+    check.send("nm-server", VpsDaemon::udp(v.nm, kBroadcast, 51821), {"veth102", "warp0"},
+               "Netmaker broadcast (NORMAL learns its source)");
+    EXPECT_EQ(check.verify(), "");
+  }
+  const std::string learned = v.daemon.ctl_ok({"trace", "socket", to_nm});
+  EXPECT_TRUE(contains(learned, "NORMAL: learned on \"nm-server\"")) << learned;
+  EXPECT_TRUE(contains(learned, "verdict: drop: drop.reflect")) << learned;
+  const std::string fdb = v.daemon.ctl_ok({"fdb-show", "socket"});
+  EXPECT_TRUE(contains(fdb, flowtable::format_mac(v.nm.mac()))) << fdb;
+  EXPECT_FALSE(contains(fdb, "02:bb:00:00:00:01")) << fdb;
 }
 
 TEST(DaemonCtl, AddPortBeforeItsDeviceExistsThenHotplugAndDelPort) {
