@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::size_t kAny = SIZE_MAX;
 
-constexpr std::array<ControlCommand, 22> kCommands{{
+constexpr std::array<ControlCommand, 24> kCommands{{
     {"show", "show", "bridges, ports, link states and poll-thread statistics", 0, 0},
     {"dump-flows", "dump-flows BRIDGE", "flows with counters and durations (ovs-ofctl style)", 1,
      1},
@@ -51,8 +51,14 @@ constexpr std::array<ControlCommand, 22> kCommands{{
      "tracked connections (the switch's one table; zone=N: that zone only)", 0, 2},
     {"flush-conntrack", "flush-conntrack [BRIDGE] [zone=N]",
      "forget tracked connections (zone=N: that zone only)", 0, 2},
-    {"trace", "trace BRIDGE PACKET [--json]",
-     "what the bridge does with a packet with those headers, step by step", 2, 3},
+    {"trace", "trace BRIDGE PACKET [--json] | trace --live BRIDGE MATCH [-c N] [--timeout S]",
+     "what the bridge does with a packet with those headers, step by step; --live: the next N "
+     "real packets that match, as they pass",
+     2, 3},
+    {"trace-live-start", "trace-live-start BRIDGE MATCH COUNT TIMEOUT_S",
+     "arm a live trace (what `ctl trace --live` sends); prints its id", 4, 4},
+    {"trace-live-read", "trace-live-read ID [--json] [--stop]",
+     "a live trace's progress, and its report once done or stopped (JSON)", 1, 3},
     {"wg-show", "wg-show PORT",
      "a native wireguard port's peers, latest handshakes, transfer and drop counters", 1, 1},
     {"reload", "reload", "re-read the configuration file and apply the difference", 0, 0},
@@ -218,6 +224,20 @@ std::string dispatch(Switch& sw, const std::string& cmd, std::vector<std::string
     const bool json = std::erase(args, std::string("--json")) > 0;
     if (args.size() != 2) throw std::invalid_argument("usage: " + usage_of(cmd));
     return sw.trace(args[0], args[1], json);
+  }
+  if (cmd == "trace-live-start") {
+    const std::uint32_t count = number_option("COUNT", args[2], 1, 100);
+    const std::uint32_t timeout = number_option("TIMEOUT_S", args[3], 1, 3600);
+    return std::to_string(
+               sw.start_live_trace(args[0], args[1], count, std::chrono::seconds(timeout))) +
+           "\n";
+  }
+  if (cmd == "trace-live-read") {
+    const bool json = std::erase(args, std::string("--json")) > 0;
+    const bool stop = std::erase(args, std::string("--stop")) > 0;
+    if (args.size() != 1) throw std::invalid_argument("usage: " + usage_of(cmd));
+    const std::uint32_t id = number_option("ID", args[0], 1, 0xffffffff);
+    return sw.read_live_trace(id, json, stop) + "\n";
   }
   if (cmd == "wg-show") return sw.wg_show(args[0]);
   if (cmd == "reload") return reload();

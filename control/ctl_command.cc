@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ostream>
@@ -72,6 +73,17 @@ std::string round_trip(const std::string& path, const std::string& line) {
 
 }  // namespace
 
+std::string ctl_request(const std::string& socket_path, const std::string& command,
+                        const std::vector<std::string>& args) {
+  const nlohmann::json request{{"command", command}, {"args", args}};
+  const std::string reply = round_trip(socket_path, request.dump() + "\n");
+  if (reply.empty()) throw std::runtime_error("the daemon closed the connection without answering");
+  const nlohmann::json response = nlohmann::json::parse(reply);
+  if (!response.value("ok", false))
+    throw std::runtime_error(response.value("error", "unknown error"));
+  return response.value("output", "");
+}
+
 int ctl(const std::string& socket_path, const std::vector<std::string>& words, std::ostream& out,
         std::ostream& err) {
   if (words.empty()) {
@@ -80,6 +92,8 @@ int ctl(const std::string& socket_path, const std::vector<std::string>& words, s
       err << "  " << c.usage << "\n";
     return 2;
   }
+  if (words[0] == "trace" && std::find(words.begin(), words.end(), "--live") != words.end())
+    return live_trace(socket_path, words, out, err);
   try {
     nlohmann::json request{{"command", words[0]},
                            {"args", std::vector<std::string>(words.begin() + 1, words.end())}};

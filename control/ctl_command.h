@@ -14,4 +14,14 @@ inline constexpr const char* kDefaultControlSocket = "/run/sockswitch/sockswitch
 int ctl(const std::string& socket_path, const std::vector<std::string>& words, std::ostream& out,
         std::ostream& err);
 
+// One request; the daemon's output, or std::runtime_error with its error.
+std::string ctl_request(const std::string& socket_path, const std::string& command,
+                        const std::vector<std::string>& args);
+
+// `ctl trace --live BRIDGE MATCH [-c N] [--timeout S] [--json]`
+// (ctl_live_trace.cc): arms the trace, polls it until N packets are
+// recorded or S seconds pass, prints the report. 0 when all N came.
+int live_trace(const std::string& socket_path, const std::vector<std::string>& words,
+               std::ostream& out, std::ostream& err);
+
 }  // namespace sockswitch::control

@@ -64,7 +64,7 @@ std::string port_text(PortNo port, const PortMap& ports) {
   return format_port(port, ports);
 }
 
-nlohmann::json lookup_json(const TraceEvent& e, const dataplane::BridgeSnapshot& bridge,
+nlohmann::json lookup_json(const TraceEvent& e, const FlowTableVersion& flows,
                            const PortMap& ports) {
   nlohmann::json j;
   j["table"] = e.table;
@@ -88,7 +88,7 @@ nlohmann::json lookup_json(const TraceEvent& e, const dataplane::BridgeSnapshot&
   // Equal priorities that both match leave the choice to the classifier's
   // insertion order: the trace names the flows the winner beat.
   nlohmann::json tied = nlohmann::json::array();
-  for (const ClassifierRule* other : bridge.flows->table(e.table).rules()) {
+  for (const ClassifierRule* other : flows.table(e.table).rules()) {
     if (other == e.rule || other->flow.priority != flow.priority) continue;
     if (!other->flow.match.matches(e.key)) continue;
     tied.push_back(format_flow(other->flow, ports));
@@ -140,7 +140,7 @@ TraceResult trace_packet(const dataplane::BridgeSnapshot& bridge, const Match& p
   return result;
 }
 
-nlohmann::json trace_json(const TraceResult& result, const dataplane::BridgeSnapshot& bridge,
+nlohmann::json trace_json(const TraceResult& result, const FlowTableVersion& flows,
                           const PortMap& ports) {
   nlohmann::json j;
   nlohmann::json steps = nlohmann::json::array();
@@ -153,9 +153,9 @@ nlohmann::json trace_json(const TraceResult& result, const dataplane::BridgeSnap
     nlohmann::json s;
     switch (e.kind) {
       case Kind::lookup: {
-        s = lookup_json(e, bridge, ports);
+        s = lookup_json(e, flows, ports);
         s["depth"] = e.depth;
-        nlohmann::json summary = lookup_json(e, bridge, ports);
+        nlohmann::json summary = lookup_json(e, flows, ports);
         if (first_lookup) {
           for (auto& [k, v] : summary.items())
             j[k] = v;
@@ -189,11 +189,17 @@ nlohmann::json trace_json(const TraceResult& result, const dataplane::BridgeSnap
         for (FieldId f : {FieldId::ct_zone, FieldId::ct_mark})
           if (e.key.get(f) != 0) r.match.set_exact(f, e.key.get(f));
         s["ct"] = format_match(r, ports);
-        s["note"] = "as the first packet of a new connection: the trace has its own table";
+        if (!result.live)
+          s["note"] = "as the first packet of a new connection: the trace has its own table";
         break;
       }
       case Kind::meter:
-        s["meter"] = "not applied: a traced packet would spend the live band";
+        s["meter"] = !e.applied ? fmt::format(
+                                      "{}: not applied: a described packet would "
+                                      "spend the live band",
+                                      e.meter)
+                     : e.over ? fmt::format("{}: over its rate", e.meter)
+                              : fmt::format("{}: within its rate", e.meter);
         break;
       case Kind::controller:
         s["controller"] = "a copy to the OpenFlow clients (not sent by a trace)";
@@ -237,13 +243,19 @@ nlohmann::json trace_json(const TraceResult& result, const dataplane::BridgeSnap
   if (verdict.empty()) verdict = "drop: no output";
   j["verdict"] = verdict;
   if (result.truncated) j["truncated"] = true;
+  j["packet"] = packet_text(result.packet, ports);
+  const PortNo in_port{static_cast<std::uint32_t>(result.packet.get(FieldId::in_port))};
+  if (in_port != kPortNone) j["in_port"] = port_text(in_port, ports);
   return j;
 }
 
-std::string trace_text(const TraceResult& result, const dataplane::BridgeSnapshot& bridge,
+std::string trace_text(const TraceResult& result, const FlowTableVersion& flows,
                        const PortMap& ports) {
-  const nlohmann::json j = trace_json(result, bridge, ports);
-  std::string out = fmt::format("packet: {}\n", packet_text(result.packet, ports));
+  const nlohmann::json j = trace_json(result, flows, ports);
+  const PortNo in_port{static_cast<std::uint32_t>(result.packet.get(FieldId::in_port))};
+  std::string out = fmt::format(
+      "packet: {}{}\n", in_port == kPortNone ? "" : "in_port=" + port_text(in_port, ports) + ",",
+      packet_text(result.packet, ports));
   int depth = 0;
   for (const nlohmann::json& s : j["steps"]) {
     if (s.contains("depth")) depth = s["depth"].get<int>();
@@ -273,8 +285,8 @@ std::string trace_text(const TraceResult& result, const dataplane::BridgeSnapsho
     } else if (s.contains("normal")) {
       out += fmt::format("{}    NORMAL: {}\n", pad, s["normal"].get<std::string>());
     } else if (s.contains("ct")) {
-      out += fmt::format("{}    ct: {} ({})\n", pad, s["ct"].get<std::string>(),
-                         s["note"].get<std::string>());
+      out += fmt::format("{}    ct: {}{}\n", pad, s["ct"].get<std::string>(),
+                         s.contains("note") ? " (" + s["note"].get<std::string>() + ")" : "");
     } else if (s.contains("meter")) {
       out += fmt::format("{}    meter: {}\n", pad, s["meter"].get<std::string>());
     } else if (s.contains("controller")) {
@@ -298,7 +310,8 @@ std::string trace_report(const dataplane::BridgeSnapshot& bridge, std::string_vi
                          PortMap& ports, bool json) {
   const FlowRule p = parse_flow(packet, ports, FlowSyntax::packet, {"<packet>", 1, 1});
   const TraceResult result = trace_packet(bridge, p.match);
-  return json ? trace_json(result, bridge, ports).dump() + "\n" : trace_text(result, bridge, ports);
+  return json ? trace_json(result, *bridge.flows, ports).dump() + "\n"
+              : trace_text(result, *bridge.flows, ports);
 }
 
 }  // namespace sockswitch::control

@@ -28,6 +28,7 @@ struct TraceResult {
   flowtable::FlowKey packet;  // as the frame was built and received
   std::vector<dataplane::TraceEvent> events;
   bool truncated = false;
+  bool live = false;  // a real packet (ctl trace --live), with the live connection table
 };
 
 // Runs `packet` (in_port set in its key) through `bridge`, a snapshot the
@@ -35,16 +36,17 @@ struct TraceResult {
 [[nodiscard]] TraceResult trace_packet(const dataplane::BridgeSnapshot& bridge,
                                        const flowtable::Match& packet);
 
+// `flows`: the table the packet was traced in (the events point into it).
 // One object: the first lookup's `table`, `priority`, `match`, `actions`
 // and `cookie` (null for a miss), `resubmits` (the later lookups, in the
 // same shape), `steps` (every event in order), `outputs` and `verdict`.
 [[nodiscard]] nlohmann::json trace_json(const TraceResult& result,
-                                        const dataplane::BridgeSnapshot& bridge,
+                                        const flowtable::FlowTableVersion& flows,
                                         const flowtable::PortMap& ports);
 // The same as lines: one per lookup and action, indented by depth, and the
 // verdict last.
 [[nodiscard]] std::string trace_text(const TraceResult& result,
-                                     const dataplane::BridgeSnapshot& bridge,
+                                     const flowtable::FlowTableVersion& flows,
                                      const flowtable::PortMap& ports);
 
 // The whole answer of both commands, so that they cannot drift apart:

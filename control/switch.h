@@ -30,6 +30,7 @@
 #include "control/port_numbering.h"
 #include "control/reload_plan.h"
 #include "dataplane/bridge.h"
+#include "dataplane/live_trace.h"
 #include "dataplane/poll_thread.h"
 #include "ports/port.h"
 #include "ports/port_driver.h"
@@ -102,6 +103,17 @@ class Switch final {
   // What the bridge does with a described packet (flow_trace.h), against
   // its live table and a copy of its live MAC table.
   [[nodiscard]] std::string trace(const std::string& bridge, const std::string& packet, bool json);
+  // `ctl trace --live`: arms a trace of the next `count` packets on
+  // `bridge` that match `match` (one per bridge at a time) and returns its
+  // id. A trace its client does not read within `timeout` is taken off.
+  std::uint64_t start_live_trace(const std::string& bridge, const std::string& match,
+                                 std::size_t count, std::chrono::seconds timeout);
+  // The trace so far, as JSON: {"recorded":K,"wanted":N,"done":bool,
+  // "report":TEXT}; the report is one JSON object when `json`. Done (all
+  // recorded, or `stop`): taken off the bridge and forgotten.
+  [[nodiscard]] std::string read_live_trace(std::uint64_t id, bool json, bool stop);
+  // Takes off traces whose client has gone; call once a second.
+  void expire_live_traces();
   // A native wireguard port's peers, latest handshakes and transfer counters.
   [[nodiscard]] std::string wg_show(const std::string& port) const;
   // Every native wireguard port's peers, with their bridge and port (metrics).
@@ -308,6 +320,15 @@ class Switch final {
   Config config_;
   // The connection table every bridge's ct() uses; outlives the bridges.
   std::unique_ptr<dataplane::Conntrack> conntrack_;
+  // Live traces by id; declared before the bridges, whose snapshots may
+  // point at them, so that they outlive them.
+  struct ArmedTrace {
+    std::string bridge;
+    std::unique_ptr<dataplane::LiveTrace> trace;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::map<std::uint64_t, ArmedTrace> live_traces_;
+  std::uint64_t next_live_trace_ = 1;
   // One pool per poll thread, declared before the bridges: AF_XDP ports
   // share them (and hold them) while their sockets close.
   std::vector<std::shared_ptr<packet::PacketPool>> pools_;

@@ -48,7 +48,10 @@ void ActionExecutor::transmit(const BridgeSnapshot& bridge, std::int16_t slot, P
   TraceEvent e{.kind = TraceEvent::Kind::output, .port = port.no};
   (void)extract_flow(*p, e.key);
   note(e);
-  pool_.free(p);
+  if (trace_->live())
+    tx_.enqueue(bridge.bridge_index, slot, port, p);
+  else
+    pool_.free(p);
 }
 
 void ActionExecutor::drop(Drop reason) noexcept {
@@ -72,10 +75,14 @@ void ActionExecutor::trace(const BridgeSnapshot& bridge, Packet* p, flowtable::F
     const flowtable::ClassifierRule* rule = bridge.flows->lookup(0, key, consulted);
     note({.kind = TraceEvent::Kind::lookup, .rule = rule, .key = key});
     if (rule != nullptr) {
+      if (log.live()) rule->counters->count(thread_, 1, p->length());
       r.flow = &rule->flow;
       execute(r, rule->flow.actions, rule->flow.table, 0);
     } else {
-      if (bridge.miss_to_controller) note({.kind = TraceEvent::Kind::controller, .key = key});
+      if (bridge.miss_to_controller) {
+        note({.kind = TraceEvent::Kind::controller, .key = key});
+        if (log.live()) punt_frame(bridge, *p, 0xffff, 0, 0, 0, true);
+      }
       r.reason = Drop::no_match;
     }
   }
@@ -95,7 +102,7 @@ void ActionExecutor::punt(PacketRun& r, std::uint16_t max_len) noexcept {
   if (r.wire_tci >= 0) settle_pending(r);  // the controller sees the frame as it came
   if (trace_ != nullptr) [[unlikely]] {
     note({.kind = TraceEvent::Kind::controller, .key = *r.key});
-    return;
+    if (!trace_->live()) return;
   }
   // A table-miss flow (priority 0, matching everything) reports no match,
   // as OpenFlow 1.3 has it.
@@ -227,7 +234,7 @@ void ActionExecutor::lookup_and_execute(PacketRun& r, std::uint8_t table, int de
     if (r.pending == kNoPortIndex) r.reason = Drop::no_match;
     return;
   }
-  if (trace_ == nullptr) [[likely]]
+  if (trace_ == nullptr || trace_->live()) [[likely]]
     rule->counters->count(thread_, 1, r.packet->length());
   const flowtable::FlowRule* caller = r.flow;
   r.flow = &rule->flow;
@@ -371,14 +378,17 @@ void ActionExecutor::load_bits(PacketRun& r, const Action& a) noexcept {
 }
 
 bool ActionExecutor::metered(PacketRun& r, std::uint32_t id) noexcept {
-  if (trace_ != nullptr) [[unlikely]] {
-    note({.kind = TraceEvent::Kind::meter, .key = *r.key});
+  if (trace_ != nullptr && !trace_->live()) [[unlikely]] {
+    note({.kind = TraceEvent::Kind::meter, .meter = id});
     return true;
   }
   MeterState* m = r.bridge->meters->find(id);
   if (m == nullptr) return true;  // deleted meters take their flows with them: a moment's race
   if (now_ns_ == 0) now_ns_ = monotonic_ns();
-  return m->admit(r.packet->length(), now_ns_);
+  const bool admitted = m->admit(r.packet->length(), now_ns_);
+  if (trace_ != nullptr) [[unlikely]]
+    note({.kind = TraceEvent::Kind::meter, .meter = id, .applied = true, .over = !admitted});
+  return admitted;
 }
 
 std::int16_t ActionExecutor::learn_and_find(PacketRun& r, VlanId vlan) noexcept {

@@ -24,10 +24,12 @@
 // packet as it now is.
 //
 // trace() runs one packet through the same code with a TraceLog: every step
-// is written down, outputs are recorded and not sent, and nothing with a
-// life beyond the packet is touched (meters are not charged, the OpenFlow
-// clients get no copy, flow counters do not count). Off, it costs a test of
-// one pointer at each step, never per byte.
+// is written down. For a described packet, outputs are recorded and not
+// sent, and nothing with a life beyond the packet is touched (meters are
+// not charged, the OpenFlow clients get no copy, flow counters do not
+// count); a live log (a real packet, live_trace.h) changes nothing but the
+// writing down. Off, it costs a test of one pointer at each step, never
+// per byte.
 //
 // Hot path: noexcept, no allocation (copies come from the thread's pool).
 #pragma once

@@ -99,6 +99,12 @@ void Bridge::set_fail_open(bool on) {
   publish(std::move(next));
 }
 
+void Bridge::set_live_trace(LiveTrace* trace) {
+  auto next = std::make_unique<BridgeSnapshot>(*current_);
+  next->live_trace = trace;
+  publish(std::move(next));
+}
+
 void Bridge::set_miss_to_controller(bool on) {
   if (current_->miss_to_controller == on) return;
   auto next = std::make_unique<BridgeSnapshot>(*current_);

@@ -33,6 +33,8 @@
 
 namespace sockswitch::dataplane {
 
+class LiveTrace;
+
 struct BridgePort {
   flowtable::PortNo no{0};
   ports::Port* port = nullptr;  // owned by the control side; outlives every snapshot naming it
@@ -68,6 +70,10 @@ struct BridgeSnapshot {
   bool vlans = false;
   // A client speaks OpenFlow 1.0, whose table misses go to the controller.
   bool miss_to_controller = false;
+  // `ctl trace --live`: packets that match are traced as they pass
+  // (live_trace.h). Owned by the control side, which takes it off before
+  // freeing it.
+  LiveTrace* live_trace = nullptr;
 
   [[nodiscard]] std::int16_t index(flowtable::PortNo no) const noexcept {
     const auto n = flowtable::to_u32(no);
@@ -119,6 +125,9 @@ class Bridge final {
   void set_fail_open(bool on);
   // Publishes BridgeSnapshot::miss_to_controller.
   void set_miss_to_controller(bool on);
+  // Publishes BridgeSnapshot::live_trace (nullptr: none); when it returns,
+  // no poll thread writes into the one it replaced.
+  void set_live_trace(LiveTrace* trace);
 
   [[nodiscard]] const flowtable::FlowTable& flows() const noexcept { return flows_; }
   // Control thread: see FlowTable::note_use.

@@ -2,6 +2,7 @@
 #include "dataplane/pipeline.h"
 
 #include "dataplane/cycle_counter.h"
+#include "dataplane/live_trace.h"
 
 namespace sockswitch::dataplane {
 
@@ -67,8 +68,10 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
   extract_burst(burst, std::span(keys_).first(n), std::span(info_).first(n));
   if (bridge.fail_open) [[unlikely]] {
     static constexpr flowtable::Action kNormal{flowtable::ActionKind::normal};
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n; ++i) {
+      if (bridge.live_trace != nullptr && trace_live(bridge, burst[i], keys_[i], now)) continue;
       executor_.run_list(bridge, std::span(&kNormal, 1), burst[i], keys_[i], now);
+    }
     stats_.packets.add(n);
     stats_.bursts.add(1);
     return;
@@ -84,6 +87,8 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
     if (info_[i].result != ParseResult::ok)
       stats_.parse[static_cast<std::size_t>(info_[i].result)].add(1);
     Packet* p = burst[i];
+    if (bridge.live_trace != nullptr) [[unlikely]]
+      if (trace_live(bridge, p, keys_[i], now)) continue;
     const RulePtr rule = decide(caches, bridge, keys_[i], info_[i]);
     if (rule == nullptr) {
       if (bridge.miss_to_controller) executor_.punt_frame(bridge, *p, 0xffff, 0, 0, 0, true);
@@ -109,6 +114,19 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
   stats_.classifier_lookups.add(lookups_);
   emc_hits_ = megaflow_hits_ = lookups_ = 0;
   stats_.cycles.add(cycle_count() - start);
+}
+
+bool Pipeline::trace_live(const BridgeSnapshot& bridge, Packet* p, flowtable::FlowKey& key,
+                          std::chrono::seconds now) noexcept {
+  LiveTrace& trace = *bridge.live_trace;
+  if (!trace.wants(key)) return false;
+  LiveTrace::Slot* slot = trace.claim();
+  if (slot == nullptr) return false;
+  slot->packet = key;
+  slot->flows = bridge.flows;  // no allocation: a reference count
+  executor_.trace(bridge, p, key, now, slot->log);
+  trace.release();
+  return true;
 }
 
 void Pipeline::inject(const BridgeSnapshot& bridge, const InjectedPacket& in, Packet* p,

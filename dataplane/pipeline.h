@@ -81,6 +81,11 @@ class Pipeline final {
                                         const flowtable::FlowKey& key,
                                         const KeyInfo& info) noexcept;
 
+  // A packet the bridge's live trace wants goes through the executor's
+  // trace mode (and is forwarded as usual); false when it is not wanted.
+  bool trace_live(const BridgeSnapshot& bridge, packet::Packet* p, flowtable::FlowKey& key,
+                  std::chrono::seconds now) noexcept;
+
   std::size_t thread_;
   packet::PacketPool& pool_;
   ThreadStats& stats_;

@@ -2,7 +2,8 @@
 //
 // A trace is not a second implementation of the pipeline: the executor that
 // forwards packets runs the traced one too, and, handed a TraceLog, writes
-// down each step as it takes it (ActionExecutor::trace). So a trace cannot
+// down each step as it takes it (ActionExecutor::trace), for a described
+// packet (control/flow_trace.h) or a real one (live_trace.h). So a trace cannot
 // disagree with the switch about a rewrite before a resubmit, what NORMAL
 // chooses or why a packet dies.
 //
@@ -29,7 +30,8 @@ struct TraceEvent {
     changed,     // the packet's key after a rewrite or a register write
     normal,      // NORMAL: `port` is where `key`'s destination was learned, or kPortNone: flooded
     conntrack,   // ct(): `key` holds the ct_state/ct_zone/ct_mark it gave
-    meter,       // meter:N, not applied to a traced packet (it would spend the live band)
+    meter,       // meter:`meter`: `applied` (live only: a described packet would spend
+                 // the live band), and then `over` its rate or not
     controller,  // a copy for the OpenFlow clients (not sent by a trace)
     output,      // the packet leaves by `port`; `key` is read back from the frame as it leaves
     refused,     // an output to `port` that cannot be: `reason` (reflect, port_unknown)
@@ -42,6 +44,9 @@ struct TraceEvent {
   const flowtable::ClassifierRule* rule = nullptr;
   const flowtable::Action* action = nullptr;
   flowtable::PortNo port{};
+  std::uint32_t meter = 0;
+  bool applied = false;
+  bool over = false;
   flowtable::FlowKey key{};
 };
 
@@ -52,7 +57,10 @@ class TraceLog final {
   // short (a resubmit bomb) still ends with where the packet went.
   static constexpr std::size_t kVerdictRoom = 256;
 
-  explicit TraceLog(std::size_t capacity = kDefaultCapacity) : capacity_(capacity) {
+  // `live`: the packet is a real one (live_trace.h) and is forwarded,
+  // metered and counted as usual while it is traced.
+  explicit TraceLog(std::size_t capacity = kDefaultCapacity, bool live = false)
+      : capacity_(capacity), live_(live) {
     events_.reserve(capacity + kVerdictRoom);
   }
 
@@ -67,9 +75,11 @@ class TraceLog final {
 
   [[nodiscard]] const std::vector<TraceEvent>& events() const noexcept { return events_; }
   [[nodiscard]] bool truncated() const noexcept { return truncated_; }
+  [[nodiscard]] bool live() const noexcept { return live_; }
 
  private:
   std::size_t capacity_;
+  bool live_;
   std::vector<TraceEvent> events_;
   bool truncated_ = false;
 };

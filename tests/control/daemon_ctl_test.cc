@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
+
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "flowtable/value_text.h"
@@ -178,6 +180,54 @@ TEST(DaemonCtl, TraceAnswersFromTheLiveMacTable) {
   const std::string fdb = v.daemon.ctl_ok({"fdb-show", "socket"});
   EXPECT_TRUE(contains(fdb, flowtable::format_mac(v.nm.mac()))) << fdb;
   EXPECT_FALSE(contains(fdb, "02:bb:00:00:00:01")) << fdb;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+// ctl trace --live: the next real packets that match are traced while the
+// switch forwards them as usual (delivered, counted), and a trace that sees
+// nothing ends at its timeout, says so, and leaves the bridge free.
+TEST(DaemonCtl, LiveTraceRecordsRealPacketsAsTheyAreForwarded) {
+  SOCKSWITCH_REQUIRE_NETNS();
+  VpsDaemon v;
+  auto traced = std::async(std::launch::async, [&] {
+    return v.daemon.ctl({"trace", "--live", "socket", "in_port=nm-server,udp,tp_dst=51821", "-c",
+                         "2", "--timeout", "4"});
+  });
+  DeliveryCheck check(v.host, {"veth102", "warp0", "nm-server"});
+  int sent = 0;
+  while (traced.wait_for(200ms) != std::future_status::ready && sent < 20)
+    check.send("nm-server", VpsDaemon::udp(v.nm, kBroadcast, 51821), {"veth102", "warp0"},
+               "Netmaker broadcast " + std::to_string(++sent));
+  const net::CommandResult r = traced.get();
+  ASSERT_TRUE(r.ok()) << r.output;
+  EXPECT_EQ(check.verify(), "");
+  EXPECT_TRUE(contains(r.output, "--- packet 1 of 2\n")) << r.output;
+  EXPECT_TRUE(contains(r.output, "--- packet 2 of 2\n")) << r.output;
+  EXPECT_EQ(occurrences(r.output, "=> veth102: udp,"), 2u) << r.output;
+  EXPECT_EQ(occurrences(r.output, "=> warp0: udp,"), 2u) << r.output;
+  EXPECT_EQ(occurrences(r.output, "verdict: output:"), 2u) << r.output;
+  // Traced packets count in their flow like every other.
+  EXPECT_EQ(v.packets("priority=80"), sent) << v.dump();
+
+  const net::CommandResult none = v.daemon.ctl(
+      {"trace", "--live", "socket", "in_port=nm-server,udp,tp_dst=7", "--timeout", "1", "--json"});
+  EXPECT_EQ(none.exit_code, 1) << none.output;
+  EXPECT_TRUE(contains(none.output, "0 of 1 packets matched within 1 s")) << none.output;
+  EXPECT_TRUE(contains(none.output, R"({"packets":[]})")) << none.output;
+  // A refused request changes nothing: a bad match, a count out of range.
+  EXPECT_EQ(v.daemon.ctl({"trace", "--live", "socket", "in_port=nm-server,tp_dst=7"}).exit_code, 1);
+  EXPECT_EQ(v.daemon.ctl({"trace", "--live", "socket", "udp", "-c", "101"}).exit_code, 1);
+  EXPECT_EQ(v.daemon.ctl({"trace-live-read", "99"}).exit_code, 1);
+  DeliveryCheck after(v.host, {"veth102", "warp0", "nm-server"});
+  after.send("nm-server", VpsDaemon::udp(v.nm, kBroadcast, 51821), {"veth102", "warp0"},
+             "Netmaker broadcast after the traces");
+  EXPECT_EQ(after.verify(), "");
 }
 
 TEST(DaemonCtl, AddPortBeforeItsDeviceExistsThenHotplugAndDelPort) {
