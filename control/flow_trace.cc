@@ -175,6 +175,7 @@ nlohmann::json trace_json(const TraceResult& result, const FlowTableVersion& flo
       case Kind::changed:
         s["changed"] = changed_fields(now, e.key);
         now = e.key;
+        if (s["changed"].empty()) continue;  // strip_vlan on an untagged frame
         break;
       case Kind::normal:
         s["normal"] = e.port == kPortNone ? "flood: destination not learned (or multicast)"

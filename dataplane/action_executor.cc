@@ -35,7 +35,9 @@ void ActionExecutor::finish(PacketRun& r) noexcept {
     transmit(*r.bridge, r.pending, r.packet);
     return;
   }
-  drop(r.reason);
+  // A packet whose copies went out and whose actions ended with a rewrite
+  // (output:p1,mod_nw_dst:...) was forwarded, not dropped.
+  if (!r.sent || r.dead) drop(r.reason);
   pool_.free(r.packet);
 }
 
@@ -290,6 +292,7 @@ void ActionExecutor::send_pending(PacketRun& r) noexcept {
   if (r.pending == kNoPortIndex) return;
   if (Packet* c = copy(*r.packet)) {
     transmit(*r.bridge, r.pending, c);
+    r.sent = true;
   } else {
     drop(Drop::no_buffer);
   }

@@ -108,6 +108,7 @@ class ActionExecutor final {
     std::uint32_t lookups = 0;        // resubmits and goto_tables so far
     Drop reason = Drop::action_drop;  // why it dies if nothing sends it
     bool dead = false;                // a rewrite failed: stop here
+    bool sent = false;                // a copy went to some port
     // The flow that sent it to the controller says so in the PACKET_IN.
     const flowtable::FlowRule* flow = nullptr;
     // NORMAL's per-port tagging: the frame's outer tag now (VID and

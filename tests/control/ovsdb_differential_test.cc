@@ -20,6 +20,7 @@
 #include "tests/control/config_dir.h"
 #include "tests/control/daemon_process.h"
 #include "tests/control/ovsdb_server.h"
+#include "tests/control/vswitchd.h"
 #include "tests/net/netns.h"
 #include "tests/net/require_netns.h"
 #include "tests/net/skip.h"
@@ -28,38 +29,6 @@ namespace sockswitch::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr const char* kVswitchd = "/usr/sbin/ovs-vswitchd";
-
-// ovs-vswitchd on `db`, inside `ns`, stopped with the test.
-class Vswitchd final {
- public:
-  Vswitchd(const net::NetNamespace& ns, const OvsdbServer& db)
-      : pidfile_(db.dir() + "/vswitchd.pid") {
-    // OVS_RUNDIR: its bridges' OpenFlow sockets go beside the database,
-    // never into the system's /var/run/openvswitch.
-    net::run_checked(
-        {"env", "OVS_RUNDIR=" + db.dir(), "ip", "netns", "exec", ns.name(), kVswitchd, db.remote(),
-         "--pidfile=" + pidfile_, "--unixctl=" + db.dir() + "/vswitchd.ctl",
-         "--log-file=" + db.dir() + "/vswitchd.log", "--detach", "--no-chdir"},
-        10s);
-  }
-  ~Vswitchd() {
-    std::ifstream in(pidfile_);
-    pid_t pid = 0;
-    if (in >> pid && pid > 0) {
-      ::kill(pid, SIGTERM);
-      for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i)
-        ::usleep(10'000);
-      if (::kill(pid, 0) == 0) ::kill(pid, SIGKILL);
-    }
-  }
-  Vswitchd(const Vswitchd&) = delete;
-  Vswitchd& operator=(const Vswitchd&) = delete;
-
- private:
-  std::string pidfile_;
-};
 
 // The lines from `at` that are indented deeper than `indent`, as one text
 // with each line's own children sorted: `ovs-vsctl show` lists bridges and
