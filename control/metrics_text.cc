@@ -89,6 +89,14 @@ void port_metrics(std::string& out, Switch& sw) {
   Family up(out, "sockswitch_port_up", "gauge", "1 while the port's link is up, else 0.");
   for (const auto& [labels, p] : ports)
     up.sample(labels, p.open && p.link_up ? 1 : 0);
+  Family named(out, "sockswitch_port_dropped_total", "counter",
+               "Frames a port freed for a reason of its own (ctl show names them), by reason.");
+  for (const std::string& bridge : sw.bridge_names())
+    for (const auto& [port, drops] : sw.port_drops(bridge))
+      for (const ports::PortDrop& d : drops)
+        named.sample(
+            label("bridge", bridge) + "," + label("port", port) + "," + label("reason", d.name),
+            d.count);
 }
 
 void thread_metrics(std::string& out, Switch& sw) {

@@ -219,6 +219,7 @@ std::string Switch::show() const {
       if (const std::size_t n = p.port ? ports::unresolved_port_names(*p.port) : 0)
         out += fmt::format("      {} peer endpoints do not resolve yet; retrying\n", n);
       out += neighbor_claims_line(p);
+      if (p.port) out += named_drops_line(*p.port, "      ");
       const ports::PortCounters c = p.port ? p.port->counters() : ports::PortCounters{};
       const std::string how = p.port ? p.port->offload_handling() : "";
       if (!how.empty() || c.tx_segments != 0)
@@ -260,6 +261,14 @@ Config Switch::running_config() const {
   return c;
 }
 
+std::vector<std::pair<std::string, std::vector<ports::PortDrop>>> Switch::port_drops(
+    const std::string& name) const {
+  std::vector<std::pair<std::string, std::vector<ports::PortDrop>>> out;
+  for (const RunningPort& p : bridge(name).ports)
+    if (p.port) out.emplace_back(p.config.name, p.port->named_drops());
+  return out;
+}
+
 std::vector<Switch::PortStatus> Switch::port_statuses(const std::string& name) const {
   std::vector<PortStatus> out;
   for (const RunningPort& p : bridge(name).ports) {
@@ -289,6 +298,15 @@ std::size_t Switch::learned_macs(const std::string& name, flowtable::PortNo port
   return bridge(name).bridge->mac_table().port_entries(port);
 }
 
+// "drops: l3.non_ip=3, wg.rx.forged=1" for the port's named drops that
+// are not zero; nothing when all are.
+std::string Switch::named_drops_line(ports::Port& port, std::string_view indent) {
+  std::string list;
+  for (const ports::PortDrop& d : port.named_drops())
+    if (d.count != 0) list += fmt::format("{}{}={}", list.empty() ? "" : ", ", d.name, d.count);
+  return list.empty() ? "" : fmt::format("{}drops: {}\n", indent, list);
+}
+
 Switch::MacTableCounts Switch::mac_table_counts(const std::string& name) const {
   const dataplane::MacLearningTable& mac = bridge(name).bridge->mac_table();
   return {mac.published_size(), mac.capacity(), mac.published_evictions()};
@@ -311,6 +329,7 @@ std::string Switch::dump_ports(const std::string& name) const {
         p.config.vlan.empty() ? "" : ", " + dataplane::describe_vlan_config(p.config.vlan),
         c.rx_packets, c.rx_bytes, c.rx_dropped, c.rx_errors, c.tx_packets, c.tx_bytes, c.tx_dropped,
         c.tx_errors);
+    out += named_drops_line(*p.port, "           ");
   }
   return out;
 }

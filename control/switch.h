@@ -171,6 +171,9 @@ class Switch final {
     ports::PortCounters counters;
   };
   [[nodiscard]] std::vector<PortStatus> port_statuses(const std::string& bridge) const;
+  // Each open port's named drops (ports/port.h), by port name.
+  [[nodiscard]] std::vector<std::pair<std::string, std::vector<ports::PortDrop>>> port_drops(
+      const std::string& bridge) const;
 
   // --- the OpenFlow channel's view (switch_openflow.cc) ----------------
   struct FlowEntry {
@@ -293,6 +296,7 @@ class Switch final {
       const RunningBridge& b, const std::set<const ports::Port*>& except = {}) const;
   void after_publish(RunningBridge& b);
   [[nodiscard]] static std::string neighbor_claims_line(const RunningPort& p);
+  [[nodiscard]] static std::string named_drops_line(ports::Port& port, std::string_view indent);
   static dataplane::MacLearningConfig mac_config(const BridgeConfig& b);
   static dataplane::MeterSet meter_set(const std::vector<flowtable::MeterConfig>& meters);
   [[nodiscard]] std::shared_ptr<packet::PacketPool> pool_of(const std::string& bridge) const;

@@ -63,7 +63,11 @@ class Pipeline final {
               std::chrono::seconds now) noexcept;
 
   // Sends what process() queued. Call once per receive burst (or per loop).
-  void flush() noexcept { tx_.flush(); }
+  void flush() noexcept {
+    tx_.flush();
+    if (const std::uint64_t n = tx_.take_unsent()) [[unlikely]]
+      stats_.drop(Drop::port_unknown, n);
+  }
 
  private:
   using RulePtr = const flowtable::ClassifierRule*;

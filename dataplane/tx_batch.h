@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "dataplane/bridge.h"
 #include "packet/burst.h"
@@ -28,12 +29,13 @@ class TxBatch final {
       : pool_(pool), buffers_(std::make_unique<Buffer[]>(kMaxBridges * kMaxPortsPerBridge)) {}
 
   // Queues `p` for `port` (slot `slot` of bridge `bridge`). A packet for a
-  // slot beyond the bounds is freed unsent: none comes, since the control
-  // plane refuses a ninth bridge and a 257th port.
+  // slot beyond the bounds is freed unsent and counted (take_unsent): none
+  // comes, since the control plane refuses a ninth bridge and a 257th port.
   void enqueue(std::uint8_t bridge, std::int16_t slot, const BridgePort& port,
                packet::Packet* p) noexcept {
     if (bridge >= kMaxBridges || slot < 0 || std::size_t(slot) >= kMaxPortsPerBridge) {
       pool_.free(p);
+      ++unsent_;
       return;
     }
     const std::size_t at = bridge * kMaxPortsPerBridge + std::size_t(slot);
@@ -48,6 +50,9 @@ class TxBatch final {
     b.packets[b.count++] = p;
     if (b.count == packet::kBurstSize) send(b);
   }
+
+  // Packets freed unsent since the last call (the caller counts them).
+  [[nodiscard]] std::uint64_t take_unsent() noexcept { return std::exchange(unsent_, 0); }
 
   // Sends everything queued. Call after every receive burst.
   void flush() noexcept {
@@ -85,6 +90,7 @@ class TxBatch final {
   // twice; flush() skips empty ones).
   std::array<std::uint16_t, kMaxBridges * kMaxPortsPerBridge> dirty_{};
   std::size_t dirty_count_ = 0;
+  std::uint64_t unsent_ = 0;
 };
 
 }  // namespace sockswitch::dataplane

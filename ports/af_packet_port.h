@@ -100,6 +100,12 @@ class AfPacketPort final : public Port {
 
   [[nodiscard]] bool is_l3() const noexcept { return l3_.has_value(); }
   [[nodiscard]] std::string engine() const override;
+  // An L3 port's adapter's (none for an Ethernet port).
+  [[nodiscard]] std::vector<PortDrop> named_drops() override {
+    if (!l3_) return {};
+    const L3Ethernet* adapter = &*l3_;
+    return L3Ethernet::named_drops(std::span(&adapter, 1));
+  }
   [[nodiscard]] int ifindex() const noexcept { return ifindex_; }
   // The L3 adapter, when in L3 mode (tests and `show` read its counters).
   [[nodiscard]] const L3Ethernet* l3() const noexcept { return l3_ ? &*l3_ : nullptr; }

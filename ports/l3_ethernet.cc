@@ -268,6 +268,28 @@ std::size_t L3Ethernet::take_replies(packet::PacketPool& pool,
   return n;
 }
 
+std::vector<PortDrop> L3Ethernet::named_drops(std::span<const L3Ethernet* const> adapters) {
+  L3EthernetCounters sum;
+  for (const L3Ethernet* a : adapters) {
+    const L3EthernetCounters c = a->counters();
+    sum.arp_replies += c.arp_replies;
+    sum.nd_replies += c.nd_replies;
+    sum.replies_dropped += c.replies_dropped;
+    sum.consumed += c.consumed;
+    sum.non_ip += c.non_ip;
+    sum.rx_not_ip += c.rx_not_ip;
+  }
+  return {
+      {"l3.answered", "ARP/ND requests from the bridge the port answered itself",
+       sum.arp_replies + sum.nd_replies},
+      {"l3.consumed", "ARP/ND frames from the bridge learned from and not answered", sum.consumed},
+      {"l3.reply_queue_full", "answers lost: the port's reply queue was full", sum.replies_dropped},
+      {"l3.non_ip", "frames from the bridge the device cannot carry (not IP, ARP or ND)",
+       sum.non_ip},
+      {"l3.rx_not_ip", "packets from the device that were neither IPv4 nor IPv6", sum.rx_not_ip},
+  };
+}
+
 L3EthernetCounters L3Ethernet::counters() const noexcept {
   auto r = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
   return {r(arp_replies_), r(nd_replies_), r(replies_dropped_), r(consumed_),

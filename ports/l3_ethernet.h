@@ -56,6 +56,7 @@
 #include "packet/single_writer_counter.h"
 #include "ports/neighbor_claims.h"
 #include "ports/neighbor_snoop.h"
+#include "ports/port.h"
 
 namespace sockswitch::ports {
 
@@ -103,6 +104,10 @@ class L3Ethernet final {
 
   [[nodiscard]] const NeighborSnoop& neighbors() const noexcept { return neighbors_.snoop; }
   [[nodiscard]] L3EthernetCounters counters() const noexcept;
+  // The counters as named drops (ports/port.h), summed over `adapters`
+  // (a multi-queue port has one per queue).
+  [[nodiscard]] static std::vector<PortDrop> named_drops(
+      std::span<const L3Ethernet* const> adapters);
 
  private:
   struct Reply {

@@ -46,6 +46,15 @@ struct PortCounters {
   std::uint64_t rx_checksums_completed = 0, rx_gso_whole = 0, tx_segments = 0;
 };
 
+// A port's own reasons to free (or to keep) a frame that is neither
+// received into the bridge nor sent, named as dataplane/drop_reason.h names
+// the pipeline's: for `show`, `dump-ports` and metrics.
+struct PortDrop {
+  std::string name;  // "l3.non_ip", "wg.rx.forged"
+  std::string help;
+  std::uint64_t count = 0;
+};
+
 // One writer (the owning poll thread), many readers: plain relaxed stores.
 class PortCounterCell final {
  public:
@@ -121,6 +130,10 @@ class Port {
   // device's senders use (checksums left partial, GSO frames); empty when
   // nothing reaches it unfinished.
   [[nodiscard]] virtual std::string offload_handling() const { return {}; }
+
+  // Control path: the port's named drops (every one, zero or not); empty
+  // for a port whose only losses are rx_dropped/tx_dropped.
+  [[nodiscard]] virtual std::vector<PortDrop> named_drops() { return {}; }
 
   // Control path, for `show`: how the port moves frames ("af_xdp native",
   // "af_packet L3"), so what `auto` chose is visible and testable.

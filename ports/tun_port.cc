@@ -60,4 +60,11 @@ void TunPort::tx_burst(std::uint16_t queue, packet::PacketPool& pool,
   tally.add_to(queue_counters(queue));
 }
 
+std::vector<PortDrop> TunPort::named_drops() {
+  std::vector<const L3Ethernet*> adapters;
+  for (const auto& a : adapters_)
+    adapters.push_back(a.get());
+  return L3Ethernet::named_drops(adapters);
+}
+
 }  // namespace sockswitch::ports

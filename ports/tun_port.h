@@ -41,6 +41,7 @@ class TunPort final : public Port {
   [[nodiscard]] std::uint16_t queue_count() const noexcept override { return dev_.queue_count(); }
   void refresh() override;
   [[nodiscard]] std::string engine() const override { return "tun"; }
+  [[nodiscard]] std::vector<PortDrop> named_drops() override;
   [[nodiscard]] LinkState link_state() const noexcept override {
     return link_.load(std::memory_order_relaxed);
   }

@@ -418,4 +418,21 @@ std::string WireGuardPort::show() {
   return out;
 }
 
+std::vector<PortDrop> WireGuardPort::named_drops() {
+  const L3Ethernet* adapter = &l3_;
+  std::vector<PortDrop> out = L3Ethernet::named_drops(std::span(&adapter, 1));
+  const wireguard::DeviceCounters c = device_counters();
+  for (std::size_t i = 1; i < c.rx_drops.size(); ++i) {
+    const auto why = wireguard::to_string(static_cast<wireguard::RxDrop>(i));
+    out.push_back({fmt::format("wg.{}", why),  // why: "rx.forged"
+                   fmt::format("datagrams from peers dropped: {}", why.substr(3)), c.rx_drops[i]});
+  }
+  for (std::size_t i = 1; i < c.tx_drops.size(); ++i) {
+    const auto why = wireguard::to_string(static_cast<wireguard::TxDrop>(i));
+    out.push_back({fmt::format("wg.{}", why),
+                   fmt::format("packets for peers dropped: {}", why.substr(3)), c.tx_drops[i]});
+  }
+  return out;
+}
+
 }  // namespace sockswitch::ports

@@ -95,6 +95,8 @@ class WireGuardPort final : public Port {
                 std::span<packet::Packet* const> packets) noexcept override;
   [[nodiscard]] int wakeup_fd(std::uint16_t) const noexcept override { return wakeup_.get(); }
   [[nodiscard]] std::string engine() const override { return "wireguard"; }
+  // The L3 adapter's, then the protocol's (wg.rx.*, wg.tx.*).
+  [[nodiscard]] std::vector<PortDrop> named_drops() override;
   [[nodiscard]] LinkState link_state() const noexcept override { return LinkState::up; }
   [[nodiscard]] std::uint32_t mtu() const noexcept override { return mtu_; }
 

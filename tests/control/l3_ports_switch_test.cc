@@ -86,6 +86,13 @@ TEST(L3PortsSwitch, ATunAnswersArpOnlyForWhatLiesBehindIt) {
   t.b.ns->exec_checked({"ip", "link", "set", "eth0", "down"});
   EXPECT_FALSE(TunBridge::resolves(t.a, "10.80.0.2")) << "the tun claimed B's address";
   EXPECT_FALSE(TunBridge::resolves(t.a, "10.80.0.77")) << "the tun claimed an absent host";
+  // Every ARP request the tun took is named: answered itself, or learned
+  // from and left for its owner (show and dump-ports both say so).
+  const std::string show = t.show();
+  EXPECT_NE(show.find("drops: l3.answered="), std::string::npos) << show;
+  EXPECT_NE(show.find(", l3.consumed="), std::string::npos) << show;
+  const std::string ports = t.sw->call([](control::Switch& s) { return s.dump_ports("br0"); });
+  EXPECT_NE(ports.find("           drops: l3.answered="), std::string::npos) << ports;
 }
 
 TEST(L3PortsSwitch, ATunAnswersForTheHostsRoutesThroughItAndFollowsThem) {

@@ -4,7 +4,8 @@
 // in calls of at most kBurstSize (a full buffer goes at once, the rest at
 // flush()); each port gets its own calls on the queue its BridgePort names,
 // interleaving notwithstanding; a flush with nothing queued calls nothing;
-// and a packet for a slot past the bounds goes back to the pool unsent.
+// and a packet for a slot past the bounds goes back to the pool unsent,
+// counted.
 #include "dataplane/tx_batch.h"
 
 #include <gtest/gtest.h>
@@ -100,6 +101,8 @@ TEST(TxBatch, ASlotPastTheBoundsIsFreedUnsent) {
   tx.flush();
   EXPECT_TRUE(port.sent.empty());
   EXPECT_EQ(pool.available(), pool.size());
+  EXPECT_EQ(tx.take_unsent(), 3u);  // counted, for the thread's drop.port_unknown
+  EXPECT_EQ(tx.take_unsent(), 0u);
 }
 
 }  // namespace
