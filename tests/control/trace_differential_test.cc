@@ -19,11 +19,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <future>
 #include <map>
 #include <random>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -159,11 +159,18 @@ std::vector<std::string> packets_for(const Table& t, std::size_t count, std::mt1
       {"nw_dst", {"10.9.9.9"}}, {"nw_src", {"10.8.8.8"}}, {"tp_dst", {"9999"}},
       {"tp_src", {"40000"}},    {"dl_vlan", {}},
   };
-  const std::regex field(R"((nw_dst|nw_src|tp_dst|tp_src|arp_tpa|dl_vlan)=([0-9.]+))");
-  for (auto it = std::sregex_iterator(t.flows.begin(), t.flows.end(), field);
-       it != std::sregex_iterator(); ++it) {
-    const std::string name = (*it)[1] == "arp_tpa" ? "nw_dst" : std::string((*it)[1]);
-    seen[name].push_back((*it)[2]);
+  // (No std::regex: g++ 12 warns inside it under -fsanitize.)
+  for (const std::string name : {"nw_dst", "nw_src", "tp_dst", "tp_src", "arp_tpa", "dl_vlan"}) {
+    const std::string key = name + "=";
+    for (auto at = t.flows.find(key); at != std::string::npos; at = t.flows.find(key, at + 1)) {
+      const std::size_t from = at + key.size();
+      std::size_t end = from;
+      while (end < t.flows.size() &&
+             (std::isdigit(static_cast<unsigned char>(t.flows[end])) || t.flows[end] == '.'))
+        ++end;
+      if (end > from)
+        seen[name == "arp_tpa" ? "nw_dst" : name].push_back(t.flows.substr(from, end - from));
+    }
   }
   auto pick = [&](const std::vector<std::string>& v) {
     return v[std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng)];
@@ -210,11 +217,15 @@ class OvsBridge final {
     EXPECT_TRUE(add.ok()) << add.output;
     const std::string dpif =
         net::run_command({"ovs-appctl", "-t", vswitchd_.control(), "dpif/show"}, 5s).output;
-    const std::regex port(R"(^\s+(\S+) (\d+)/(\d+):)");
+    // "    p1 1/3: (system)": name, OpenFlow port / datapath port.
     std::istringstream lines(dpif);
     for (std::string line; std::getline(lines, line);) {
-      std::smatch m;
-      if (std::regex_search(line, m, port)) by_odp_[m[3]] = m[1];
+      std::istringstream words(line);
+      std::string name, numbers;
+      if (!(words >> name >> numbers)) continue;
+      const auto slash = numbers.find('/'), colon = numbers.find(':');
+      if (slash == std::string::npos || colon == std::string::npos || colon < slash) continue;
+      by_odp_[numbers.substr(slash + 1, colon - slash - 1)] = name;
     }
   }
   ~OvsBridge() { (void)db_.vsctl({"del-br", name_}); }
