@@ -193,7 +193,10 @@ TEST_P(PortDriversSwitch, PingAndTcpBetweenNamespaces) {
   const std::string dump = sw.call([](control::Switch& s) { return s.dump_ports("br0"); });
   EXPECT_GT(rx_bytes(dump, port_a), kBytes) << dump;
   if (c.patch) {
-    EXPECT_GT(rx_bytes(dump, "p0"), 10'000u) << "the ACKs come back over the patch\n" << dump;
+    // How many ACKs a megabyte earns depends on the receiver's GRO and
+    // delayed ACKs (119 for 900 segments in one CI run); one ACK per 64 KB
+    // aggregate plus the ping replies still passes 1 000 bytes.
+    EXPECT_GT(rx_bytes(dump, "p0"), 1'000u) << "the ACKs come back over the patch\n" << dump;
     const std::string dump1 = sw.call([](control::Switch& s) { return s.dump_ports("br1"); });
     EXPECT_GT(rx_bytes(dump1, "p1"), kBytes) << dump1;
   }
