@@ -101,8 +101,12 @@ bool is_ip(const Match& m) noexcept {
 bool is_icmp6(const Match& m) noexcept {
   return eth_is(m, kEthTypeIpv6) && proto_is(m, kIpProtoIcmpv6);
 }
-bool icmp_type_is(const Match& m, std::uint16_t t) noexcept {
-  return is_icmp6(m) && m.is_exact(FieldId::tp_src, t);
+// Neighbour discovery as OVS (and the extractor) reads it: ICMPv6 type 135
+// or 136 with code 0; a flow that asks for another code never sees the
+// target or link-layer options.
+bool nd_type_is(const Match& m, std::uint16_t t) noexcept {
+  const bool code_zero = !m.has(FieldId::tp_dst) || m.is_exact(FieldId::tp_dst, 0);
+  return is_icmp6(m) && m.is_exact(FieldId::tp_src, t) && code_zero;
 }
 
 }  // namespace
@@ -111,6 +115,10 @@ const FieldSyntax* find_field_syntax(std::string_view name) noexcept {
   for (const FieldSyntax& f : kFields)
     if (f.name == name) return &f;
   return nullptr;
+}
+
+std::span<const FieldSyntax> field_syntaxes() noexcept {
+  return kFields;
 }
 
 const FieldSyntax& arp_view_of(const FieldSyntax& s) noexcept {
@@ -154,11 +162,11 @@ bool prereq_met(const Match& m, Prereq p) noexcept {
     case Prereq::icmp6:
       return is_icmp6(m);
     case Prereq::nd:
-      return icmp_type_is(m, 135) || icmp_type_is(m, 136);
+      return nd_type_is(m, 135) || nd_type_is(m, 136);
     case Prereq::nd_ns:
-      return icmp_type_is(m, 135);
+      return nd_type_is(m, 135);
     case Prereq::nd_na:
-      return icmp_type_is(m, 136);
+      return nd_type_is(m, 136);
   }
   return false;
 }
@@ -192,11 +200,11 @@ std::string_view prereq_text(Prereq p) noexcept {
     case Prereq::icmp6:
       return "icmp6";
     case Prereq::nd:
-      return "icmp6 with icmp_type=135 or icmp_type=136";
+      return "icmp6 with icmp_type=135 or 136 and icmp_code=0 (or none)";
     case Prereq::nd_ns:
-      return "icmp6 with icmp_type=135";
+      return "icmp6 with icmp_type=135 and icmp_code=0 (or none)";
     case Prereq::nd_na:
-      return "icmp6 with icmp_type=136";
+      return "icmp6 with icmp_type=136 and icmp_code=0 (or none)";
   }
   return "?";
 }

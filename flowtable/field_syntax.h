@@ -71,6 +71,8 @@ struct FieldSyntax {
 // The syntax entry for a name as written (case-sensitive, as ovs-ofctl), or
 // nullptr. Also finds set_field-only names; check `matchable`.
 [[nodiscard]] const FieldSyntax* find_field_syntax(std::string_view name) noexcept;
+// Every name, in table order (for tests that hold the table to OVS).
+[[nodiscard]] std::span<const FieldSyntax> field_syntaxes() noexcept;
 
 // Under arp/rarp the IPv4 names mean the ARP fields (as in OVS): nw_src is
 // arp_spa, nw_dst arp_tpa, nw_proto arp_op. Returns `s` when no remap applies.

@@ -58,7 +58,7 @@ class MatchPrinter {
     flags("ct_state", FieldId::ct_state, ct_state_flag_names());
     number("ct_zone", FieldId::ct_zone);
     number("ct_mark", FieldId::ct_mark);
-    protocol();
+    const std::string late_type = protocol();
     // Registers, metadata, then in_port: ovs-ofctl's order.
     for (int r = 0; r < 8; ++r) {
       const auto f = static_cast<FieldId>(static_cast<int>(FieldId::reg0) + r);
@@ -71,6 +71,8 @@ class MatchPrinter {
     vlan();
     mac("dl_src", FieldId::eth_src);
     mac("dl_dst", FieldId::eth_dst);
+    // An EtherType with no shorthand prints where ovs-ofctl puts it.
+    if (!late_type.empty()) add(late_type);
     const bool arp = match_is_arp(m_);
     ipv4(arp ? "arp_spa" : "nw_src", FieldId::ipv4_src);
     ipv4(arp ? "arp_tpa" : "nw_dst", FieldId::ipv4_dst);
@@ -81,7 +83,9 @@ class MatchPrinter {
     }
     ipv6("ipv6_src", FieldId::ipv6_src);
     ipv6("ipv6_dst", FieldId::ipv6_dst);
-    number("ipv6_label", FieldId::ipv6_label);
+    label();
+    // nw_proto without a shorthand (`ip,nw_proto=47`) follows the addresses.
+    if (!is_arp_type() && !shorthand_covers_proto()) number("nw_proto", FieldId::ip_proto);
     tos();
     number("nw_ttl", FieldId::ip_ttl);
     frag();
@@ -104,22 +108,44 @@ class MatchPrinter {
   }
   std::uint64_t get(FieldId f) const { return m_.value.get(f); }
 
-  void protocol() {
-    if (!m_.has(FieldId::eth_type)) return;
+  // The protocol shorthand (`tcp`, `ip`, `arp`) printed first; returns the
+  // `dl_type=` text to print later when the EtherType has none.
+  std::string protocol() {
+    if (!m_.has(FieldId::eth_type)) return "";
     const auto type = static_cast<std::uint16_t>(get(FieldId::eth_type));
-    const bool ip = type == kEthTypeIpv4 || type == kEthTypeIpv6;
-    std::optional<std::uint8_t> proto;
-    if (ip && m_.has(FieldId::ip_proto)) proto = static_cast<std::uint8_t>(get(FieldId::ip_proto));
-    if (const ProtocolShorthand* p = shorthand_for(type, proto)) {
+    if (const ProtocolShorthand* p = shorthand_for(type, ip_proto())) {
       add(std::string(p->name));
-      return;
-    }
-    if (const ProtocolShorthand* p = shorthand_for(type, std::nullopt)) {
-      add(std::string(p->name));
+    } else if (const ProtocolShorthand* q = shorthand_for(type, std::nullopt)) {
+      add(std::string(q->name));
     } else {
-      add(fmt::format("dl_type={:#06x}", type));
+      return fmt::format("dl_type={:#06x}", type);
     }
-    if (proto) add(fmt::format("nw_proto={}", *proto));
+    return "";
+  }
+
+  // The IP protocol matched under an IP EtherType (under ARP the same
+  // storage is arp_op).
+  std::optional<std::uint8_t> ip_proto() const {
+    if (!m_.has(FieldId::eth_type) || !m_.has(FieldId::ip_proto)) return std::nullopt;
+    const auto type = static_cast<std::uint16_t>(get(FieldId::eth_type));
+    if (type != kEthTypeIpv4 && type != kEthTypeIpv6) return std::nullopt;
+    return static_cast<std::uint8_t>(get(FieldId::ip_proto));
+  }
+  bool is_arp_type() const { return match_is_arp(m_); }
+  bool shorthand_covers_proto() const {
+    const std::optional<std::uint8_t> proto = ip_proto();
+    return !proto || shorthand_for(static_cast<std::uint16_t>(get(FieldId::eth_type)), proto);
+  }
+
+  // The flow label as ovs-ofctl prints it: five hex digits, mask as well.
+  void label() {
+    if (!m_.has(FieldId::ipv6_label)) return;
+    if (is_full(m_, FieldId::ipv6_label)) {
+      add(fmt::format("ipv6_label={:#07x}", get(FieldId::ipv6_label)));
+    } else {
+      add(fmt::format("ipv6_label={:#07x}/{:#07x}", get(FieldId::ipv6_label),
+                      m_.mask.get(FieldId::ipv6_label)));
+    }
   }
 
   void number(std::string_view name, FieldId f) {

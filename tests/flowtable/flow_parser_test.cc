@@ -155,6 +155,9 @@ const std::vector<BadFlow> kBadFlows = {
      "nd_target=::1"},
     {"icmp6,icmp_type=136,nd_sll=00:00:00:00:00:01,actions=drop",
      "nd_sll needs icmp6 with icmp_type=135", 21, "nd_sll=00:00:00:00:00:01"},
+    // A neighbour discovery message has code 0; OVS drops the field otherwise.
+    {"icmp6,icmp_type=135,icmp_code=1,nd_target=::1,actions=drop",
+     "nd_target needs icmp6 with icmp_type=135 or 136 and icmp_code=0", 33, "nd_target=::1"},
     {"arp_op=1,actions=drop", "arp_op needs arp or rarp", 1, "arp_op=1"},
     {"arp,arp_op=256,actions=drop", "arp_op=256 is out of range 0..255", 5, "arp_op=256"},
     {"nw_ttl=3,actions=drop", "nw_ttl needs ip or ipv6", 1, "nw_ttl=3"},

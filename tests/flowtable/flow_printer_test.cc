@@ -44,6 +44,13 @@ const std::vector<std::pair<std::string, std::string>> kCanonical = {
     {"ip,nw_proto=47,actions=drop", "ip,nw_proto=47 actions=drop"},
     {"ipv6,nw_proto=0,actions=drop", "ipv6,nw_proto=0 actions=drop"},
     {"dl_type=0x88cc,actions=drop", "dl_type=0x88cc actions=drop"},
+    // ovs-ofctl's places: dl_type after the MACs, nw_proto after the addresses.
+    {"dl_type=0x88cc,dl_src=00:00:00:00:00:01,in_port=veth102,dl_vlan=5,actions=drop",
+     "in_port=veth102,dl_vlan=5,dl_src=00:00:00:00:00:01,dl_type=0x88cc actions=drop"},
+    {"ip,nw_proto=47,nw_ttl=3,nw_src=10.0.0.1,actions=drop",
+     "ip,nw_src=10.0.0.1,nw_proto=47,nw_ttl=3 actions=drop"},
+    {"ipv6,nw_proto=47,ipv6_label=0x12/0xff,actions=drop",
+     "ipv6,ipv6_label=0x00012/0x000ff,nw_proto=47 actions=drop"},
     {"icmp,icmp_type=8,icmp_code=0,actions=drop", "icmp,icmp_type=8,icmp_code=0 actions=drop"},
     {"sctp6,sctp_src=9,actions=drop", "sctp6,tp_src=9 actions=drop"},
     {"dl_vlan_pcp=3,dl_vlan=5,actions=drop", "dl_vlan=5,dl_vlan_pcp=3 actions=drop"},
