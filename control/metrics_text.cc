@@ -117,6 +117,10 @@ void thread_metrics(std::string& out, Switch& sw) {
   static constexpr Column kColumns[] = {
       {"sockswitch_poll_thread_packets_total", "Packets the thread processed.",
        &dataplane::ThreadStats::packets},
+      {"sockswitch_poll_thread_forwarded_total",
+       "Packets of those queued to at least one port; each other one is counted once in "
+       "sockswitch_dropped_packets_total.",
+       &dataplane::ThreadStats::forwarded},
       {"sockswitch_poll_thread_cycles_total", "TSC cycles the thread spent on bursts.",
        &dataplane::ThreadStats::cycles},
       {"sockswitch_poll_thread_emc_hits_total", "Packets decided by the exact-match cache.",

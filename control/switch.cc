@@ -241,10 +241,10 @@ std::string Switch::show() const {
     const dataplane::ThreadStats& s = t->stats();
     const double packets = static_cast<double>(s.packets.get());
     out += fmt::format(
-        "poll thread {}: packets={} bursts={} emc_hits={} megaflow_hits={} "
+        "poll thread {}: packets={} forwarded={} bursts={} emc_hits={} megaflow_hits={} "
         "classifier_lookups={} cycles/packet={:.0f} sleeps={}\n",
-        t->index(), s.packets.get(), s.bursts.get(), s.emc_hits.get(), s.megaflow_hits.get(),
-        s.classifier_lookups.get(),
+        t->index(), s.packets.get(), s.forwarded.get(), s.bursts.get(), s.emc_hits.get(),
+        s.megaflow_hits.get(), s.classifier_lookups.get(),
         packets > 0 ? static_cast<double>(s.cycles.get()) / packets : 0.0, s.sleeps.get());
     for (std::size_t d = 0; d < s.drops.size(); ++d)
       if (s.drops[d].get())

@@ -31,13 +31,19 @@ void ActionExecutor::run_actions(const BridgeSnapshot& bridge,
 }
 
 void ActionExecutor::finish(PacketRun& r) noexcept {
+  const bool real = trace_ == nullptr || trace_->live();
   if (r.pending != kNoPortIndex && !r.dead) {
     transmit(*r.bridge, r.pending, r.packet);
+    forwarded_ += real;
     return;
   }
   // A packet whose copies went out and whose actions ended with a rewrite
   // (output:p1,mod_nw_dst:...) was forwarded, not dropped.
-  if (!r.sent || r.dead) drop(r.reason);
+  if (r.sent && !r.dead) {
+    forwarded_ += real;
+  } else if (!r.counted) {
+    drop(r.reason);
+  }
   pool_.free(r.packet);
 }
 
@@ -83,7 +89,9 @@ void ActionExecutor::trace(const BridgeSnapshot& bridge, Packet* p, flowtable::F
     } else {
       if (bridge.miss_to_controller) {
         note({.kind = TraceEvent::Kind::controller, .key = key});
-        if (log.live()) punt_frame(bridge, *p, 0xffff, 0, 0, 0, true);
+        if (log.live() && !punt_frame(bridge, *p, 0xffff, 0, 0, 0, true)) {
+          lose_copy(r, Drop::controller_queue);
+        }
       }
       r.reason = Drop::no_match;
     }
@@ -110,18 +118,17 @@ void ActionExecutor::punt(PacketRun& r, std::uint16_t max_len) noexcept {
   // as OpenFlow 1.3 has it.
   const flowtable::FlowRule* f = r.flow;
   const std::uint8_t reason = f && f->priority == 0 && f->match.mask.empty() ? 0 : 1;
-  punt_frame(*r.bridge, *r.packet, max_len, f ? f->cookie : 0, f ? f->table : 0, reason, false);
+  if (!punt_frame(*r.bridge, *r.packet, max_len, f ? f->cookie : 0, f ? f->table : 0, reason,
+                  false))
+    lose_copy(r, Drop::controller_queue);
 }
 
-void ActionExecutor::punt_frame(const BridgeSnapshot& bridge, const Packet& p,
+bool ActionExecutor::punt_frame(const BridgeSnapshot& bridge, const Packet& p,
                                 std::uint16_t max_len, std::uint64_t cookie, std::uint8_t table,
                                 std::uint8_t reason, bool miss) noexcept {
   ControllerQueues* q = bridge.controller;
   PuntedPacket* slot = q != nullptr ? q->punts.slot() : nullptr;
-  if (slot == nullptr) {
-    drop(Drop::controller_queue);
-    return;
-  }
+  if (slot == nullptr) return false;
   const std::size_t n = std::min<std::size_t>({p.length(), max_len, slot->data.size()});
   std::memcpy(slot->data.data(), p.data(), n);
   slot->len = static_cast<std::uint16_t>(n);
@@ -132,6 +139,7 @@ void ActionExecutor::punt_frame(const BridgeSnapshot& bridge, const Packet& p,
   slot->reason = reason;
   slot->miss = miss;
   if (q->punts.push()) q->signal_punt();
+  return true;
 }
 
 void ActionExecutor::execute(PacketRun& r, std::span<const flowtable::Action> actions,
@@ -294,7 +302,7 @@ void ActionExecutor::send_pending(PacketRun& r) noexcept {
     transmit(*r.bridge, r.pending, c);
     r.sent = true;
   } else {
-    drop(Drop::no_buffer);
+    lose_copy(r, Drop::no_buffer);
   }
   r.pending = kNoPortIndex;
 }
@@ -470,7 +478,7 @@ void ActionExecutor::output_tagged(PacketRun& r, std::int16_t slot, std::uint16_
   }
   if (now != tci) {
     if (!set_outer_tci(*r.packet, tci)) {
-      drop(Drop::bad_edit);  // no headroom for the tag: this port goes without
+      lose_copy(r, Drop::bad_edit);  // no headroom for the tag: this port goes without
       return;
     }
     r.wire_tci = tci;

@@ -72,6 +72,7 @@ class ActionExecutor final {
       const std::int16_t slot = bridge.index(actions.front().port);
       if (slot != kNoPortIndex && slot != bridge.index(p->in_port())) [[likely]] {
         tx_.enqueue(bridge.bridge_index, slot, bridge.ports[std::size_t(slot)], p);
+        ++forwarded_;
         return;
       }
       stats_.drop(slot == kNoPortIndex ? Drop::port_unknown : Drop::reflect);
@@ -82,7 +83,8 @@ class ActionExecutor final {
   }
   // A copy of `p` (up to max_len) for the OpenFlow clients; `miss`: no
   // flow matched (OpenFlow 1.0's table miss, sent to 1.0 clients only).
-  void punt_frame(const BridgeSnapshot& bridge, const packet::Packet& p, std::uint16_t max_len,
+  // False when the clients' queue was full (the caller counts it).
+  bool punt_frame(const BridgeSnapshot& bridge, const packet::Packet& p, std::uint16_t max_len,
                   std::uint64_t cookie, std::uint8_t table, std::uint8_t reason,
                   bool miss) noexcept;
   // The whole decision for `p` (in_port set, `key` extracted from it) as
@@ -91,6 +93,9 @@ class ActionExecutor final {
   // own: NORMAL learns and ct() tracks into them as they would live.
   void trace(const BridgeSnapshot& bridge, packet::Packet* p, flowtable::FlowKey& key,
              std::chrono::seconds now, TraceLog& log) noexcept;
+  // Packets run() and run_list() queued to at least one port, since the
+  // executor was made (the pipeline adds the difference per burst).
+  [[nodiscard]] std::uint64_t forwarded() const noexcept { return forwarded_; }
   // A new receive burst: meters read the clock again (once, when needed).
   void begin_burst() noexcept { now_ns_ = 0; }
   // Runs a PACKET_OUT's actions on `p` (in_port already set); consumes it.
@@ -109,6 +114,10 @@ class ActionExecutor final {
     Drop reason = Drop::action_drop;  // why it dies if nothing sends it
     bool dead = false;                // a rewrite failed: stop here
     bool sent = false;                // a copy went to some port
+    // A copy was lost and counted (no buffer, no headroom for a tag, the
+    // clients' queue full): if the packet then goes nowhere, that was its
+    // drop, and it is not counted twice.
+    bool counted = false;
     // The flow that sent it to the controller says so in the PACKET_IN.
     const flowtable::FlowRule* flow = nullptr;
     // NORMAL's per-port tagging: the frame's outer tag now (VID and
@@ -123,6 +132,11 @@ class ActionExecutor final {
   // Queues `p` for slot `slot`, or, tracing, records it as it leaves.
   void transmit(const BridgeSnapshot& bridge, std::int16_t slot, packet::Packet* p) noexcept;
   void drop(Drop reason) noexcept;
+  // A copy of r's packet that could not be made or sent.
+  void lose_copy(PacketRun& r, Drop reason) noexcept {
+    drop(reason);
+    r.counted = true;
+  }
   // Tracing only (callers test trace_ first): one step into the log.
   void note(const TraceEvent& e) noexcept { trace_->add(e); }
   // ct(): tracks the packet and, with table=N, looks it up there tracked.
@@ -169,7 +183,8 @@ class ActionExecutor final {
   };
   static constexpr std::size_t kLaterTableEntries = 2048;
 
-  std::uint64_t now_ns_ = 0;  // the burst's clock for meters; 0: not read yet
+  std::uint64_t forwarded_ = 0;  // a plain count: only the poll thread runs packets
+  std::uint64_t now_ns_ = 0;     // the burst's clock for meters; 0: not read yet
   std::size_t thread_;
   packet::PacketPool& pool_;
   TxBatch& tx_;

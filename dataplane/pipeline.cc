@@ -56,6 +56,7 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
                        std::chrono::seconds now) noexcept {
   if (burst.empty()) return;
   const std::uint64_t start = cycle_count();
+  const std::uint64_t forwarded_before = executor_.forwarded();
   executor_.begin_burst();
   BridgeCaches& caches = caches_[bridge.bridge_index % caches_.size()];
   if (caches.generation != bridge.generation) {
@@ -73,6 +74,7 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
       executor_.run_list(bridge, std::span(&kNormal, 1), burst[i], keys_[i], now);
     }
     stats_.packets.add(n);
+    stats_.forwarded.add(executor_.forwarded() - forwarded_before);
     stats_.bursts.add(1);
     return;
   }
@@ -91,8 +93,9 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
       if (trace_live(bridge, p, keys_[i], now)) continue;
     const RulePtr rule = decide(caches, bridge, keys_[i], info_[i]);
     if (rule == nullptr) {
-      if (bridge.miss_to_controller) executor_.punt_frame(bridge, *p, 0xffff, 0, 0, 0, true);
-      stats_.drop(Drop::no_match);
+      const bool punt_lost =
+          bridge.miss_to_controller && !executor_.punt_frame(bridge, *p, 0xffff, 0, 0, 0, true);
+      stats_.drop(punt_lost ? Drop::controller_queue : Drop::no_match);
       pool_.free(p);
       continue;
     }
@@ -108,6 +111,7 @@ void Pipeline::process(const BridgeSnapshot& bridge, std::span<Packet*> burst,
   if (counted) counted->counters->count(thread_, counted_packets, counted_bytes);
 
   stats_.packets.add(n);
+  stats_.forwarded.add(executor_.forwarded() - forwarded_before);
   stats_.bursts.add(1);
   stats_.emc_hits.add(emc_hits_);
   stats_.megaflow_hits.add(megaflow_hits_);
@@ -139,7 +143,12 @@ void Pipeline::inject(const BridgeSnapshot& bridge, const InjectedPacket& in, Pa
   flowtable::FlowKey key;
   (void)extract_flow(*p, key);
   executor_.begin_burst();
+  // Counted as processed like a received packet, so that packets =
+  // forwarded + drops holds for everything the thread ran.
+  const std::uint64_t forwarded_before = executor_.forwarded();
   executor_.run_list(bridge, std::span(in.actions).first(in.actions_len), p, key, now);
+  stats_.packets.add(1);
+  stats_.forwarded.add(executor_.forwarded() - forwarded_before);
 }
 
 }  // namespace sockswitch::dataplane

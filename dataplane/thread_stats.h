@@ -26,7 +26,10 @@ class StatCounter final {
 };
 
 struct ThreadStats {
-  StatCounter packets;             // received and processed
+  StatCounter packets;  // received (or sent by PACKET_OUT) and processed
+  // Of those, the ones at least one copy of which was queued to a port;
+  // every other one is counted once under a drop reason below.
+  StatCounter forwarded;
   StatCounter bursts;              // rx bursts that carried at least one packet
   StatCounter emc_hits;            // decided by the exact-match cache
   StatCounter megaflow_hits;       // decided by the megaflow cache
