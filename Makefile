@@ -11,7 +11,7 @@ CASE       ?= switching
 JOBS       ?= $(shell nproc)
 SOAK_MINUTES ?= 30
 
-.PHONY: all deps build test unit-test asan-test fuzz-test run soak bench format clean
+.PHONY: all deps build test unit-test asan-test fuzz-test run soak bench format clean install deb
 
 all: build
 
@@ -49,6 +49,15 @@ soak: build
 
 bench: build
 	@QUICK=$(QUICK) CASE=$(CASE) scripts/run-bench.sh $(BUILD)
+
+# `cmake --install` into PREFIX (default /usr/local, where the shipped unit
+# looks), and the Debian package of the same build (in $(BUILD)).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+deb: build
+	@cd $(BUILD) && cpack -G DEB
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

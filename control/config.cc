@@ -324,7 +324,14 @@ Config load_config(const std::string& path) {
   try {
     text = read_text_file(path);
   } catch (const std::exception& e) {
-    throw ConfigError({{{path, 1, 1}, e.what()}});
+    // Built step by step: GCC 12 at -O3 misreads the nested braces
+    // (-Wmaybe-uninitialized inside std::string).
+    ConfigIssue issue;
+    issue.pos.file = path;
+    issue.message = e.what();
+    std::vector<ConfigIssue> issues;
+    issues.push_back(std::move(issue));
+    throw ConfigError(std::move(issues));
   }
   return parse_config(text, path);
 }

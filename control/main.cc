@@ -12,6 +12,7 @@
 int main(int argc, char** argv) {
   using namespace sockswitch::control;
   CLI::App app{"sockswitch: a userspace OpenFlow switch"};
+  app.set_version_flag("--version", std::string("sockswitch ") + SOCKSWITCH_VERSION);
   app.require_subcommand(1);
 
   CLI::App* flows = app.add_subcommand("flows", "Work with ovs-ofctl flow files offline");

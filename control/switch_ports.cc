@@ -57,7 +57,7 @@ std::string port_differences(const PortConfig& have, const PortConfig& want,
   auto prefixes = [](const std::optional<std::vector<ports::ClaimPrefix>>& list) {
     std::string s;
     for (const ports::ClaimPrefix& p : list.value_or(std::vector<ports::ClaimPrefix>{}))
-      s += (s.empty() ? "" : ",") + p.to_string();
+      s += fmt::format("{}{}", s.empty() ? "" : ",", p.to_string());
     return s;
   };
   check("proxy", prefixes(have.proxy), prefixes(want.proxy));

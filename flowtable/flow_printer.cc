@@ -160,7 +160,7 @@ class MatchPrinter {
   void mac(std::string_view name, FieldId f) {
     if (!m_.has(f)) return;
     std::string s = fmt::format("{}={}", name, format_mac(get(f)));
-    if (!is_full(m_, f)) s += "/" + format_mac(m_.mask.get(f));
+    if (!is_full(m_, f)) s += fmt::format("/{}", format_mac(m_.mask.get(f)));
     add(s);
   }
 

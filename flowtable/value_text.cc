@@ -195,13 +195,13 @@ std::string format_ipv6(Wide w) {
 std::string format_ipv4_mask(std::uint32_t mask) {
   if (mask == ~std::uint32_t{0}) return "";
   if (auto n = prefix_len(std::uint64_t{mask} << 32, 0)) return fmt::format("/{}", *n);
-  return "/" + format_ipv4(mask);
+  return fmt::format("/{}", format_ipv4(mask));
 }
 
 std::string format_ipv6_mask(Wide mask) {
   if (mask.hi == ~std::uint64_t{0} && mask.lo == ~std::uint64_t{0}) return "";
   if (auto n = prefix_len(mask.hi, mask.lo)) return fmt::format("/{}", *n);
-  return "/" + format_ipv6(mask);
+  return fmt::format("/{}", format_ipv6(mask));
 }
 
 bool equals_ignore_case(std::string_view a, std::string_view b) noexcept {
