@@ -53,7 +53,7 @@ std::size_t flow_hash(const FlowRule& r) {
 std::string join_errors(const std::vector<flowtable::FlowError>& errors) {
   std::string s;
   for (const auto& e : errors)
-    s += (s.empty() ? "" : "\n") + std::string(e.what());
+    s += fmt::format("{}{}", s.empty() ? "" : "\n", e.what());
   return s;
 }
 

@@ -337,7 +337,7 @@ std::string Listeners::state() const {
     std::size_t clients = 0;
     for (const auto& e : b->endpoints) {
       if (!e) continue;
-      out += " " + e->describe() + ";";
+      out += fmt::format(" {};", e->describe());
       clients += e->connections().size();
     }
     out += fmt::format(" {} clients; {} packet-ins sent, {} over the rate limit ({}/s)\n", clients,

@@ -46,7 +46,7 @@ constexpr std::size_t kToController = 200;  // more than the queue's 128 slots
 
 // The flows for each fate, by UDP destination port where there is one.
 std::string config() {
-  std::string flows = R"(
+  std::string flows = R"FLOWS(
   "priority=100,udp,tp_dst=10,actions=output:acc1",
   "priority=100,udp,tp_dst=11,actions=mod_nw_tos:8,output:acc1",
   "priority=100,udp,tp_dst=9,actions=drop",
@@ -58,7 +58,7 @@ std::string config() {
   "priority=100,udp,tp_dst=16,actions=resubmit(,1)",
   "priority=100,udp,tp_dst=17,actions=resubmit(,100)",
   "priority=100,udp,tp_dst=18,actions=meter:1,output:acc1",
-  "priority=100,dl_type=0x88b6,actions=normal",)";
+  "priority=100,dl_type=0x88b6,actions=normal",)FLOWS";
   for (int t = 1; t <= 70; ++t)  // deeper than kMaxResubmitDepth (64)
     flows += fmt::format("\n  \"table={},udp,tp_dst=16,actions=resubmit(,{})\",", t, t + 1);
   for (int t = 100; t < 114; ++t)  // 2^14 leaves, more than 4096 lookups
