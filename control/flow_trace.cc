@@ -23,12 +23,6 @@ std::chrono::seconds monotonic_now() {
       std::chrono::steady_clock::now().time_since_epoch());
 }
 
-bool is_pipeline_field(FieldId f) {
-  return f == FieldId::in_port || f == FieldId::metadata ||
-         (f >= FieldId::reg0 && f <= FieldId::reg7) || f == FieldId::ct_state ||
-         f == FieldId::ct_zone || f == FieldId::ct_mark;
-}
-
 // A key as ovs-ofctl would describe the packet: its header fields that are
 // not zero (the protocol always).
 std::string packet_text(const FlowKey& key, const PortMap& ports) {

@@ -14,19 +14,6 @@ namespace {
 
 using namespace sockswitch::flowtable;
 
-// Fields the pipeline carries beside the frame: set on the key, not built.
-constexpr std::array kPipelineFields{
-    FieldId::in_port,  FieldId::metadata, FieldId::reg0,    FieldId::reg1, FieldId::reg2,
-    FieldId::reg3,     FieldId::reg4,     FieldId::reg5,    FieldId::reg6, FieldId::reg7,
-    FieldId::ct_state, FieldId::ct_zone,  FieldId::ct_mark,
-};
-
-bool is_pipeline_field(FieldId f) {
-  for (FieldId p : kPipelineFields)
-    if (p == f) return true;
-  return false;
-}
-
 class Writer {
  public:
   void u8(std::uint64_t v) { bytes.push_back(static_cast<std::uint8_t>(v)); }

@@ -30,6 +30,15 @@ struct TraceFrame {
   flowtable::FlowKey key;
 };
 
+// Fields the pipeline carries beside the frame (in_port, metadata,
+// registers, ct_*): set on the key, never built into the bytes.
+[[nodiscard]] constexpr bool is_pipeline_field(flowtable::FieldId f) noexcept {
+  using flowtable::FieldId;
+  return f == FieldId::in_port || f == FieldId::metadata ||
+         (f >= FieldId::reg0 && f <= FieldId::reg7) || f == FieldId::ct_state ||
+         f == FieldId::ct_zone || f == FieldId::ct_mark;
+}
+
 // Throws std::invalid_argument naming the field it could not build.
 [[nodiscard]] TraceFrame build_trace_frame(const flowtable::Match& packet);
 
