@@ -39,8 +39,10 @@ fuzz-test: deps
 # printed is the full release test run.
 test: asan-test fuzz-test unit-test
 
+# WG=native: warp0 as the switch's own WireGuard port instead of wireguard-go.
+WG ?= go
 run: build
-	@scripts/run-main.sh $(BUILD)
+	@WG=$(WG) scripts/run-main.sh $(BUILD)
 
 # The soak (a benchmark, not in `make test`): the VPS deployment under
 # traffic and changes for SOAK_MINUTES; results in $(BUILD)/soak-DATE.

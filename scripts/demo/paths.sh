@@ -3,7 +3,8 @@
 
 printf '== make run: the VPS deployment (seed 000) in network namespaces\n'
 printf '   bridge socket = sockswitch in %s, flows: %s verbatim\n' "$VPS" "${FLOWS#"$ROOT"/}"
-printf '   ports: nm-server, warp0 (WireGuard, wireguard-go), veth102 (Xray), socket (internal, 10.2.0.1/24)\n'
+printf '   ports: nm-server, warp0 (WireGuard, %s), veth102 (Xray), socket (internal, 10.2.0.1/24)\n' \
+  "$([[ $WG == native ]] && echo "sockswitch's native port" || echo wireguard-go)"
 printf '   topology up in %ss; %s probes per path\n' "$SETUP_SECONDS" "$N"
 
 XRAY_MAC=$(ip -n "$XRAY" -br link show eth0 | awk '{print $3}')

@@ -80,11 +80,19 @@ tag = 5
                      flows);
 }
 
+FrameBuilder::Ipv4 udp_header(std::uint8_t ttl = 64, std::uint16_t frag = 0) {
+  FrameBuilder::Ipv4 ip;
+  ip.proto = flowtable::kIpProtoUdp;
+  ip.ttl = ttl;
+  ip.frag = frag;
+  return ip;
+}
+
 net::Frame udp_frame(const Container& from, const Container& to, std::uint16_t port,
                      std::uint8_t ttl = 64) {
   return FrameBuilder()
       .eth(to.mac(), from.mac(), flowtable::kEthTypeIpv4)
-      .ipv4({.proto = flowtable::kIpProtoUdp, .ttl = ttl})
+      .ipv4(udp_header(ttl))
       .udp(4000, port)
       .zeros(18)
       .build();
@@ -138,7 +146,7 @@ TEST(DropAccounting, EveryReceivedPacketIsForwardedOrDroppedUnderExactlyOneName)
   add(a,
       FrameBuilder()
           .eth(b.mac(), a.mac(), flowtable::kEthTypeIpv4)
-          .ipv4({.proto = flowtable::kIpProtoUdp, .frag = 16})  // offset 128: no UDP header
+          .ipv4(udp_header(64, 16))  // offset 128: no UDP header
           .zeros(26)
           .build(),
       kPerClass);
