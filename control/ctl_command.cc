@@ -72,7 +72,7 @@ std::string round_trip(const std::string& path, const std::string& line) {
 }
 
 // One request and the daemon's parsed response.
-nlohmann::json exchange(const std::string& socket_path, const nlohmann::json& request) {
+nlohmann::json ask_daemon(const std::string& socket_path, const nlohmann::json& request) {
   const std::string reply = round_trip(socket_path, request.dump() + "\n");
   if (reply.empty()) throw std::runtime_error("the daemon closed the connection without answering");
   return nlohmann::json::parse(reply);
@@ -83,7 +83,7 @@ nlohmann::json exchange(const std::string& socket_path, const nlohmann::json& re
 std::string ctl_request(const std::string& socket_path, const std::string& command,
                         const std::vector<std::string>& args) {
   const nlohmann::json response =
-      exchange(socket_path, nlohmann::json{{"command", command}, {"args", args}});
+      ask_daemon(socket_path, nlohmann::json{{"command", command}, {"args", args}});
   if (!response.value("ok", false))
     throw std::runtime_error(response.value("error", "unknown error"));
   return response.value("output", "");
@@ -104,7 +104,7 @@ int ctl(const std::string& socket_path, const std::vector<std::string>& words, s
                            {"args", std::vector<std::string>(words.begin() + 1, words.end())}};
     if ((words[0] == "add-flows" || words[0] == "replace-flows") && words.size() == 3)
       request["text"] = read_text_file(words[2]);
-    const nlohmann::json response = exchange(socket_path, request);
+    const nlohmann::json response = ask_daemon(socket_path, request);
     if (response.value("ok", false)) {
       out << response.value("output", "");
       return 0;

@@ -53,8 +53,8 @@ struct Case {
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  return info.param.driver + (info.param.patch ? "_Patch" : "_OneBridge") +
-         (info.param.queues > 1 ? "_" + std::to_string(info.param.queues) + "Queues" : "");
+  return fmt::format("{}{}{}", info.param.driver, info.param.patch ? "_Patch" : "_OneBridge",
+                     info.param.queues > 1 ? fmt::format("_{}Queues", info.param.queues) : "");
 }
 
 // One [[bridge.port]] table for side "a" or "b".
