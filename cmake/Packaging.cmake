@@ -33,6 +33,8 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "userspace OpenFlow switch in place of Ope
 set(CPACK_PACKAGE_DESCRIPTION
     "A polling AF_XDP/DPDK software switch with an ovs-ofctl flow table, veth, tap, tun and native WireGuard ports, that Open vSwitch's own tools (ovs-vsctl, ovs-ofctl) drive unchanged.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+# The daemon without its debug sections (build/ keeps them, for gdb and perf).
+set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "sockswitch developers <sockswitch@localhost>")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)

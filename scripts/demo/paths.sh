@@ -4,7 +4,7 @@
 printf '== make run: the VPS deployment (seed 000) in network namespaces\n'
 printf '   bridge socket = sockswitch in %s, flows: %s verbatim\n' "$VPS" "${FLOWS#"$ROOT"/}"
 printf '   ports: nm-server, warp0 (WireGuard, %s), veth102 (Xray), socket (internal, 10.2.0.1/24)\n' \
-  "$([[ $WG == native ]] && echo "sockswitch's native port" || echo wireguard-go)"
+  "$([[ ${WG:-go} == native ]] && echo "sockswitch's native port" || echo wireguard-go)"
 printf '   topology up in %ss; %s probes per path\n' "$SETUP_SECONDS" "$N"
 
 XRAY_MAC=$(ip -n "$XRAY" -br link show eth0 | awk '{print $3}')
@@ -182,6 +182,7 @@ printf '\n== sockswitch flows check configs/vps-socket.flows (offline) predicted
 (cd "$ROOT" && "$SW" flows check --port nm-server=1 --port warp0=2 --port veth102=3 \
   configs/vps-socket.flows 2>/dev/null) |
   grep -A2 'vps-socket.flows:9:1: warning: overlaps line 5' | sed 's/^/   /' || true
+if [[ ${WG:-go} == native ]]; then WARP_BEHIND="its peer's AllowedIPs"; else WARP_BEHIND="its default route"; fi
 cat <<EOF
 
 == Fix (README "Checking flow files"), four lines added to the seed table:
@@ -193,7 +194,7 @@ cat <<EOF
      ${REPLY_FIX[0]}
      ${REPLY_FIX[1]}
    No neighbour is pinned: warp0 and nm-server answer ARP only for what lies
-   behind them (warp0: its default route; nm-server: its peer, by 'proxy').
+   behind them (warp0: $WARP_BEHIND; nm-server: its peer, by 'proxy').
 EOF
 if ((${#FAILED[@]} == 0)); then
   printf '\n== every path that should work did; %ss in all\n' "$((SECONDS - START))"
