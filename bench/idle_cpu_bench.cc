@@ -5,6 +5,7 @@
 // time: `cpu_percent` is the process's CPU time over that window as a
 // percentage of one core. Adaptive polling should make it well under 1%.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <time.h>
 
@@ -27,7 +28,7 @@ void BM_IdleSwitchCpu(benchmark::State& state) {
   std::vector<BridgePort> bp;
   Bridge bridge("idle", 0);
   for (std::uint32_t i = 1; i <= 4; ++i) {
-    ports.push_back(std::make_unique<ports::RingPort>("p" + std::to_string(i)));
+    ports.push_back(std::make_unique<ports::RingPort>(fmt::format("p{}", i)));
     bp.push_back({flowtable::PortNo{i}, ports.back().get()});
   }
   bridge.set_ports(std::move(bp));
