@@ -91,16 +91,24 @@ std::string sample(const FieldSyntax& f) {
   }
 }
 
+// The comma-separated terms of a match ("tcp", "nw_src=10.0.0.1", ...).
+std::vector<std::string> terms(const std::string& match) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at < match.size()) {
+    std::size_t end = match.find(',', at);
+    if (end == std::string::npos) end = match.size();
+    out.push_back(match.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
 // Whether the context already writes the field's storage (`tcp` and
 // nw_proto): a field given twice is another rule than a prerequisite, which
 // the parser's own tests hold.
 bool context_sets(const std::string& context, const FieldSyntax& f) {
-  std::size_t at = 0;
-  while (at < context.size()) {
-    std::size_t end = context.find(',', at);
-    if (end == std::string::npos) end = context.size();
-    const std::string term = context.substr(at, end - at);
-    at = end + 1;
+  for (const std::string& term : terms(context)) {
     const std::size_t eq = term.find('=');
     if (eq == std::string::npos) {
       // A shorthand with a protocol (`tcp6`) writes ip_proto.
@@ -151,12 +159,7 @@ bool same_meaning(const FieldSyntax& a, const FieldSyntax& b) {
 // written with, under any of its names.
 bool ovs_keeps(const OvsParse& ovs, const FieldSyntax& f) {
   if (!ovs.ok) return false;
-  std::size_t at = 0;
-  while (at < ovs.match.size()) {
-    std::size_t end = ovs.match.find(',', at);
-    if (end == std::string::npos) end = ovs.match.size();
-    const std::string term = ovs.match.substr(at, end - at);
-    at = end + 1;
+  for (const std::string& term : terms(ovs.match)) {
     const FieldSyntax* s = flowtable::find_field_syntax(term.substr(0, term.find('=')));
     if (s != nullptr && (same_meaning(*s, f) || same_meaning(*s, flowtable::arp_view_of(f))))
       return true;

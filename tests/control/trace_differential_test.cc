@@ -27,6 +27,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -36,6 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/flow_trace.h"
+#include "control/ovsdb/json_stream.h"
 #include "flowtable/flow_parser.h"
 #include "flowtable/flow_table.h"
 #include "ports/fd.h"
@@ -230,9 +232,10 @@ class Unixctl final {
       if (n <= 0) return "";
       sent += static_cast<std::size_t>(n);
     }
-    std::string reply;
+    // The same framing as OVSDB's: objects back to back on the stream.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!nlohmann::json::accept(reply)) {
+    std::optional<nlohmann::json> reply;
+    while (!(reply = stream_.next())) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
@@ -240,15 +243,17 @@ class Unixctl final {
       char chunk[65536];
       const ssize_t n = ::read(fd_.get(), chunk, sizeof chunk);
       if (n <= 0) return "";
-      reply.append(chunk, static_cast<std::size_t>(n));
+      stream_.feed(std::string_view(chunk, static_cast<std::size_t>(n)));
     }
-    const nlohmann::json j = nlohmann::json::parse(reply);
-    const nlohmann::json& text = j["result"].is_string() ? j["result"] : j["error"];
-    return text.is_string() ? text.get<std::string>() : j.dump();
+    const nlohmann::json& j = *reply;
+    for (const char* key : {"result", "error"})
+      if (j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
+    return j.dump();
   }
 
  private:
   ports::Fd fd_;
+  control::ovsdb::JsonStream stream_;
   int next_id_ = 0;
 };
 
