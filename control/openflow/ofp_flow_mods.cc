@@ -8,6 +8,7 @@
 #include "control/openflow/ofp_actions.h"
 #include "control/openflow/ofp_match.h"
 #include "control/openflow/ofp_session.h"
+#include "control/openflow/ofp_wire.h"
 #include "control/switch.h"
 #include "flowtable/flow_analysis.h"
 
@@ -17,7 +18,6 @@ namespace {
 using flowtable::FlowMod;
 using flowtable::FlowModCommand;
 
-constexpr std::uint32_t kNoBuffer = 0xffffffff;
 constexpr std::uint16_t kSendFlowRem = 1, kCheckOverlap = 2, kEmerg10 = 4, kResetCounts13 = 4,
                         kNoPacketCounts13 = 8, kNoByteCounts13 = 16;
 

@@ -7,6 +7,7 @@
 #include "control/openflow/ofp_actions.h"
 #include "control/openflow/ofp_match.h"
 #include "control/openflow/ofp_session.h"
+#include "control/openflow/ofp_wire.h"
 #include "control/switch.h"
 #include "dataplane/flow_extractor.h"
 #include "packet/packet.h"
@@ -14,7 +15,6 @@
 namespace sockswitch::control::openflow {
 namespace {
 
-constexpr std::uint32_t kNoBuffer = 0xffffffff;
 // A pool buffer less the headroom every received frame gets.
 constexpr std::size_t kMaxFrame = 2048 - packet::kDefaultHeadroom;
 

@@ -24,6 +24,8 @@ inline constexpr std::uint8_t kVersion10 = 0x01;
 inline constexpr std::uint8_t kVersion13 = 0x04;
 inline constexpr std::size_t kHeaderSize = 8;
 inline constexpr std::uint32_t kNiciraVendor = 0x00002320;
+// buffer_id of a FLOW_MOD or PACKET_OUT that carries no switch-held buffer.
+inline constexpr std::uint32_t kNoBuffer = 0xffffffff;
 
 // Message types that mean the same in both versions.
 enum MsgType : std::uint8_t {

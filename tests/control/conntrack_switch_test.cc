@@ -21,6 +21,7 @@
 #include "control/config.h"
 #include "tests/control/switch_host.h"
 #include "tests/control/switch_thread.h"
+#include "tests/net/command.h"
 #include "tests/net/require_netns.h"
 #include "tests/net/tcp_transfer.h"
 
@@ -29,7 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kConfig = R"toml([[bridge]]
+constexpr const char* kConntrackConfig = R"toml([[bridge]]
 name = "br0"
 flow = ["table=0,priority=500,arp,actions=normal",
         "table=0,priority=470,ip,actions=ct(table=10)",
@@ -47,9 +48,7 @@ name = "cta0"
 name = "ctb0"
 )toml";
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using net::contains;
 
 bool ping_once(const net::NetNamespace& ns, const std::string& addr) {
   return ns.exec({"ping", "-c", "1", "-W", "1", addr}, 3s).ok();
@@ -60,7 +59,7 @@ TEST(ConntrackSwitch, ConnectionsOpenFromTheInsideOnly) {
   SwitchHost host;
   Container& a = host.plug("cta0", "10.68.0.1/24");
   Container& b = host.plug("ctb0", "10.68.0.2/24");
-  SwitchThread sw(host.ns(), control::parse_config(kConfig, "<conntrack>"));
+  SwitchThread sw(host.ns(), control::parse_config(kConntrackConfig, "<conntrack>"));
 
   EXPECT_TRUE(ping_once(*a.ns, "10.68.0.2"));
   constexpr std::size_t kBytes = 1 << 20;

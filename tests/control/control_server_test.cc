@@ -28,7 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
-constexpr const char* kConfig = R"toml(
+constexpr const char* kControlServerConfig = R"toml(
 [[bridge]]
 name = "br"
 flow = ["actions=normal"]
@@ -41,7 +41,7 @@ struct Server {
   std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("ctl-limits-" + std::to_string(::getpid()));
   std::string path = (dir / "ctl.sock").string();
-  Switch sw{parse_config(kConfig, "<limits>")};
+  Switch sw{parse_config(kControlServerConfig, "<limits>")};
   asio::io_context io;
   ControlServer::Local::acceptor acceptor{io};
   std::unique_ptr<ControlServer> server;

@@ -16,6 +16,7 @@
 
 #include "flowtable/value_text.h"
 #include "tests/control/vps_daemon.h"
+#include "tests/net/command.h"
 #include "tests/net/require_netns.h"
 
 namespace sockswitch::test {
@@ -23,9 +24,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using net::contains;
 
 TEST(DaemonCtl, ShowDumpFlowsWithGrowingCountersAndDumpPorts) {
   SOCKSWITCH_REQUIRE_NETNS();

@@ -17,6 +17,7 @@
 #include <future>
 
 #include "tests/control/vps_daemon.h"
+#include "tests/net/command.h"
 #include "tests/net/require_netns.h"
 #include "tests/net/udp_stream.h"
 
@@ -25,9 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using net::contains;
 
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
   const auto at = text.find(from);

@@ -45,7 +45,7 @@ constexpr std::size_t kPerClass = 20;
 constexpr std::size_t kToController = 200;  // more than the queue's 128 slots
 
 // The flows for each fate, by UDP destination port where there is one.
-std::string config() {
+std::string accounting_config() {
   std::string flows = R"FLOWS(
   "priority=100,udp,tp_dst=10,actions=output:acc1",
   "priority=100,udp,tp_dst=11,actions=mod_nw_tos:8,output:acc1",
@@ -132,7 +132,7 @@ TEST(DropAccounting, EveryReceivedPacketIsForwardedOrDroppedUnderExactlyOneName)
   Container& a = host.plug("acc0");
   Container& b = host.plug("acc1");
   Container& c = host.plug("acc2");
-  SwitchThread sw(host.ns(), control::parse_config(config(), "<drop accounting>"));
+  SwitchThread sw(host.ns(), control::parse_config(accounting_config(), "<drop accounting>"));
 
   std::vector<std::pair<const Container*, net::Frame>> frames;
   const auto add = [&](const Container& from, const net::Frame& f, std::size_t n) {

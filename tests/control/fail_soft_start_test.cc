@@ -22,7 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kConfig = R"([[bridge]]
+constexpr const char* kFailSoftConfig = R"([[bridge]]
 name = "br0"
 flow = ["actions=normal"]
 [[bridge.port]]
@@ -41,7 +41,7 @@ TEST(FailSoftStart, APortThatCannotOpenIsDownWithItsReasonAndOpensWhenItCan) {
   host.plug("pb", "10.64.0.2/24");
   net::run_checked({"ip", "-n", host.ns().name(), "link", "add", "tapx", "type", "veth", "peer",
                     "name", "tapy"});
-  SwitchThread sw(host.ns(), control::parse_config(kConfig, "<fail-soft>"));
+  SwitchThread sw(host.ns(), control::parse_config(kFailSoftConfig, "<fail-soft>"));
   auto show = [&] { return sw.call([](control::Switch& s) { return s.show(); }); };
   const std::string first = show();
   EXPECT_NE(first.find("tapx down (cannot open: "), std::string::npos) << first;
@@ -66,7 +66,7 @@ TEST(FailSoftStart, APortThatCannotOpenIsDownWithItsReasonAndOpensWhenItCan) {
 TEST(FailSoftStart, ABadSettingStillStopsTheStartWithItsPlace) {
   // A tap takes its device's own address: a mac would be accepted and ignored.
   try {
-    (void)control::parse_config(std::string(kConfig) + "mac = \"02:00:00:00:00:01\"\n",
+    (void)control::parse_config(std::string(kFailSoftConfig) + "mac = \"02:00:00:00:00:01\"\n",
                                 "fail-soft.toml");
     FAIL() << "a tap with a mac was accepted";
   } catch (const control::ConfigError& e) {
@@ -76,8 +76,8 @@ TEST(FailSoftStart, ABadSettingStillStopsTheStartWithItsPlace) {
               std::string::npos)
         << e.what();
   }
-  EXPECT_THROW((void)control::parse_config(std::string(kConfig) + "mac = \"02:00:00:00:00\"\n",
-                                           "fail-soft.toml"),
+  EXPECT_THROW((void)control::parse_config(
+                   std::string(kFailSoftConfig) + "mac = \"02:00:00:00:00\"\n", "fail-soft.toml"),
                control::ConfigError);
 }
 

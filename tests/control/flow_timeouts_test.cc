@@ -25,7 +25,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kConfig = R"([[bridge]]
+constexpr const char* kTimeoutsConfig = R"([[bridge]]
 name = "br0"
 flow = ["priority=10,actions=normal",
         "priority=500,udp,tp_dst=9,idle_timeout=2,actions=drop",
@@ -42,7 +42,7 @@ TEST(FlowTimeouts, AnIdleFlowInUseStaysWhileTheUnusedAndTheHardTimedOnesExpire) 
   SwitchHost host;
   Container& a = host.plug("pa", "10.66.0.1/24");
   host.plug("pb", "10.66.0.2/24");
-  SwitchThread sw(host.ns(), control::parse_config(kConfig, "<timeouts>"));
+  SwitchThread sw(host.ns(), control::parse_config(kTimeoutsConfig, "<timeouts>"));
   auto dump = [&] { return sw.call([](control::Switch& s) { return s.dump_flows("br0"); }); };
   ASSERT_NE(flow_packets(dump(), "udp,tp_dst=10"), -1) << dump();
 

@@ -27,7 +27,7 @@ CheckRun check(std::vector<std::string> files, std::vector<std::string> ports) {
   return {status, out.str(), err.str()};
 }
 
-std::string config(const char* name) {
+std::string checked_config(const char* name) {
   return std::string(SOCKSWITCH_SOURCE_DIR) + "/configs/" + name;
 }
 
@@ -50,7 +50,7 @@ class TempFile {
 const std::vector<std::string> kVpsPorts{"nm-server=1", "warp0=2", "veth102=3"};
 
 TEST(FlowsCheck, VpsTablePrintsCanonicallyAndWarnsAboutXrayHttps) {
-  const CheckRun r = check({config("vps-socket.flows")}, kVpsPorts);
+  const CheckRun r = check({checked_config("vps-socket.flows")}, kVpsPorts);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find(" priority=100,tcp,tp_dst=443 actions=output:veth102\n"), std::string::npos)
       << r.out;
@@ -85,7 +85,7 @@ TEST(FlowsCheck, DualMeshAsWrittenInNixHidesTheReturnFlow) {
 }
 
 TEST(FlowsCheck, ShippedDualMeshHasNoShadow) {
-  const CheckRun r = check({config("oo1424oo-dual-mesh.flows")},
+  const CheckRun r = check({checked_config("oo1424oo-dual-mesh.flows")},
                            {"nm-privacy=1", "to-privacy=2", "veth200=3", "veth201=4"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("0 shadowed flows"), std::string::npos) << r.out;
@@ -186,7 +186,7 @@ TEST(FlowsCheck, ReplacedFlowIsReported) {
 
 TEST(FlowsCheck, MissingFileAndBadPortArgument) {
   EXPECT_EQ(check({"/nonexistent/x.flows"}, {}).status, 1);
-  const CheckRun bad = check({config("vps-socket.flows")}, {"warp0"});
+  const CheckRun bad = check({checked_config("vps-socket.flows")}, {"warp0"});
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find("NAME=NUMBER"), std::string::npos) << bad.err;
 }

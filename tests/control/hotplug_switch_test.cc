@@ -39,7 +39,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::size_t kBytes = 1'000'000;
+constexpr std::size_t kHotplugBytes = 1'000'000;
 
 // Calls refresh_ports() on the switch thread every `period` until destroyed;
 // counts the ports it refreshed and the errors it threw (the daemon logs them).
@@ -99,7 +99,7 @@ bool shows(SwitchThread& sw, const std::string& port, const std::string& state) 
   return show.find(": " + port + " " + state + "\n") != std::string::npos;
 }
 
-bool ping_once(const net::NetNamespace& ns, const std::string& addr) {
+bool ping_reaches(const net::NetNamespace& ns, const std::string& addr) {
   return ns.exec({"ping", "-c", "1", "-W", "1", addr}, 3s).ok();
 }
 
@@ -120,7 +120,7 @@ TEST_P(HotplugSwitch, DeviceDeletedAndRecreatedUnderPingsResumesForwarding) {
   Container& b = host.plug("pb", "10.63.0.2/24");
   SwitchThread sw(host.ns(), control::parse_config(config_text(GetParam(), {"pa", "pb"}), "<hp>"));
   Refresher refresher(sw, 1s);
-  ASSERT_TRUE(ping_once(*a.ns, "10.63.0.2"));
+  ASSERT_TRUE(ping_reaches(*a.ns, "10.63.0.2"));
 
   net::CommandResult pings;
   std::thread pinger([&] {
@@ -133,9 +133,9 @@ TEST_P(HotplugSwitch, DeviceDeletedAndRecreatedUnderPingsResumesForwarding) {
   replug(host, b, "10.63.0.2/24");
   EXPECT_TRUE(net::wait_until([&] { return shows(sw, "pb", "up"); }, 4s))
       << sw.call([](control::Switch& s) { return s.show(); });
-  EXPECT_TRUE(net::wait_until([&] { return ping_once(*a.ns, "10.63.0.2"); }, 4s));
+  EXPECT_TRUE(net::wait_until([&] { return ping_reaches(*a.ns, "10.63.0.2"); }, 4s));
   pinger.join();
-  EXPECT_EQ(net::tcp_transfer(*b.ns, "10.63.0.2", *a.ns, 5004, kBytes, 8s), kBytes);
+  EXPECT_EQ(net::tcp_transfer(*b.ns, "10.63.0.2", *a.ns, 5004, kHotplugBytes, 8s), kHotplugBytes);
 
   unsigned sent = 0, received = 0;
   const std::size_t at = pings.output.find(" packets transmitted, ");
@@ -163,7 +163,7 @@ TEST(HotplugSwitchFailure, UnusableDeviceOfThePortsNameDoesNotStopTheBridge) {
                   control::parse_config(config_text("af_xdp", {"pa", "pb", "pc"}), "<hp>"));
   auto refresh = [&] { return sw.call([](control::Switch& s) { return s.refresh_ports(); }); };
   refresh();  // the daemon's first check: every device seen
-  ASSERT_TRUE(ping_once(*a.ns, "10.63.0.3"));
+  ASSERT_TRUE(ping_reaches(*a.ns, "10.63.0.3"));
 
   net::run_checked({"ip", "-n", host.ns().name(), "link", "del", "pb"});
   net::run_checked({"ip", "-n", host.ns().name(), "tuntap", "add", "pb", "mode", "tun"});
@@ -171,9 +171,9 @@ TEST(HotplugSwitchFailure, UnusableDeviceOfThePortsNameDoesNotStopTheBridge) {
   EXPECT_THROW(refresh(), std::exception) << "the daemon logs why pb cannot be opened";
   EXPECT_TRUE(shows(sw, "pb", "down"));
   EXPECT_TRUE(shows(sw, "pa", "up"));
-  EXPECT_TRUE(ping_once(*a.ns, "10.63.0.3")) << "pa and pc must still forward";
+  EXPECT_TRUE(ping_reaches(*a.ns, "10.63.0.3")) << "pa and pc must still forward";
   EXPECT_NO_THROW(refresh()) << "nothing changed: no retry every second";
-  EXPECT_TRUE(ping_once(*a.ns, "10.63.0.3"));
+  EXPECT_TRUE(ping_reaches(*a.ns, "10.63.0.3"));
 
   net::run_checked({"ip", "-n", host.ns().name(), "link", "del", "pb"});
   replug(host, b, "10.63.0.2/24");
@@ -183,7 +183,7 @@ TEST(HotplugSwitchFailure, UnusableDeviceOfThePortsNameDoesNotStopTheBridge) {
         return shows(sw, "pb", "up");
       },
       4s));
-  EXPECT_TRUE(net::wait_until([&] { return ping_once(*a.ns, "10.63.0.2"); }, 3s));
+  EXPECT_TRUE(net::wait_until([&] { return ping_reaches(*a.ns, "10.63.0.2"); }, 3s));
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, HotplugSwitch, ::testing::Values("auto", "af_packet"),

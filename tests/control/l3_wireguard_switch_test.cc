@@ -49,7 +49,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::size_t kBytes = 1'000'000;
+constexpr std::size_t kTunnelBytes = 1'000'000;
 
 // The host (switch) side of the tunnel and namespace B behind it.
 class WireguardLink final {
@@ -136,7 +136,7 @@ void expect_a_reaches_b(const std::function<std::string(const std::string& wg)>&
 
   const auto ping = a.ns->exec({"ping", "-c", "3", "-i", "0.2", "-W", "1", "198.51.100.1"}, 6s);
   EXPECT_TRUE(ping.ok()) << ping.output << show << wg.logs();
-  EXPECT_EQ(net::tcp_transfer(wg.b(), "198.51.100.1", *a.ns, 5003, kBytes, 10s), kBytes)
+  EXPECT_EQ(net::tcp_transfer(wg.b(), "198.51.100.1", *a.ns, 5003, kTunnelBytes, 10s), kTunnelBytes)
       << wg.logs();
 
   const std::string dump = sw.call([](control::Switch& s) { return s.dump_ports("br0"); });

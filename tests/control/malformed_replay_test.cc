@@ -129,7 +129,7 @@ void write_capture(const std::string& path, const std::vector<std::vector<std::u
   pcap_close(dead);
 }
 
-constexpr const char* kFlows = R"flows(
+constexpr const char* kReplayFlows = R"flows(
 table=0,priority=300,vlan_tci=0x1000/0x1000,actions=strip_vlan,resubmit(,1)
 table=0,priority=200,tcp,actions=mod_nw_src:10.9.9.9,mod_tp_dst:8443,dec_ttl,mod_vlan_vid:7,output:out1
 table=0,priority=200,udp,actions=mod_nw_dst:10.8.8.8,mod_tp_src:5353,mod_nw_ttl:9,output:out2
@@ -174,7 +174,7 @@ TEST(MalformedReplay, EveryFrameIsAccountedForAndABrokenReloadChangesNothing) {
   ASSERT_GT(frames.size(), 700u);
   ConfigDir dir({});
   write_capture(dir.path("corpus.pcap"), frames);
-  dir.write("br.flows", kFlows);
+  dir.write("br.flows", kReplayFlows);
   const std::string config = fmt::format(
       "[[bridge]]\nname = \"br\"\nflows = \"br.flows\"\n"
       "[[bridge.port]]\nname = \"in\"\ndriver = \"pcap\"\nrx_pcap = \"corpus.pcap\"\n"

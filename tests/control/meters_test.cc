@@ -17,6 +17,7 @@
 #include "control/config.h"
 #include "tests/control/switch_host.h"
 #include "tests/control/switch_thread.h"
+#include "tests/net/command.h"
 #include "tests/net/require_netns.h"
 #include "tests/net/udp_stream.h"
 
@@ -25,7 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kConfig = R"([[bridge]]
+constexpr const char* kMetersConfig = R"([[bridge]]
 name = "br0"
 meters = ["meter=1,pktps,bands=type=drop,rate=200",
           "meter=2,kbps,burst,bands=type=drop,rate=400,burst_size=400"]
@@ -38,9 +39,7 @@ name = "mta0"
 name = "mtb0"
 )";
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using net::contains;
 
 // dump-flows without the durations, which move between two dumps.
 std::string flows_of(control::Switch& s) {
@@ -69,7 +68,7 @@ TEST(Meters, WhatPassesStaysWithinTheRateAndTheBurstUnderOverload) {
   SwitchHost host;
   Container& a = host.plug("mta0", "10.67.0.1/24");
   Container& b = host.plug("mtb0", "10.67.0.2/24");
-  SwitchThread sw(host.ns(), control::parse_config(kConfig, "<meters>"));
+  SwitchThread sw(host.ns(), control::parse_config(kMetersConfig, "<meters>"));
   constexpr int kSeconds = 4, kRate = 200, kBurst = 200;  // no burst_size: the rate
   for (const int overload : {2, 10}) {
     sw.call([](control::Switch& s) {
@@ -105,7 +104,7 @@ TEST(Meters, CommandsKeepFlowsAndMetersConsistent) {
   SwitchHost host;
   host.plug("mta0", "10.67.0.1/24");
   host.plug("mtb0", "10.67.0.2/24");
-  SwitchThread sw(host.ns(), control::parse_config(kConfig, "<meters>"));
+  SwitchThread sw(host.ns(), control::parse_config(kMetersConfig, "<meters>"));
   auto run = [&](auto f) { return sw.call(f); };
   auto refused = [&](auto f) -> std::string {
     try {

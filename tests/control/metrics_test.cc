@@ -30,7 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kConfig = R"([[bridge]]
+constexpr const char* kMetricsConfig = R"([[bridge]]
 name = "br0"
 flow = ["priority=10,actions=normal",
         "priority=20,icmp,actions=normal",
@@ -108,7 +108,7 @@ TEST(Metrics, AScrapeIsValidExpositionAndCountsWhatCrossedTheSwitch) {
   Container& a = host.plug("pm1", "10.68.0.1/24");
   host.plug("pm2", "10.68.0.2/24");
   ConfigDir dir({});
-  dir.write("sw.toml", "control_socket = \"" + dir.path("ctl.sock") + "\"\n" + kConfig);
+  dir.write("sw.toml", "control_socket = \"" + dir.path("ctl.sock") + "\"\n" + kMetricsConfig);
   DaemonProcess daemon(host.ns(), dir.path("sw.toml"), dir.path("ctl.sock"), dir.path("d.log"));
   ASSERT_TRUE(a.ns->exec({"ping", "-c", "4", "-i", "0.2", "-W", "1", "10.68.0.2"}, 10s).ok())
       << daemon.log();

@@ -27,7 +27,7 @@ namespace {
 using dataplane::test::FrameBuilder;
 using namespace std::chrono_literals;
 
-constexpr std::size_t kBytes = 200'000;
+constexpr std::size_t kDeploymentBytes = 200'000;
 
 struct Management {
   SwitchHost host;
@@ -40,7 +40,7 @@ struct Management {
   SwitchThread sw{host.ns(), control::load_config(shipped_config("oo1424oo.toml"))};
 
   std::size_t tcp(const Container& client, const Container& server, std::uint16_t port) {
-    return net::tcp_transfer(*server.ns, server.address, *client.ns, port, kBytes, 8s);
+    return net::tcp_transfer(*server.ns, server.address, *client.ns, port, kDeploymentBytes, 8s);
   }
   // n_packets of the flow dump-flows prints as `flow_text`.
   long long packets_of(const std::string& flow_text) {
@@ -62,8 +62,9 @@ struct Management {
 TEST(Oo1424ooDeployment, McpReachesVectorDbThroughTheTpDst6333Flow) {
   SOCKSWITCH_REQUIRE_NETNS();
   Management m;
-  EXPECT_EQ(m.tcp(m.mcp, m.vdb, 6333), kBytes);
-  EXPECT_GT(m.bytes_of("tcp,tp_dst=6333 actions=output:veth202"), static_cast<long long>(kBytes));
+  EXPECT_EQ(m.tcp(m.mcp, m.vdb, 6333), kDeploymentBytes);
+  EXPECT_GT(m.bytes_of("tcp,tp_dst=6333 actions=output:veth202"),
+            static_cast<long long>(kDeploymentBytes));
   // Vector DB's answers travel by its container-responses flow: its
   // handshake and ACKs (a few, since GSO frames arrive and are acked whole).
   EXPECT_GE(m.packets_of("in_port=veth202 actions=NORMAL"), 3);
@@ -72,10 +73,12 @@ TEST(Oo1424ooDeployment, McpReachesVectorDbThroughTheTpDst6333Flow) {
 TEST(Oo1424ooDeployment, ApiOn9574AndRedisOn6379) {
   SOCKSWITCH_REQUIRE_NETNS();
   Management m;
-  EXPECT_EQ(m.tcp(m.dist, m.api, 9574), kBytes);
-  EXPECT_GT(m.bytes_of("tcp,tp_dst=9574 actions=output:veth201"), static_cast<long long>(kBytes));
-  EXPECT_EQ(m.tcp(m.mcp, m.redis, 6379), kBytes);
-  EXPECT_GT(m.bytes_of("tcp,tp_dst=6379 actions=output:veth203"), static_cast<long long>(kBytes));
+  EXPECT_EQ(m.tcp(m.dist, m.api, 9574), kDeploymentBytes);
+  EXPECT_GT(m.bytes_of("tcp,tp_dst=9574 actions=output:veth201"),
+            static_cast<long long>(kDeploymentBytes));
+  EXPECT_EQ(m.tcp(m.mcp, m.redis, 6379), kDeploymentBytes);
+  EXPECT_GT(m.bytes_of("tcp,tp_dst=6379 actions=output:veth203"),
+            static_cast<long long>(kDeploymentBytes));
 }
 
 TEST(Oo1424ooDeployment, NetmakerIsNormalSwitchingEvenForServicePorts) {
@@ -83,10 +86,10 @@ TEST(Oo1424ooDeployment, NetmakerIsNormalSwitchingEvenForServicePorts) {
   Management m;
   // in_port=nm-privacy (priority 100) wins over the service flows (90).
   const long long before = m.packets_of("tcp,tp_dst=9574 actions=output:veth201");
-  EXPECT_EQ(m.tcp(m.nm, m.api, 9574), kBytes);
-  EXPECT_EQ(m.tcp(m.nm, m.dist, 7000), kBytes);
+  EXPECT_EQ(m.tcp(m.nm, m.api, 9574), kDeploymentBytes);
+  EXPECT_EQ(m.tcp(m.nm, m.dist, 7000), kDeploymentBytes);
   EXPECT_GT(m.bytes_of("priority=100,in_port=\"nm-privacy\" actions=NORMAL"),
-            2 * static_cast<long long>(kBytes));
+            2 * static_cast<long long>(kDeploymentBytes));
   EXPECT_EQ(m.packets_of("tcp,tp_dst=9574 actions=output:veth201"), before);
 }
 

@@ -72,7 +72,7 @@ std::vector<std::string> shipped_flows() {
   return out;
 }
 
-FlowRule parse(const std::string& text) {
+FlowRule parse_rule(const std::string& text) {
   flowtable::PortMap ports;
   ports.set_auto_number(true);
   return flowtable::parse_flow(text, ports, flowtable::FlowSyntax::add);
@@ -116,7 +116,7 @@ TEST(OpenFlowCodec, EveryFlowRoundTripsThroughNxmOxmAnd10And13Actions) {
   flows.insert(flows.end(), shipped.begin(), shipped.end());
   for (const std::string& text : flows) {
     SCOPED_TRACE(text);
-    const FlowRule rule = parse(text);
+    const FlowRule rule = parse_rule(text);
     for (const bool oxm : {false, true}) {
       WireWriter w;
       const std::size_t n = encode_tlv_match(w, rule.match, oxm);
@@ -137,7 +137,7 @@ TEST(OpenFlowCodec, EveryFlowRoundTripsThroughNxmOxmAnd10And13Actions) {
 }
 
 TEST(OpenFlowCodec, GotoTableIsResubmitIn10AsOvsSendsIt) {
-  const FlowRule rule = parse("table=1,ip,actions=goto_table:4");
+  const FlowRule rule = parse_rule("table=1,ip,actions=goto_table:4");
   WireWriter w;
   encode_actions(w, rule.actions, kVersion10, rule.match);
   WireReader r(w.bytes());
@@ -186,7 +186,7 @@ TEST(OpenFlowCodec, MalformedMatchesAreRefusedWithTheirOpenFlowError) {
 }
 
 TEST(OpenFlowCodec, ARewriteWithoutItsPrerequisiteIsMatchInconsistent) {
-  const FlowRule rule = parse("actions=normal");  // no ip in the match
+  const FlowRule rule = parse_rule("actions=normal");  // no ip in the match
   // 1.3 SET_FIELD ipv4_dst=10.0.0.1, and 1.0 SET_NW_DST
   const std::vector<std::uint8_t> set13{0x00, 0x19, 0x00, 0x10, 0x80, 0x00, 0x18, 0x04,
                                         10,   0,    0,    1,    0,    0,    0,    0};
@@ -207,7 +207,7 @@ TEST(OpenFlowCodec, ARewriteWithoutItsPrerequisiteIsMatchInconsistent) {
 // a header whose length byte was 0 decoded as a load, which encodes back
 // (with the true length) as the set_field of a whole-field load.
 TEST(OpenFlowCodec, ARegisterActionHeaderMustCarryItsFieldsLength) {
-  const FlowRule rule = parse("actions=normal");
+  const FlowRule rule = parse_rule("actions=normal");
   auto reg_load = [](std::uint8_t header_len) {
     return std::vector<std::uint8_t>{
         0xff, 0xff, 0x00, 0x18,       0x00, 0x00, 0x23, 0x20,  // Nicira
@@ -252,7 +252,7 @@ TEST(OpenFlowCodec, OpenFlow10MatchIgnoresFieldsItsProtocolLacks) {
   w.u16(80);
   WireReader r(w.bytes());
   const flowtable::Match m = decode_ofp10_match(r);
-  EXPECT_EQ(m, parse("arp,arp_op=1,actions=drop").match);
+  EXPECT_EQ(m, parse_rule("arp,arp_op=1,actions=drop").match);
 }
 
 }  // namespace

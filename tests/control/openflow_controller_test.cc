@@ -30,7 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string config(const std::string& dir, const std::string& fail_mode, int port) {
+std::string controller_config(const std::string& dir, const std::string& fail_mode, int port) {
   return "control_socket = \"" + dir + "/ctl.sock\"\n[[bridge]]\nname = \"br\"\nfail_mode = \"" +
          fail_mode + "\"\ncontroller = [\"tcp:127.0.0.1:" + std::to_string(port) +
          "\"]\n[[bridge.port]]\nname = \"ofa\"\n[[bridge.port]]\nname = \"ofb\"\n";
@@ -75,7 +75,7 @@ TEST(OpenFlowController,
   Container& b = host.plug("ofb", "10.71.0.2/24");
   ConfigDir dir({});
   constexpr int kPort = 16633;
-  dir.write("sw.toml", config(dir.path(""), "secure", kPort));
+  dir.write("sw.toml", controller_config(dir.path(""), "secure", kPort));
   Controller controller(host, kPort, dir.path("osken.log"));
   DaemonProcess daemon(host.ns(), dir.path("sw.toml"), dir.path("ctl.sock"), dir.path("d.log"));
 
@@ -123,7 +123,7 @@ TEST(OpenFlowController, OvsTestcontrollerLearnsFromOpenFlow10TableMissesAndItsF
   host.plug("ofb", "10.73.0.2/24");
   ConfigDir dir({});
   constexpr int kPort = 16636;
-  dir.write("sw.toml", config(dir.path(""), "secure", kPort));
+  dir.write("sw.toml", controller_config(dir.path(""), "secure", kPort));
   const pid_t controller = net::spawn_with_log(
       {"ip", "netns", "exec", host.ns().name(), "ovs-testcontroller", "-O", "OpenFlow10",
        "--max-idle=2", "--unixctl=" + dir.path("testcontroller.ctl"),
@@ -153,7 +153,7 @@ TEST(OpenFlowController, WithItsControllerAwayAStandaloneBridgeFailsOpenAndASecu
     Container& a = host.plug("ofa", "10.72.0.1/24");
     host.plug("ofb", "10.72.0.2/24");
     ConfigDir dir({});
-    dir.write("sw.toml", config(dir.path(""), mode, 16634));  // nobody listens there
+    dir.write("sw.toml", controller_config(dir.path(""), mode, 16634));  // nobody listens there
     DaemonProcess daemon(host.ns(), dir.path("sw.toml"), dir.path("ctl.sock"), dir.path("d.log"));
     if (mode == "standalone") {
       EXPECT_TRUE(net::wait_until([&] { return pings(a, "10.72.0.2"); }, 5s)) << daemon.log();

@@ -30,8 +30,8 @@ namespace {
 using namespace std::chrono_literals;
 using dataplane::test::FrameBuilder;
 
-constexpr std::uint64_t kUnknownMac = 0x02005e000001;
-constexpr std::uint8_t kSyn = 0x02;
+constexpr std::uint64_t kNobodysMac = 0x02005e000001;
+constexpr std::uint8_t kTcpSyn = 0x02;
 
 net::CommandResult ofctl(const VpsDaemon& v, const std::vector<std::string>& args,
                          const std::string& protocol = "") {
@@ -78,9 +78,9 @@ std::string comparable(const std::string& dump) {
 
 std::vector<std::uint8_t> xray_tcp(const Container& xray, std::uint16_t dport) {
   return FrameBuilder()
-      .eth(kUnknownMac, xray.mac(), 0x0800)
+      .eth(kNobodysMac, xray.mac(), 0x0800)
       .ipv4(ip_header(6, ipv4(xray.address), ipv4("93.184.216.34")))
-      .tcp(40000, dport, kSyn)
+      .tcp(40000, dport, kTcpSyn)
       .build();
 }
 

@@ -25,6 +25,7 @@
 #include "tests/control/switch_host.h"
 #include "tests/dataplane/frame_builder.h"
 #include "tests/net/child_process.h"
+#include "tests/net/command.h"
 #include "tests/net/require_netns.h"
 #include "tests/net/skip.h"
 #include "tests/net/tcp_transfer.h"
@@ -35,9 +36,7 @@ namespace {
 using namespace std::chrono_literals;
 using sockswitch::dataplane::test::FrameBuilder;
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using net::contains;
 
 #define REQUIRE_OVSDB()                                                     \
   do {                                                                      \

@@ -73,7 +73,7 @@ std::string port_table(const std::string& driver, char side, unsigned queues) {
   return fmt::format("[[bridge.port]]\nname = \"{}\"\ndriver = \"{}\"\n", veth, driver);
 }
 
-std::string config_text(const Case& c) {
+std::string driver_config_text(const Case& c) {
   constexpr const char* kBridge = "[[bridge]]\nname = \"{}\"\nflow = [\"actions=normal\"]\n";
   if (!c.patch)
     return fmt::format(kBridge, "br0") + port_table(c.driver, 'a', c.queues) +
@@ -144,7 +144,7 @@ TEST_P(PortDriversSwitch, PingAndTcpBetweenNamespaces) {
     a = host.plug("pa", "10.61.0.1/24", c.queues, offloads).ns.get();
     b = host.plug("pb", "10.61.0.2/24", c.queues, offloads).ns.get();
   }
-  SwitchThread sw(host.ns(), control::parse_config(config_text(c), "<" + c.driver + ">"));
+  SwitchThread sw(host.ns(), control::parse_config(driver_config_text(c), "<" + c.driver + ">"));
   if (c.driver == "tap") {
     // The daemon's hotplug check runs once a second from the start: it has
     // seen the taps in the host namespace before they move.

@@ -35,7 +35,7 @@ using flowtable::FieldView;
 using flowtable::FlowSyntax;
 using flowtable::PortMap;
 
-constexpr const char* kOvsOfctl = "/usr/bin/ovs-ofctl";
+constexpr const char* kOfctlBinary = "/usr/bin/ovs-ofctl";
 
 // Each context either meets a chain, meets part of it, or meets another.
 const std::vector<std::string> kContexts = {
@@ -129,8 +129,8 @@ struct OvsParse {
   std::string output;
 };
 
-OvsParse ovs_parse(const std::string& line) {
-  const net::CommandResult r = net::run_command({kOvsOfctl, "parse-flow", line}, 5s);
+OvsParse ovs_parse_flow(const std::string& line) {
+  const net::CommandResult r = net::run_command({kOfctlBinary, "parse-flow", line}, 5s);
   OvsParse p{.ok = r.ok(), .match = "", .output = r.output};
   const std::size_t add = r.output.find("_FLOW_MOD");
   const std::size_t start = r.output.find("ADD ", add);
@@ -144,7 +144,7 @@ OvsParse ovs_parse(const std::string& line) {
   return p;
 }
 
-std::string line_of(const std::string& context, const std::string& term) {
+std::string context_line(const std::string& context, const std::string& term) {
   return (context.empty() ? term : context + "," + term) + ",actions=drop";
 }
 
@@ -176,7 +176,7 @@ std::string_view ovs_name(const FieldSyntax& f) {
 }
 
 TEST(PrerequisiteOvs, EveryFieldInEveryContextIsAcceptedOnlyWhereOvsKeepsIt) {
-  if (::access(kOvsOfctl, X_OK) != 0) SOCKSWITCH_SKIP("ovs-ofctl is not installed");
+  if (::access(kOfctlBinary, X_OK) != 0) SOCKSWITCH_SKIP("ovs-ofctl is not installed");
   const PortMap numbers;
   int accepted = 0;
   int refused = 0;
@@ -184,7 +184,7 @@ TEST(PrerequisiteOvs, EveryFieldInEveryContextIsAcceptedOnlyWhereOvsKeepsIt) {
     if (!f.matchable || f.prereq == flowtable::Prereq::none) continue;
     for (const std::string& context : kContexts) {
       if (context_sets(context, f)) continue;
-      const std::string line = line_of(context, fmt::format("{}={}", f.name, sample(f)));
+      const std::string line = context_line(context, fmt::format("{}={}", f.name, sample(f)));
       SCOPED_TRACE(line);
       PortMap ports;
       std::string ours;
@@ -196,7 +196,7 @@ TEST(PrerequisiteOvs, EveryFieldInEveryContextIsAcceptedOnlyWhereOvsKeepsIt) {
         why = e.what();
       }
       const OvsParse ovs =
-          ovs_parse(line_of(context, fmt::format("{}={}", ovs_name(f), sample(f))));
+          ovs_parse_flow(context_line(context, fmt::format("{}={}", ovs_name(f), sample(f))));
       if (why.empty()) {
         ++accepted;
         EXPECT_TRUE(ovs.ok && ovs.match == ours)

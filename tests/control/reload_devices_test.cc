@@ -42,8 +42,8 @@ std::string wg_file(const std::string& dir, int listen_port) {
   return path;
 }
 
-std::string config_text(const std::string& threads, const std::string& pa_extra,
-                        const std::string& wg_conf, const std::string& run_dir) {
+std::string devices_config_text(const std::string& threads, const std::string& pa_extra,
+                                const std::string& wg_conf, const std::string& run_dir) {
   return fmt::format(R"(wireguard_run_dir = "{}"
 {}
 [[bridge]]
@@ -86,7 +86,7 @@ TEST(ReloadDevices, PortsThatCannotBeHeldTwiceAreReopenedOnTheirEngineNeverDowng
   const std::string one = "";
   const std::string two = "[[poll_thread]]\n[[poll_thread]]\nbridges = [\"br0\"]\n";
 
-  SwitchThread sw(host.ns(), control::parse_config(config_text(one, "", wg_a, dir), "<a>"));
+  SwitchThread sw(host.ns(), control::parse_config(devices_config_text(one, "", wg_a, dir), "<a>"));
   auto check = [&](const std::string& step) {
     const std::string show = sw.call([](control::Switch& s) { return s.show(); });
     for (const std::string p : {"pa", "pb"})
@@ -102,19 +102,19 @@ TEST(ReloadDevices, PortsThatCannotBeHeldTwiceAreReopenedOnTheirEngineNeverDowng
   check("start");
 
   sw.call([&](control::Switch& s) {
-    s.reload(control::parse_config(config_text(two, "", wg_a, dir), "<b>"));
+    s.reload(control::parse_config(devices_config_text(two, "", wg_a, dir), "<b>"));
   });
   check("br0 moved to a second poll thread");
 
   sw.call([&](control::Switch& s) {
-    s.reload(control::parse_config(config_text(two, "no_flood = true", wg_b, dir), "<c>"));
+    s.reload(control::parse_config(devices_config_text(two, "no_flood = true", wg_b, dir), "<c>"));
   });
   check("pa and wg9 changed");
   const std::string wg = sw.call([](control::Switch& s) { return s.wg_show("wg9"); });
   EXPECT_NE(wg.find("45124"), std::string::npos) << wg;
 
   sw.call([&](control::Switch& s) {
-    s.reload(control::parse_config(config_text(one, "", wg_a, dir), "<a again>"));
+    s.reload(control::parse_config(devices_config_text(one, "", wg_a, dir), "<a again>"));
   });
   check("back to one poll thread");
   std::filesystem::remove_all(dir);

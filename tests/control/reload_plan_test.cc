@@ -25,7 +25,7 @@ using control::diff;
 using control::PortStep;
 using control::ReloadPlan;
 
-std::string wg_file(const std::string& name, int listen_port, const char* endpoint) {
+std::string warp_file(const std::string& name, int listen_port, const char* endpoint) {
   const std::string path = (std::filesystem::temp_directory_path() /
                             ("reload-plan-" + std::to_string(::getpid()) + "-" + name))
                                .string();
@@ -40,9 +40,9 @@ std::string wg_file(const std::string& name, int listen_port, const char* endpoi
 }
 
 struct Files {
-  std::string warp = wg_file("warp.conf", 51820, "192.0.2.9:2408");
-  std::string warp_new_peer = wg_file("warp-peer.conf", 51820, "192.0.2.10:2408");
-  std::string warp_new_port = wg_file("warp-port.conf", 51821, "192.0.2.9:2408");
+  std::string warp = warp_file("warp.conf", 51820, "192.0.2.9:2408");
+  std::string warp_new_peer = warp_file("warp-peer.conf", 51820, "192.0.2.10:2408");
+  std::string warp_new_port = warp_file("warp-port.conf", 51821, "192.0.2.9:2408");
   ~Files() {
     for (const auto& f : {warp, warp_new_peer, warp_new_port})
       std::filesystem::remove(f);
@@ -51,8 +51,8 @@ struct Files {
 
 // The VPS's shape: a bridge with an AF_XDP veth, a native WireGuard port,
 // a packet socket and a patch pair to a second bridge.
-std::string config(const std::string& warp_conf, const std::string& edits = "",
-                   const std::string& threads = "") {
+std::string plan_config(const std::string& warp_conf, const std::string& edits = "",
+                        const std::string& threads = "") {
   return threads + R"([[bridge]]
 name = "socket"
 mac_aging = 300
@@ -87,7 +87,7 @@ driver = "af_xdp"
 )";
 }
 
-control::Config parse(const std::string& text) {
+control::Config parsed_plan_config(const std::string& text) {
   return control::parse_config(text, "<plan>");
 }
 
@@ -108,8 +108,8 @@ const control::BridgePlan& bridge_plan(const ReloadPlan& plan, const std::string
 
 TEST(ReloadPlan, AConfigAgainstItselfPlansNothing) {
   Files f;
-  const control::Config c = parse(config(f.warp));
-  const ReloadPlan plan = diff(c, parse(config(f.warp)));
+  const control::Config c = parsed_plan_config(plan_config(f.warp));
+  const ReloadPlan plan = diff(c, parsed_plan_config(plan_config(f.warp)));
   EXPECT_TRUE(plan.empty()) << plan.describe();
   EXPECT_EQ(plan.describe(), "");
   // The file is still the table: flows added at run time go.
@@ -119,27 +119,27 @@ TEST(ReloadPlan, AConfigAgainstItselfPlansNothing) {
 
 TEST(ReloadPlan, MacAgingTouchesOneBridge) {
   Files f;
-  const control::Config c = parse(config(f.warp));
-  std::string text = config(f.warp);
+  const control::Config c = parsed_plan_config(plan_config(f.warp));
+  std::string text = plan_config(f.warp);
   text.replace(text.find("mac_aging = 300"), 15, "mac_aging = 60");
-  const ReloadPlan plan = diff(c, parse(text));
+  const ReloadPlan plan = diff(c, parsed_plan_config(text));
   EXPECT_EQ(plan.describe(), "socket: MAC table settings\n");
   EXPECT_FALSE(bridge_plan(plan, "mesh").changes());
 }
 
 TEST(ReloadPlan, ANewWgFileRetunesThatPortOnlyAndANewListenPortReopensIt) {
   Files f;
-  const control::Config c = parse(config(f.warp));
-  const ReloadPlan peers = diff(c, parse(config(f.warp_new_peer)));
+  const control::Config c = parsed_plan_config(plan_config(f.warp));
+  const ReloadPlan peers = diff(c, parsed_plan_config(plan_config(f.warp_new_peer)));
   EXPECT_EQ(peers.describe(), "socket: warp0 retune\n");
-  const ReloadPlan port = diff(c, parse(config(f.warp_new_port)));
+  const ReloadPlan port = diff(c, parsed_plan_config(plan_config(f.warp_new_port)));
   EXPECT_EQ(port.describe(), "socket: warp0 reopen\n");
 }
 
 TEST(ReloadPlan, OneSideOfAPatchPairChangedReplacesThePair) {
   Files f;
-  const control::Config c = parse(config(f.warp));
-  const ReloadPlan plan = diff(c, parse(config(f.warp, "no_flood = true\n")));
+  const control::Config c = parsed_plan_config(plan_config(f.warp));
+  const ReloadPlan plan = diff(c, parsed_plan_config(plan_config(f.warp, "no_flood = true\n")));
   EXPECT_EQ(step(plan, "socket", "to-mesh"), PortStep::replace);
   EXPECT_EQ(step(plan, "mesh", "to-socket"), PortStep::replace);
   EXPECT_EQ(step(plan, "socket", "xray0"), PortStep::keep);
@@ -148,11 +148,11 @@ TEST(ReloadPlan, OneSideOfAPatchPairChangedReplacesThePair) {
 
 TEST(ReloadPlan, ADeviceThatCannotBeHeldTwiceIsReopenedOneThatCanIsReplaced) {
   Files f;
-  const control::Config c = parse(config(f.warp));
-  std::string text = config(f.warp);
+  const control::Config c = parsed_plan_config(plan_config(f.warp));
+  std::string text = plan_config(f.warp);
   text.replace(text.find("name = \"mon0\""), 13, "name = \"mon0\"\nno_flood = true");
   text.replace(text.find("name = \"nm0\""), 12, "name = \"nm0\"\nqueues = 2");
-  const ReloadPlan plan = diff(c, parse(text));
+  const ReloadPlan plan = diff(c, parsed_plan_config(text));
   EXPECT_EQ(step(plan, "socket", "mon0"), PortStep::replace);  // one more packet socket
   EXPECT_EQ(step(plan, "mesh", "nm0"), PortStep::reopen);      // one XDP program per device
   EXPECT_EQ(plan.describe(), "socket: mon0 replace\nmesh: nm0 reopen\n");
@@ -163,8 +163,8 @@ TEST(ReloadPlan, ABridgeMovedToAnotherPollThreadReopensItsPorts) {
   const std::string one = "[[poll_thread]]\nbridges = [\"socket\", \"mesh\"]\n";
   const std::string two =
       "[[poll_thread]]\nbridges = [\"socket\"]\n[[poll_thread]]\nbridges = [\"mesh\"]\n";
-  const control::Config c = parse(config(f.warp, "", one));
-  const ReloadPlan plan = diff(c, parse(config(f.warp, "", two)));
+  const control::Config c = parsed_plan_config(plan_config(f.warp, "", one));
+  const ReloadPlan plan = diff(c, parsed_plan_config(plan_config(f.warp, "", two)));
   EXPECT_TRUE(plan.thread_count_changes);
   EXPECT_FALSE(bridge_plan(plan, "socket").moves_thread);
   EXPECT_TRUE(bridge_plan(plan, "mesh").moves_thread);
@@ -177,28 +177,29 @@ TEST(ReloadPlan, ABridgeMovedToAnotherPollThreadReopensItsPorts) {
 
 TEST(ReloadPlan, PortsAndBridgesThatComeAndGoAreListed) {
   Files f;
-  const control::Config c = parse(config(f.warp));
-  std::string text = config(f.warp);
+  const control::Config c = parsed_plan_config(plan_config(f.warp));
+  std::string text = plan_config(f.warp);
   text.replace(text.find("[[bridge.port]]\nname = \"mon0\"\ndriver = \"af_packet\"\n"),
                std::string("[[bridge.port]]\nname = \"mon0\"\ndriver = \"af_packet\"\n").size(),
                "[[bridge.port]]\nname = \"veth200\"\n");
   text += "[[bridge]]\nname = \"lab\"\n[[bridge.port]]\nname = \"mon0\"\ndriver = \"af_xdp\"\n";
-  const ReloadPlan plan = diff(c, parse(text));
+  const ReloadPlan plan = diff(c, parsed_plan_config(text));
   EXPECT_EQ(bridge_plan(plan, "socket").removed, std::vector<std::string>{"mon0"});
   EXPECT_EQ(step(plan, "socket", "veth200"), PortStep::open);
   EXPECT_TRUE(bridge_plan(plan, "lab").added);
   // mon0 moves to the new bridge as AF_XDP: the packet socket closes first.
   EXPECT_EQ(step(plan, "lab", "mon0"), PortStep::reopen);
   EXPECT_TRUE(plan.bridge_set_changes());
-  const ReloadPlan back = diff(parse(text), c);
+  const ReloadPlan back = diff(parsed_plan_config(text), c);
   EXPECT_EQ(back.bridges_removed, std::vector<std::string>{"lab"});
 }
 
 TEST(ReloadPlan, PollThreadCpusAndLogLevelAreSettingsOfTheirOwn) {
   Files f;
   const std::string pinned = "[[poll_thread]]\ncpu = 0\n";
-  const control::Config c = parse(config(f.warp, "", "[[poll_thread]]\n"));
-  const ReloadPlan plan = diff(c, parse("log_level = \"debug\"\n" + config(f.warp, "", pinned)));
+  const control::Config c = parsed_plan_config(plan_config(f.warp, "", "[[poll_thread]]\n"));
+  const ReloadPlan plan =
+      diff(c, parsed_plan_config("log_level = \"debug\"\n" + plan_config(f.warp, "", pinned)));
   EXPECT_EQ(plan.describe(), "poll thread 0: CPU\nlog_level\n");
   EXPECT_FALSE(plan.bridge_set_changes());
 }

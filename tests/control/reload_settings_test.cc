@@ -16,12 +16,13 @@
 #include "control/config.h"
 #include "control/switch.h"
 #include "tests/control/flow_dump.h"
+#include "tests/net/command.h"
 
 namespace sockswitch::test {
 namespace {
 
-std::string config_text(const std::string& bridge_extra, const std::string& p0_extra,
-                        const std::string& head = "") {
+std::string settings_config_text(const std::string& bridge_extra, const std::string& p0_extra,
+                                 const std::string& head = "") {
   return head + R"([[bridge]]
 name = "br0"
 flow = ["actions=normal"]
@@ -47,19 +48,17 @@ driver = "pcap"
 )";
 }
 
-control::Config parse(const std::string& text) {
+control::Config parse_settings(const std::string& text) {
   return control::parse_config(text, "<reload>");
 }
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using net::contains;
 
 TEST(ReloadSettings, MacTableSizeAndAgingAreApplied) {
-  control::Switch sw(parse(config_text("", "")));
+  control::Switch sw(parse_settings(settings_config_text("", "")));
   EXPECT_TRUE(contains(sw.show(), "bridge br0: 1 flows; MAC table of 8192 entries, aging 300 s"))
       << sw.show();
-  sw.reload(parse(config_text("mac_aging = 60\nmac_table_size = 1024\n", "")));
+  sw.reload(parse_settings(settings_config_text("mac_aging = 60\nmac_table_size = 1024\n", "")));
   EXPECT_TRUE(contains(sw.show(), "bridge br0: 1 flows; MAC table of 1024 entries, aging 60 s"))
       << sw.show();
   EXPECT_TRUE(contains(sw.show(), "bridge br1: 1 flows; MAC table of 8192 entries, aging 300 s"))
@@ -68,8 +67,8 @@ TEST(ReloadSettings, MacTableSizeAndAgingAreApplied) {
 }
 
 TEST(ReloadSettings, ChangingOneSideOfAPatchPairReplacesThePair) {
-  control::Switch sw(parse(config_text("", "")));
-  sw.reload(parse(config_text("", "no_flood = true\n")));
+  control::Switch sw(parse_settings(settings_config_text("", "")));
+  sw.reload(parse_settings(settings_config_text("", "no_flood = true\n")));
   const std::string show = sw.show();
   EXPECT_TRUE(contains(show, "port 2 (patch): p0 up")) << show;
   EXPECT_TRUE(contains(show, "port 1 (patch): p1 up")) << show;
@@ -78,11 +77,12 @@ TEST(ReloadSettings, ChangingOneSideOfAPatchPairReplacesThePair) {
 
 TEST(ReloadSettings, APollThreadOnACpuTheMachineLacksIsRefusedAndNothingChanges) {
   const std::string one_thread = "[[poll_thread]]\nbridges = []\n";
-  control::Switch sw(parse(config_text("", "", one_thread)));
+  control::Switch sw(parse_settings(settings_config_text("", "", one_thread)));
   const std::string before = sw.show();
-  EXPECT_THROW(sw.reload(parse(config_text("mac_aging = 60\n", "no_flood = true\n",
-                                           "[[poll_thread]]\ncpu = 1000\nbridges = []\n"))),
-               std::invalid_argument);
+  EXPECT_THROW(
+      sw.reload(parse_settings(settings_config_text(
+          "mac_aging = 60\n", "no_flood = true\n", "[[poll_thread]]\ncpu = 1000\nbridges = []\n"))),
+      std::invalid_argument);
   const std::string after = sw.show();
   EXPECT_TRUE(contains(after, "aging 300 s")) << after;
   EXPECT_EQ(before.substr(0, before.find("control:")), after.substr(0, after.find("control:")));
@@ -93,7 +93,7 @@ TEST(ReloadSettings, APollThreadOnACpuTheMachineLacksIsRefusedAndNothingChanges)
 // the same file also changes MAC settings and a patch pair that would have
 // applied.
 TEST(ReloadSettings, AFailureInEachPhaseBeforeTheCommitChangesNothing) {
-  control::Switch sw(parse(config_text("", "")));
+  control::Switch sw(parse_settings(settings_config_text("", "")));
   auto state = [&] {
     const std::string show = sw.show();
     return show.substr(0, show.find("control:")) +
@@ -107,26 +107,26 @@ TEST(ReloadSettings, AFailureInEachPhaseBeforeTheCommitChangesNothing) {
   };
   const std::vector<Failure> failures{
       {"checks: a CPU the machine lacks",
-       config_text(changes, "no_flood = true\n", "[[poll_thread]]\ncpu = 1000\n")},
+       settings_config_text(changes, "no_flood = true\n", "[[poll_thread]]\ncpu = 1000\n")},
       {"opening: a new port whose capture is missing",
-       config_text(changes,
-                   "no_flood = true\n[[bridge.port]]\nname = \"c\"\ndriver = \"pcap\"\n"
-                   "rx_pcap = \"/nonexistent/c.pcap\"\n")},
+       settings_config_text(changes,
+                            "no_flood = true\n[[bridge.port]]\nname = \"c\"\ndriver = \"pcap\"\n"
+                            "rx_pcap = \"/nonexistent/c.pcap\"\n")},
       {"opening: a changed port whose new capture is missing",
        [&] {
-         std::string t = config_text(changes, "no_flood = true\n");
+         std::string t = settings_config_text(changes, "no_flood = true\n");
          t.replace(t.find("name = \"a\"\ndriver = \"pcap\"\n"), 27,
                    "name = \"a\"\ndriver = \"pcap\"\nrx_pcap = \"/nonexistent/a.pcap\"\n");
          return t;
        }()},
   };
   for (const Failure& f : failures) {
-    control::Config wanted = parse(f.text);  // a good file: only the reload can refuse it
+    control::Config wanted = parse_settings(f.text);  // a good file: only the reload can refuse it
     EXPECT_ANY_THROW(sw.reload(std::move(wanted))) << f.phase;
     EXPECT_EQ(state(), before) << f.phase;
   }
   // And the same edits without the failure apply.
-  sw.reload(parse(config_text(changes, "no_flood = true\n")));
+  sw.reload(parse_settings(settings_config_text(changes, "no_flood = true\n")));
   EXPECT_TRUE(contains(sw.show(), "aging 60 s")) << sw.show();
 }
 

@@ -25,6 +25,7 @@
 #include "control/control_commands.h"
 #include "control/switch.h"
 #include "tests/control/broadcast_pcap.h"
+#include "tests/net/command.h"
 
 namespace sockswitch::test {
 namespace {
@@ -40,18 +41,18 @@ name = "p2"
 driver = "pcap"
 )";
 
-control::Config config() {
+control::Config runtime_config() {
   return control::parse_config(kConfig, "<runtime ports>");
 }
 
 struct Ctl {
-  control::Switch sw{config()};
+  control::Switch sw{runtime_config()};
 
   nlohmann::json run(std::vector<std::string> args) {
     const std::string cmd = args.front();
     args.erase(args.begin());
     return control::run_control_command(sw, {{"command", cmd}, {"args", args}}, [this] {
-      sw.reload(config());
+      sw.reload(runtime_config());
       return std::string("reloaded\n");
     });
   }
@@ -68,9 +69,7 @@ struct Ctl {
   std::string ports() { return sw.dump_ports("br"); }
 };
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using net::contains;
 
 TEST(RuntimePorts, ARefusedAddPortChangesNothingAndLaterChangesWork) {
   Ctl c;
@@ -127,7 +126,7 @@ TEST(RuntimePorts, ANumberIsNotHandedToANewcomerAndComesBackWithItsName) {
 
 // Waits up to 5 s for `done`.
 template <class F>
-bool eventually(F done) {
+bool holds_within_5s(F done) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!done()) {
     if (std::chrono::steady_clock::now() > until) return false;
@@ -146,9 +145,9 @@ TEST(RuntimePorts, ADeletedPortsLearnedMacsAreForgotten) {
   control::Switch sw(control::parse_config(std::string(kConfig) + "rx_pcap = \"" + frames + "\"\n",
                                            "<runtime ports>"));
   const flowtable::PortNo p2{2};
-  EXPECT_TRUE(eventually([&] { return sw.learned_macs("br", p2) == 1; }));
+  EXPECT_TRUE(holds_within_5s([&] { return sw.learned_macs("br", p2) == 1; }));
   EXPECT_EQ(sw.del_port("br", "p2"), "port p2 removed from br\n");
-  EXPECT_TRUE(eventually([&] { return sw.learned_macs("br", p2) == 0; }))
+  EXPECT_TRUE(holds_within_5s([&] { return sw.learned_macs("br", p2) == 0; }))
       << "NORMAL still sends 02:00:00:00:00:01 to the port that left";
   std::filesystem::remove_all(dir);
 }

@@ -18,7 +18,7 @@
 namespace sockswitch::control {
 namespace {
 
-std::string config(const char* name) {
+std::string trace_config(const char* name) {
   return std::string(SOCKSWITCH_SOURCE_DIR) + "/configs/" + name;
 }
 
@@ -41,7 +41,7 @@ void expect_paths(const char* file, const std::vector<std::string>& ports,
                   const std::vector<SeedCase>& cases) {
   for (const SeedCase& c : cases) {
     SCOPED_TRACE(c.what);
-    const nlohmann::json j = trace_json(config(file), ports, c.packet);
+    const nlohmann::json j = trace_json(trace_config(file), ports, c.packet);
     EXPECT_EQ(j["table"], 0);
     EXPECT_EQ(j["priority"], c.priority) << j.dump();
     ASSERT_FALSE(j["actions"].empty()) << j.dump();
@@ -72,7 +72,7 @@ TEST(Trace, VpsSocketDocumentedPaths) {
 
 TEST(Trace, VpsMatchStringAndJsonShape) {
   const nlohmann::json j =
-      trace_json(config("vps-socket.flows"), {"nm-server=1", "warp0=2", "veth102=3"},
+      trace_json(trace_config("vps-socket.flows"), {"nm-server=1", "warp0=2", "veth102=3"},
                  "in_port=warp0,tcp,tp_dst=443");
   EXPECT_EQ(j["table"], 0);
   EXPECT_EQ(j["priority"], 100);
@@ -95,7 +95,7 @@ TEST(Trace, VpsMatchStringAndJsonShape) {
 // out the port it came in on, and is dropped as a reflection.
 TEST(Trace, VpsXrayOutboundHttpsIsDroppedAsAReflection) {
   const nlohmann::json j =
-      trace_json(config("vps-socket.flows"), {"nm-server=1", "warp0=2", "veth102=3"},
+      trace_json(trace_config("vps-socket.flows"), {"nm-server=1", "warp0=2", "veth102=3"},
                  "in_port=veth102,tcp,tp_dst=443");
   EXPECT_EQ(j["verdict"],
             "drop: drop.reflect (output to the ingress port without the in_port action)")
@@ -177,7 +177,7 @@ TEST(Trace, AResubmitBombEndsAtTheTotalBound) {
 TEST(Trace, ADescriptionNoFrameCarriesIsRefusedByName) {
   std::ostringstream out, err;
   // A VLAN ID without the "tagged" bit: no frame has that.
-  EXPECT_EQ(trace({config("vps-socket.flows"),
+  EXPECT_EQ(trace({trace_config("vps-socket.flows"),
                    {"nm-server=1", "warp0=2", "veth102=3"},
                    "in_port=1,vlan_tci=0x0005",
                    true},
@@ -253,7 +253,7 @@ TEST(Trace, ResubmitIntoLaterTables) {
 
 TEST(Trace, BadPacketIsAnErrorWithPosition) {
   std::ostringstream out, err;
-  const int status = trace({config("vps-socket.flows"),
+  const int status = trace({trace_config("vps-socket.flows"),
                             {"nm-server=1", "warp0=2", "veth102=3"},
                             "in_port=warp0,tp_dst=443",
                             true},

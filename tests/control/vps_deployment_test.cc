@@ -27,7 +27,7 @@ using dataplane::Drop;
 using dataplane::test::FrameBuilder;
 using namespace std::chrono_literals;
 
-constexpr std::uint64_t kUnknownMac = 0x02005e000001;  // nobody's
+constexpr std::uint64_t kNoSuchMac = 0x02005e000001;  // nobody's
 constexpr std::uint8_t kSyn = 0x02;
 
 struct Vps {
@@ -63,7 +63,7 @@ TEST(VpsDeployment, UserTrafficOn443And8443ReachesXrayOnly) {
     const std::string p = std::to_string(port);
     v.check.send("nm-server", v.tcp(v.nm, v.xray.mac(), "10.2.0.102", port), {"veth102"},
                  "user TCP " + p + " to Xray");
-    v.check.send("nm-server", v.tcp(v.nm, kUnknownMac, "10.2.0.102", port), {"veth102"},
+    v.check.send("nm-server", v.tcp(v.nm, kNoSuchMac, "10.2.0.102", port), {"veth102"},
                  "TCP " + p + " to an unknown MAC (the flow, not learning, decides)");
     v.check.send("warp0", v.tcp(v.warp, v.xray.mac(), "10.2.0.102", port), {"veth102"},
                  "TCP " + p + " in from WARP");
@@ -74,7 +74,7 @@ TEST(VpsDeployment, UserTrafficOn443And8443ReachesXrayOnly) {
 TEST(VpsDeployment, XrayExitsViaWarpAndWarpReturnsToXray) {
   SOCKSWITCH_REQUIRE_NETNS();
   Vps v;
-  v.check.send("veth102", v.udp(v.xray, kUnknownMac, "162.159.192.1", 2408), {"warp0"},
+  v.check.send("veth102", v.udp(v.xray, kNoSuchMac, "162.159.192.1", 2408), {"warp0"},
                "Xray UDP to the WARP endpoint");
   v.check.send("veth102", v.udp(v.xray, kBroadcast, "10.2.0.1", 53), {"warp0"},
                "Xray broadcast (never flooded: the flow sends it to warp0)");
@@ -95,9 +95,9 @@ TEST(VpsDeployment, NetmakerIsNormalSwitching) {
                        .arp(1, v.nm.mac(), ipv4("10.2.0.1"), 0, ipv4("10.2.0.200"))
                        .build();
   v.check.send("nm-server", arp, {"veth102", "warp0"}, "Netmaker ARP request is flooded");
-  v.check.send("nm-server", v.udp(v.nm, kUnknownMac, "10.2.0.9", 51821), {"veth102", "warp0"},
+  v.check.send("nm-server", v.udp(v.nm, kNoSuchMac, "10.2.0.9", 51821), {"veth102", "warp0"},
                "Netmaker UDP to an unknown MAC is flooded");
-  v.check.send("nm-server", v.tcp(v.nm, kUnknownMac, "10.2.0.9", 8081), {"veth102", "warp0"},
+  v.check.send("nm-server", v.tcp(v.nm, kNoSuchMac, "10.2.0.9", 8081), {"veth102", "warp0"},
                "Netmaker API TCP to an unknown MAC is flooded");
   EXPECT_EQ(v.check.verify(), "");
   EXPECT_EQ(v.sw.call([](control::Switch& s) { return s.dropped(Drop::reflect); }), 0u);
@@ -114,9 +114,9 @@ TEST(VpsDeployment, XrayOutboundHttpsIsReflectedNotSentToWarp) {
       v.sw.call([](control::Switch& s) { return s.dropped(Drop::reflect); });
   constexpr int kFrames = 5;
   for (int i = 0; i < kFrames; ++i)
-    v.check.send("veth102", v.tcp(v.xray, kUnknownMac, "93.184.216.34", 443), {},
+    v.check.send("veth102", v.tcp(v.xray, kNoSuchMac, "93.184.216.34", 443), {},
                  "Xray outbound TCP 443 (dropped: reflect)");
-  v.check.send("veth102", v.tcp(v.xray, kUnknownMac, "93.184.216.34", 80), {"warp0"},
+  v.check.send("veth102", v.tcp(v.xray, kNoSuchMac, "93.184.216.34", 80), {"warp0"},
                "Xray outbound TCP 80");
   EXPECT_EQ(v.check.verify(), "");
   EXPECT_TRUE(net::wait_until(

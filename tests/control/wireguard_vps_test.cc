@@ -36,7 +36,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string replaced(std::string text, const std::string& from, const std::string& to) {
+std::string with_replaced(std::string text, const std::string& from, const std::string& to) {
   const std::size_t at = text.find(from);
   if (at == std::string::npos) throw std::logic_error("'" + from + "' not in the text");
   return text.replace(at, from.size(), to);
@@ -71,9 +71,9 @@ TEST(WireguardVps, XrayTrafficLeavesThroughNativeWarp0AndRepliesReturn) {
                                 "\n\n[Peer]\nPublicKey = " + theirs.public_key +
                                 "\nAllowedIPs = 0.0.0.0/0\nEndpoint = 192.0.2.2:2408\n";
   dir.write("warp0.conf", warp_conf);
-  dir.write("vps.toml", replaced(dir.read("vps.toml"), "name = \"warp0\"\nofport = 2\n",
-                                 "name = \"warp0\"\nofport = 2\ndriver = \"wireguard\"\n"
-                                 "wg_config = \"warp0.conf\"\n"));
+  dir.write("vps.toml", with_replaced(dir.read("vps.toml"), "name = \"warp0\"\nofport = 2\n",
+                                      "name = \"warp0\"\nofport = 2\ndriver = \"wireguard\"\n"
+                                      "wg_config = \"warp0.conf\"\n"));
   // Its UAPI socket in the test's own directory, not /var/run/wireguard/warp0.sock
   // (a real warp0's, or another run's).
   dir.write("vps.toml", "wireguard_run_dir = \"" + dir.path("run") + "\"\n" + dir.read("vps.toml"));

@@ -38,37 +38,47 @@ using flowtable::FlowKey;
 using flowtable::PortNo;
 using test::FrameBuilder;
 
-constexpr std::uint64_t kDst = 0x02000000'00bb;
-constexpr std::uint64_t kSrc = 0x02000000'00aa;
+constexpr std::uint64_t kFastDst = 0x02000000'00bb;
+constexpr std::uint64_t kFastSrc = 0x02000000'00aa;
 
 std::vector<std::vector<std::uint8_t>> seeds() {
   std::vector<std::vector<std::uint8_t>> out = {
       FrameBuilder()
-          .eth(kDst, kSrc, 0x0800)
+          .eth(kFastDst, kFastSrc, 0x0800)
           .ipv4({.tos = 0xb9, .ttl = 3})
           .tcp(40000, 443, 0xfff)
           .build(),
-      FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.proto = 17}).udp(5353, 53).build(),
-      FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.ihl = 6, .options = 4}).tcp(1, 2, 0x10).build(),
+      FrameBuilder().eth(kFastDst, kFastSrc, 0x0800).ipv4({.proto = 17}).udp(5353, 53).build(),
       FrameBuilder()
-          .eth(kDst, kSrc, 0x0800)
+          .eth(kFastDst, kFastSrc, 0x0800)
+          .ipv4({.ihl = 6, .options = 4})
+          .tcp(1, 2, 0x10)
+          .build(),
+      FrameBuilder()
+          .eth(kFastDst, kFastSrc, 0x0800)
           .ipv4({.proto = 1})
           .raw({8, 0, 0, 0, 0, 0, 0, 0})
           .build(),
-      FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.proto = 132}).udp(7, 9).zeros(4).build(),
-      FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.proto = 47}).zeros(8).build(),
-      FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({}).tcp(1, 2, 0x10, 8).build(),
       FrameBuilder()
-          .eth_addrs(kDst, kSrc)
+          .eth(kFastDst, kFastSrc, 0x0800)
+          .ipv4({.proto = 132})
+          .udp(7, 9)
+          .zeros(4)
+          .build(),
+      FrameBuilder().eth(kFastDst, kFastSrc, 0x0800).ipv4({.proto = 47}).zeros(8).build(),
+      FrameBuilder().eth(kFastDst, kFastSrc, 0x0800).ipv4({}).tcp(1, 2, 0x10, 8).build(),
+      FrameBuilder()
+          .eth_addrs(kFastDst, kFastSrc)
           .tag(0x8100, 5)
           .type(0x0800)
           .ipv4({})
           .tcp(1, 2, 2)
           .build(),
-      FrameBuilder().eth(kDst, kSrc, 0x86dd).ipv6({}).tcp(1, 2, 2).build(),
+      FrameBuilder().eth(kFastDst, kFastSrc, 0x86dd).ipv6({}).tcp(1, 2, 2).build(),
   };
   // Padding after the IP length, as on a 60-byte minimum frame.
-  auto padded = FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.proto = 17}).udp(1, 2).build();
+  auto padded =
+      FrameBuilder().eth(kFastDst, kFastSrc, 0x0800).ipv4({.proto = 17}).udp(1, 2).build();
   padded.resize(60, 0xee);
   out.push_back(padded);
   return out;

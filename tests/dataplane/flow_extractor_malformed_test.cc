@@ -25,8 +25,8 @@ using flowtable::FlowKey;
 using flowtable::PortNo;
 using test::FrameBuilder;
 
-constexpr std::uint64_t kDst = 0x02000000'00bb;
-constexpr std::uint64_t kSrc = 0x02000000'00aa;
+constexpr std::uint64_t kMalformedDst = 0x02000000'00bb;
+constexpr std::uint64_t kMalformedSrc = 0x02000000'00aa;
 
 // Parses the first `len` bytes of `f` from a block of exactly that size.
 ParseResult extract_exact(const std::vector<std::uint8_t>& f, std::size_t len, FlowKey& key) {
@@ -54,22 +54,39 @@ struct Sample {
 std::vector<Sample> samples() {
   constexpr flowtable::Wide kT{0xfe80000000000000, 0xbb};
   return {
-      {"ipv4/tcp", FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({}).tcp(1, 2, 0x10).build(), 14},
+      {"ipv4/tcp",
+       FrameBuilder().eth(kMalformedDst, kMalformedSrc, 0x0800).ipv4({}).tcp(1, 2, 0x10).build(),
+       14},
       {"ipv4-options/udp",
        FrameBuilder()
-           .eth(kDst, kSrc, 0x0800)
+           .eth(kMalformedDst, kMalformedSrc, 0x0800)
            .ipv4({.proto = 17, .ihl = 6, .options = 4})
            .udp(1, 2)
            .build(),
        14},
-      {"ipv4/icmp", FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.proto = 1}).icmp(8, 0).build(),
+      {"ipv4/icmp",
+       FrameBuilder()
+           .eth(kMalformedDst, kMalformedSrc, 0x0800)
+           .ipv4({.proto = 1})
+           .icmp(8, 0)
+           .build(),
        14},
-      {"ipv4/sctp", FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.proto = 132}).sctp(1, 2).build(),
+      {"ipv4/sctp",
+       FrameBuilder()
+           .eth(kMalformedDst, kMalformedSrc, 0x0800)
+           .ipv4({.proto = 132})
+           .sctp(1, 2)
+           .build(),
        14},
-      {"arp", FrameBuilder().eth(kDst, kSrc, 0x0806).arp(1, kSrc, 1, 0, 2).build(), 14},
+      {"arp",
+       FrameBuilder()
+           .eth(kMalformedDst, kMalformedSrc, 0x0806)
+           .arp(1, kMalformedSrc, 1, 0, 2)
+           .build(),
+       14},
       {"vlan/ipv4/udp",
        FrameBuilder()
-           .eth_addrs(kDst, kSrc)
+           .eth_addrs(kMalformedDst, kMalformedSrc)
            .tag(0x8100, 5)
            .type(0x0800)
            .ipv4({.proto = 17})
@@ -78,16 +95,16 @@ std::vector<Sample> samples() {
        18},
       {"qinq/arp",
        FrameBuilder()
-           .eth_addrs(kDst, kSrc)
+           .eth_addrs(kMalformedDst, kMalformedSrc)
            .tag(0x88a8, 5)
            .tag(0x8100, 6)
            .type(0x0806)
-           .arp(1, kSrc, 1, 0, 2)
+           .arp(1, kMalformedSrc, 1, 0, 2)
            .build(),
        22},
       {"ipv6-ext/tcp",
        FrameBuilder()
-           .eth(kDst, kSrc, 0x86dd)
+           .eth(kMalformedDst, kMalformedSrc, 0x86dd)
            .ipv6({.next = 0})
            .ext(60, 1)
            .ext(6)
@@ -96,20 +113,26 @@ std::vector<Sample> samples() {
        14},
       {"ipv6-frag/udp",
        FrameBuilder()
-           .eth(kDst, kSrc, 0x86dd)
+           .eth(kMalformedDst, kMalformedSrc, 0x86dd)
            .ipv6({.next = 44})
            .frag6(17, 0, true)
            .udp(1, 2)
            .build(),
        14},
       {"ipv6-ah/udp",
-       FrameBuilder().eth(kDst, kSrc, 0x86dd).ipv6({.next = 51}).ah(17).udp(1, 2).build(), 14},
+       FrameBuilder()
+           .eth(kMalformedDst, kMalformedSrc, 0x86dd)
+           .ipv6({.next = 51})
+           .ah(17)
+           .udp(1, 2)
+           .build(),
+       14},
       {"nd-ns",
        FrameBuilder()
-           .eth(kDst, kSrc, 0x86dd)
+           .eth(kMalformedDst, kMalformedSrc, 0x86dd)
            .ipv6({.next = 58})
            .nd(135, kT)
-           .nd_lla(1, kSrc)
+           .nd_lla(1, kMalformedSrc)
            .build(),
        14},
   };
@@ -140,7 +163,7 @@ TEST(FlowExtractorMalformed, TruncatedAtEveryByte) {
       EXPECT_TRUE(no_l4_fields(key)) << s.name << " cut to " << len;
       EXPECT_EQ(key.get(FieldId::in_port), 3u);
       if (len >= 14) {
-        EXPECT_EQ(key.get(FieldId::eth_src), kSrc) << s.name << " cut to " << len;
+        EXPECT_EQ(key.get(FieldId::eth_src), kMalformedSrc) << s.name << " cut to " << len;
       }
     }
   }
@@ -156,7 +179,7 @@ TEST(FlowExtractorMalformed, IpLengthCutsTransportHeader) {
   for (const L4 l4 : {L4{6, 20}, L4{17, 8}, L4{132, 12}, L4{1, 8}}) {
     for (std::size_t cut = 0; cut < l4.header; ++cut) {
       const auto f = FrameBuilder()
-                         .eth(kDst, kSrc, 0x0800)
+                         .eth(kMalformedDst, kMalformedSrc, 0x0800)
                          .ipv4({.proto = l4.proto, .total_length = std::uint16_t(20 + cut)})
                          .zeros(l4.header)
                          .build();
@@ -170,7 +193,7 @@ TEST(FlowExtractorMalformed, IpLengthCutsTransportHeader) {
   }
   // IPv6: payload length ends inside the ICMPv6 ND message (before the target).
   const auto nd = FrameBuilder()
-                      .eth(kDst, kSrc, 0x86dd)
+                      .eth(kMalformedDst, kMalformedSrc, 0x86dd)
                       .ipv6({.next = 58, .payload_length = 20})
                       .nd(135, {1, 2})
                       .build();
@@ -183,18 +206,30 @@ TEST(FlowExtractorMalformed, IpLengthCutsTransportHeader) {
 TEST(FlowExtractorMalformed, BadIhl) {
   FlowKey key;
   for (std::uint8_t ihl = 0; ihl < 5; ++ihl) {
-    const auto f = FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.ihl = ihl}).tcp(1, 2, 0).build();
+    const auto f = FrameBuilder()
+                       .eth(kMalformedDst, kMalformedSrc, 0x0800)
+                       .ipv4({.ihl = ihl})
+                       .tcp(1, 2, 0)
+                       .build();
     EXPECT_EQ(extract_exact(f, f.size(), key), ParseResult::bad_l3) << int(ihl);
     EXPECT_EQ(key.get(FieldId::eth_type), 0x0800u);
     EXPECT_TRUE(no_l3_fields(key));
     EXPECT_TRUE(no_l4_fields(key));
   }
   // IHL 15 (60 bytes) in a 40-byte packet: the header runs off the frame.
-  const auto beyond = FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.ihl = 15}).tcp(1, 2, 0).build();
+  const auto beyond = FrameBuilder()
+                          .eth(kMalformedDst, kMalformedSrc, 0x0800)
+                          .ipv4({.ihl = 15})
+                          .tcp(1, 2, 0)
+                          .build();
   EXPECT_EQ(extract_exact(beyond, beyond.size(), key), ParseResult::truncated_l3);
   EXPECT_TRUE(no_l3_fields(key));
   // IHL 15 within a padded frame but beyond the total length: inconsistent.
-  auto padded = FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.ihl = 15}).tcp(1, 2, 0).build();
+  auto padded = FrameBuilder()
+                    .eth(kMalformedDst, kMalformedSrc, 0x0800)
+                    .ipv4({.ihl = 15})
+                    .tcp(1, 2, 0)
+                    .build();
   padded.resize(padded.size() + 40, 0);
   EXPECT_EQ(extract_exact(padded, padded.size(), key), ParseResult::bad_l3);
   EXPECT_TRUE(no_l3_fields(key));
@@ -203,27 +238,36 @@ TEST(FlowExtractorMalformed, BadIhl) {
 TEST(FlowExtractorMalformed, BadIpv4TotalLength) {
   FlowKey key;
   for (std::uint16_t total : {0, 1, 19}) {  // shorter than the header
-    const auto f =
-        FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.total_length = total}).tcp(1, 2, 0).build();
+    const auto f = FrameBuilder()
+                       .eth(kMalformedDst, kMalformedSrc, 0x0800)
+                       .ipv4({.total_length = total})
+                       .tcp(1, 2, 0)
+                       .build();
     EXPECT_EQ(extract_exact(f, f.size(), key), ParseResult::bad_l3) << total;
     EXPECT_TRUE(no_l3_fields(key));
   }
   for (std::uint16_t total : {41, 1500, 65535}) {  // longer than the frame
-    const auto f =
-        FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.total_length = total}).tcp(1, 2, 0).build();
+    const auto f = FrameBuilder()
+                       .eth(kMalformedDst, kMalformedSrc, 0x0800)
+                       .ipv4({.total_length = total})
+                       .tcp(1, 2, 0)
+                       .build();
     EXPECT_EQ(extract_exact(f, f.size(), key), ParseResult::truncated_l3) << total;
     EXPECT_TRUE(no_l3_fields(key));
   }
   // Exactly the header: a valid IPv4 packet with an empty TCP segment.
-  const auto bare =
-      FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({.total_length = 20}).tcp(1, 2, 0).build();
+  const auto bare = FrameBuilder()
+                        .eth(kMalformedDst, kMalformedSrc, 0x0800)
+                        .ipv4({.total_length = 20})
+                        .tcp(1, 2, 0)
+                        .build();
   EXPECT_EQ(extract_exact(bare, bare.size(), key), ParseResult::truncated_l4);
 }
 
 TEST(FlowExtractorMalformed, WrongIpVersion) {
-  auto v4 = FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({}).tcp(1, 2, 0).build();
+  auto v4 = FrameBuilder().eth(kMalformedDst, kMalformedSrc, 0x0800).ipv4({}).tcp(1, 2, 0).build();
   v4[14] = 0x65;  // version 6, IHL 5
-  auto v6 = FrameBuilder().eth(kDst, kSrc, 0x86dd).ipv6({}).tcp(1, 2, 0).build();
+  auto v6 = FrameBuilder().eth(kMalformedDst, kMalformedSrc, 0x86dd).ipv6({}).tcp(1, 2, 0).build();
   v6[14] = 0x40;
   FlowKey key;
   EXPECT_EQ(extract_exact(v4, v4.size(), key), ParseResult::bad_l3);
@@ -235,13 +279,18 @@ TEST(FlowExtractorMalformed, WrongIpVersion) {
 TEST(FlowExtractorMalformed, TcpDataOffset) {
   FlowKey key;
   for (std::uint8_t doff = 0; doff < 5; ++doff) {
-    const auto f = FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({}).tcp(1, 2, 0x10, doff).build();
+    const auto f = FrameBuilder()
+                       .eth(kMalformedDst, kMalformedSrc, 0x0800)
+                       .ipv4({})
+                       .tcp(1, 2, 0x10, doff)
+                       .build();
     EXPECT_EQ(extract_exact(f, f.size(), key), ParseResult::bad_l4) << int(doff);
     EXPECT_EQ(key.get(FieldId::ip_proto), 6u);
     EXPECT_TRUE(no_l4_fields(key));
   }
   // Data offset 15 (60 bytes) with 20 bytes of segment.
-  auto f = FrameBuilder().eth(kDst, kSrc, 0x0800).ipv4({}).tcp(1, 2, 0x10).build();
+  auto f =
+      FrameBuilder().eth(kMalformedDst, kMalformedSrc, 0x0800).ipv4({}).tcp(1, 2, 0x10).build();
   f[14 + 20 + 12] = 0xf0;
   EXPECT_EQ(extract_exact(f, f.size(), key), ParseResult::truncated_l4);
   EXPECT_TRUE(no_l4_fields(key));
@@ -251,7 +300,7 @@ TEST(FlowExtractorMalformed, VlanStacks) {
   FlowKey key;
   for (int tags = 3; tags <= 6; ++tags) {
     FrameBuilder b;
-    b.eth_addrs(kDst, kSrc);
+    b.eth_addrs(kMalformedDst, kMalformedSrc);
     for (int i = 0; i < tags; ++i)
       b.tag(i % 2 ? 0x8100 : 0x88a8, std::uint16_t(i + 1));
     const auto f = b.type(0x0800).ipv4({}).tcp(1, 2, 0).build();
@@ -261,7 +310,7 @@ TEST(FlowExtractorMalformed, VlanStacks) {
     EXPECT_TRUE(no_l3_fields(key));
   }
   // A tag cut short: eth_type is the TPID, as far as the frame goes.
-  const auto cut = FrameBuilder().eth_addrs(kDst, kSrc).tag(0x8100, 7).build();
+  const auto cut = FrameBuilder().eth_addrs(kMalformedDst, kMalformedSrc).tag(0x8100, 7).build();
   EXPECT_EQ(extract_exact(cut, cut.size(), key), ParseResult::truncated_l2);
   EXPECT_EQ(key.get(FieldId::eth_type), 0x8100u);
   EXPECT_EQ(key.get(FieldId::vlan_tci), 0u);
@@ -272,7 +321,7 @@ TEST(FlowExtractorMalformed, Ipv6ExtensionChain) {
   // Eight extension headers are allowed, nine are not.
   for (int count : {8, 9}) {
     FrameBuilder b;
-    b.eth(kDst, kSrc, 0x86dd).ipv6({.next = 60});
+    b.eth(kMalformedDst, kMalformedSrc, 0x86dd).ipv6({.next = 60});
     for (int i = 0; i < count; ++i)
       b.ext(i + 1 < count ? 60 : 17);
     const auto f = b.udp(1, 2).build();
@@ -288,7 +337,8 @@ TEST(FlowExtractorMalformed, Ipv6ExtensionChain) {
     }
   }
   // An extension header longer than the payload.
-  const auto f = FrameBuilder().eth(kDst, kSrc, 0x86dd).ipv6({.next = 0}).ext(6, 4).build();
+  const auto f =
+      FrameBuilder().eth(kMalformedDst, kMalformedSrc, 0x86dd).ipv6({.next = 0}).ext(6, 4).build();
   auto shrunk = f;
   shrunk[14 + 4] = 0;
   shrunk[14 + 5] = 16;  // payload length 16, header claims 40

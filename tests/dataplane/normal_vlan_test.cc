@@ -104,11 +104,12 @@ TEST(PortVlan, SettingsOpenVswitchWouldIgnoreAreNamed) {
 }
 
 constexpr std::uint64_t kBcast = 0xffffffffffff;
-constexpr std::uint64_t kA = 0x02000000000a, kB = 0x02000000000b, kC = 0x02000000000c;
+constexpr std::uint64_t kHostA = 0x02000000000a, kB = 0x02000000000b, kC = 0x02000000000c;
 constexpr std::uint64_t kT = 0x0200000000f0;
 
 // A UDP frame, with an 802.1Q tag when tci is not 0.
-std::vector<std::uint8_t> frame(std::uint64_t dst, std::uint64_t src, std::uint16_t tci = 0) {
+std::vector<std::uint8_t> vlan_udp_frame(std::uint64_t dst, std::uint64_t src,
+                                         std::uint16_t tci = 0) {
   FrameBuilder b;
   b.eth_addrs(dst, src);
   if (tci != 0) b.tag(flowtable::kEthTypeVlan, tci);
@@ -145,14 +146,14 @@ class NormalVlans : public ::testing::Test {
 };
 
 TEST_F(NormalVlans, AnAccessPortsFloodStaysInItsVlanTaggedOnlyOnTrunks) {
-  const auto f = frame(kBcast, kA);
+  const auto f = vlan_udp_frame(kBcast, kHostA);
   sw.send("a", f);
   sw.run();
   EXPECT_EQ(one(sw, "c"), f);             // same VLAN, untagged
   EXPECT_EQ(tci_of(one(sw, "t")), 10);    // trunk: tagged 10
   EXPECT_EQ(one(sw, "n"), f);             // its native VLAN: untagged
   EXPECT_TRUE(sw.received("b").empty());  // VLAN 20: nothing
-  sw.send("b", frame(kBcast, kB));
+  sw.send("b", vlan_udp_frame(kBcast, kB));
   sw.run();
   EXPECT_EQ(tci_of(one(sw, "t")), 20);
   EXPECT_EQ(tci_of(one(sw, "n")), 20);  // trunked, not native: tagged
@@ -160,45 +161,46 @@ TEST_F(NormalVlans, AnAccessPortsFloodStaysInItsVlanTaggedOnlyOnTrunks) {
 }
 
 TEST_F(NormalVlans, ATrunksTaggedFrameLeavesAccessPortsUntagged) {
-  const auto plain = frame(kBcast, kT);
-  sw.send("t", frame(kBcast, kT, 10));
+  const auto plain = vlan_udp_frame(kBcast, kT);
+  sw.send("t", vlan_udp_frame(kBcast, kT, 10));
   sw.run();
   EXPECT_EQ(one(sw, "a"), plain);
   EXPECT_EQ(one(sw, "c"), plain);
   EXPECT_EQ(one(sw, "n"), plain);
   EXPECT_EQ(sw.receivers(), Strings{});
   // Priority bits travel with the frame to a port that keeps the tag.
-  sw.send("t", frame(kBcast, kT, 0xa014));  // PCP 5, VLAN 20
+  sw.send("t", vlan_udp_frame(kBcast, kT, 0xa014));  // PCP 5, VLAN 20
   sw.run();
   EXPECT_EQ(tci_of(one(sw, "n")), 0xa014);
   EXPECT_EQ(one(sw, "b"), plain);
 }
 
 TEST_F(NormalVlans, FramesAPortDoesNotTakeAreDroppedAndCounted) {
-  sw.send("a", frame(kBcast, kA, 10));  // tagged on an access port, even with its own VLAN
-  sw.send("n", frame(kBcast, kA, 30));  // a VLAN the native port does not trunk
+  sw.send("a",
+          vlan_udp_frame(kBcast, kHostA, 10));  // tagged on an access port, even with its own VLAN
+  sw.send("n", vlan_udp_frame(kBcast, kHostA, 30));  // a VLAN the native port does not trunk
   sw.run();
   EXPECT_EQ(sw.receivers(), Strings{});
   EXPECT_EQ(sw.stats().dropped(Drop::vlan), 2u);
 }
 
 TEST_F(NormalVlans, LearningIsPerVlan) {
-  sw.send("a", frame(kBcast, kA));  // kA is on a in VLAN 10
+  sw.send("a", vlan_udp_frame(kBcast, kHostA));  // kHostA is on a in VLAN 10
   sw.run();
   (void)sw.receivers();
-  sw.send("t", frame(kA, kT, 10));
+  sw.send("t", vlan_udp_frame(kHostA, kT, 10));
   sw.run();
-  EXPECT_EQ(one(sw, "a"), frame(kA, kT));
+  EXPECT_EQ(one(sw, "a"), vlan_udp_frame(kHostA, kT));
   EXPECT_EQ(sw.receivers(), Strings{});
-  // In VLAN 20 kA is unknown: the frame floods VLAN 20 only.
-  sw.send("t", frame(kA, kT, 20));
+  // In VLAN 20 kHostA is unknown: the frame floods VLAN 20 only.
+  sw.send("t", vlan_udp_frame(kHostA, kT, 20));
   sw.run();
   EXPECT_EQ(sw.receivers(), (Strings{"b", "n"}));
   // The same address learned in VLAN 20 elsewhere leaves VLAN 10's entry.
-  sw.send("b", frame(kBcast, kA));
+  sw.send("b", vlan_udp_frame(kBcast, kHostA));
   sw.run();
   (void)sw.receivers();
-  sw.send("c", frame(kA, kC));
+  sw.send("c", vlan_udp_frame(kHostA, kC));
   sw.run();
   EXPECT_EQ(sw.receivers(), Strings{"a"});
 }
@@ -206,7 +208,7 @@ TEST_F(NormalVlans, LearningIsPerVlan) {
 TEST_F(NormalVlans, ActionsAfterNormalSeeTheFrameAsItCame) {
   sw.set_vlan("b", access(99));  // b now only watches: no other port is in VLAN 99
   sw.install("priority=20,in_port=a,actions=normal,output:b\npriority=10,actions=normal\n");
-  const auto f = frame(kBcast, kA);
+  const auto f = vlan_udp_frame(kBcast, kHostA);
   sw.send("a", f);
   sw.run();
   EXPECT_EQ(tci_of(one(sw, "t")), 10);
@@ -218,7 +220,7 @@ TEST_F(NormalVlans, ActionsAfterNormalSeeTheFrameAsItCame) {
 TEST(NormalVlansOff, ABridgeWithoutVlanSettingsPassesTagsThrough) {
   SwitchHarness sw({"x", "y"});
   sw.install("actions=normal\n");
-  const auto f = frame(kBcast, kA, 0x2064);
+  const auto f = vlan_udp_frame(kBcast, kHostA, 0x2064);
   sw.send("x", f);
   sw.run();
   EXPECT_EQ(one(sw, "y"), f);

@@ -62,7 +62,7 @@ void fill_checksums(std::vector<std::uint8_t>& f, std::size_t l3 = 14) {
   store_be16(&f[at], checksum_finish(checksum_partial({&f[l4], f.size() - l4}, sum)));
 }
 
-bool checksums_valid(const std::vector<std::uint8_t>& f, std::size_t l3 = 14) {
+bool pipeline_checksums_valid(const std::vector<std::uint8_t>& f, std::size_t l3 = 14) {
   const std::size_t ihl = (f[l3] & 0x0f) * 4u;
   if (checksum_finish(checksum_partial({&f[l3], ihl})) != 0) return false;
   const std::size_t l4 = l3 + ihl;
@@ -171,13 +171,13 @@ TEST(Pipeline, RewritesKeepChecksumsValid) {
       "mod_dl_dst:02:00:00:00:00:77,mod_nw_tos:40,dec_ttl,output:out\n");
   auto f = tcp_frame(0x020000000002, 0x020000000001, 0x0a000001, 0x0a000002, 1234, 443);
   fill_checksums(f);
-  ASSERT_TRUE(checksums_valid(f));
+  ASSERT_TRUE(pipeline_checksums_valid(f));
   sw.send("in", f);
   sw.run();
   const auto out = sw.received("out");
   ASSERT_EQ(out.size(), 1u);
   const auto& g = out[0];
-  EXPECT_TRUE(checksums_valid(g));
+  EXPECT_TRUE(pipeline_checksums_valid(g));
   EXPECT_EQ(load_be32(&g[14 + 12]), 0xc0000209u);
   EXPECT_EQ(load_be16(&g[34 + 2]), 8080);
   EXPECT_EQ(g[5], 0x77);
@@ -204,7 +204,7 @@ TEST(Pipeline, LoadAndMoveSetBitsOfRegistersAndHeaders) {
   const auto out = sw.received("out");
   ASSERT_EQ(out.size(), 1u) << "the registers steered table 1";
   const auto& g = out[0];
-  EXPECT_TRUE(checksums_valid(g));
+  EXPECT_TRUE(pipeline_checksums_valid(g));
   EXPECT_EQ(std::uint64_t{load_be16(&g[0])} << 32 | load_be32(&g[2]), kMacUser)
       << "eth_dst = eth_src";
   EXPECT_EQ(load_be32(&g[14 + 12]), 0x0a000007u) << "only the low byte of the source changed";
@@ -222,7 +222,7 @@ TEST(Pipeline, ModNwTtlSetsTheTtlAndKeepsTheChecksum) {
   const auto out = sw.received("out");
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0][14 + 8], 7);
-  EXPECT_TRUE(checksums_valid(out[0]));
+  EXPECT_TRUE(pipeline_checksums_valid(out[0]));
 }
 
 TEST(Pipeline, VlanActions) {

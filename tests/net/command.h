@@ -31,4 +31,9 @@ void run_checked(const std::vector<std::string>& argv,
 // Polls `done` until it holds or `timeout` passes; returns its last value.
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 
+// Whether a command's output (or any other text) holds `part`.
+[[nodiscard]] inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 }  // namespace sockswitch::test::net

@@ -111,7 +111,7 @@ constexpr std::string_view kGetResponse =
 PublicKey hex(std::string_view text) {
   return *key_from_hex(text);
 }
-IpPrefix P(const char* text) {
+IpPrefix prefix(const char* text) {
   return *IpPrefix::parse(text);
 }
 
@@ -157,7 +157,7 @@ TEST(UapiProtocol, ParsesWgSetconfRequest) {
   EXPECT_EQ(a.endpoint->to_string(), "127.0.0.1:2408");
   EXPECT_EQ(a.persistent_keepalive_interval, 25);
   EXPECT_TRUE(a.replace_allowed_ips);
-  EXPECT_EQ(a.allowed_ips, (std::vector<IpPrefix>{P("0.0.0.0/0"), P("::/0")}));
+  EXPECT_EQ(a.allowed_ips, (std::vector<IpPrefix>{prefix("0.0.0.0/0"), prefix("::/0")}));
   EXPECT_FALSE(a.remove);
   EXPECT_FALSE(a.update_only);
   const PeerChange& b = c.peers[1];
@@ -177,7 +177,8 @@ TEST(UapiProtocol, ParsesWgSetWithRemovalsAsZeroKeys) {
   ASSERT_EQ(c.peers.size(), 1u);
   EXPECT_TRUE(c.peers[0].preshared_key->is_zero());
   EXPECT_EQ(c.peers[0].persistent_keepalive_interval, 0);
-  EXPECT_EQ(c.peers[0].allowed_ips, (std::vector<IpPrefix>{P("10.0.0.1/32"), P("fd00::/64")}));
+  EXPECT_EQ(c.peers[0].allowed_ips,
+            (std::vector<IpPrefix>{prefix("10.0.0.1/32"), prefix("fd00::/64")}));
   const DeviceChange r = parsed(kRemoveRequest);
   EXPECT_FALSE(r.private_key);
   ASSERT_EQ(r.peers.size(), 1u);
@@ -208,7 +209,7 @@ TEST(UapiProtocol, AcceptsProtocolVersionUppercaseHexAndMasksHostBits) {
       "\n");
   EXPECT_EQ(c.peers.at(0).public_key,
             hex("035fb87e036814ecdccd8e1071050b161b8ff058e3940c5aa5bf444dfbd8156e"));
-  EXPECT_EQ(c.peers[0].allowed_ips, (std::vector<IpPrefix>{P("10.0.0.0/8")}));
+  EXPECT_EQ(c.peers[0].allowed_ips, (std::vector<IpPrefix>{prefix("10.0.0.0/8")}));
 }
 
 TEST(UapiProtocol, FormatsGetResponseAsWireguardGo) {
@@ -223,11 +224,11 @@ TEST(UapiProtocol, FormatsGetResponseAsWireguardGo) {
       SecretKey(hex("3e09cec8ea306627ab16683536ac753e804018d7cb097e8bbda34bf22061111a"));
   a.endpoint = Endpoint::parse("127.0.0.1:2408");
   a.persistent_keepalive_interval = 25;
-  a.allowed_ips = {P("0.0.0.0/0"), P("::/0")};
+  a.allowed_ips = {prefix("0.0.0.0/0"), prefix("::/0")};
   PeerSnapshot b;
   b.public_key = hex("a1506b430e5aa119c9c0a66c2576f88dc71f03cc6ca8a36cf8ddf5278ccf8e54");
   b.endpoint = Endpoint::parse("[2001:db8::5]:51820");
-  b.allowed_ips = {P("10.0.0.0/8"), P("fd00::/64"), P("10.9.0.0/16")};
+  b.allowed_ips = {prefix("10.0.0.0/8"), prefix("fd00::/64"), prefix("10.9.0.0/16")};
   d.peers = {a, b};
   EXPECT_EQ(format_get_response(d), kGetResponse);
 }
@@ -249,7 +250,7 @@ TEST(UapiProtocol, GetResponseOmitsUnsetDeviceValuesAndCarriesCounters) {
   EXPECT_EQ(format_get_response(DeviceSnapshot{}), "errno=0\n\n");
 }
 
-int error_of(std::string_view request) {
+int uapi_error_of(std::string_view request) {
   const auto r = parse_set_request(request);
   const auto* e = std::get_if<UapiError>(&r);
   return e == nullptr ? 0 : e->error;
@@ -259,11 +260,11 @@ TEST(UapiProtocol, MalformedRequestsGetWireguardGoErrnos) {
   const std::string pk =
       "public_key=035fb87e036814ecdccd8e1071050b161b8ff058e3940c5aa5bf444dfbd8156e\n";
   // The errnos wireguard-go answered for the first five (captured).
-  EXPECT_EQ(error_of("set=1\nbogus=1\n\n"), EINVAL);
-  EXPECT_EQ(error_of("set=1\nnoequals\n\n"), EPROTO);
-  EXPECT_EQ(error_of("set=1\nlisten_port=70000\n\n"), EINVAL);
-  EXPECT_EQ(error_of("set=1\npublic_key=zz\n\n"), EINVAL);
-  EXPECT_EQ(error_of("set=1\nreplace_peers=false\n\n"), EINVAL);
+  EXPECT_EQ(uapi_error_of("set=1\nbogus=1\n\n"), EINVAL);
+  EXPECT_EQ(uapi_error_of("set=1\nnoequals\n\n"), EPROTO);
+  EXPECT_EQ(uapi_error_of("set=1\nlisten_port=70000\n\n"), EINVAL);
+  EXPECT_EQ(uapi_error_of("set=1\npublic_key=zz\n\n"), EINVAL);
+  EXPECT_EQ(uapi_error_of("set=1\nreplace_peers=false\n\n"), EINVAL);
   for (const std::string& bad : {
            std::string("set=1\nprivate_key=12\n\n"), std::string("set=1\nlisten_port=-1\n\n"),
            std::string("set=1\nlisten_port=\n\n"), std::string("set=1\nfwmark=0x10\n\n"),
@@ -279,11 +280,11 @@ TEST(UapiProtocol, MalformedRequestsGetWireguardGoErrnos) {
            "set=1\n" + pk + "allowed_ip=10.0.0.1\n\n", "set=1\n" + pk + "protocol_version=2\n\n",
            "set=1\n" + pk + "Endpoint=1.2.3.4:5\n\n",  // keys are case-sensitive
        })
-    EXPECT_EQ(error_of(bad), EINVAL) << bad;
-  EXPECT_EQ(error_of("get=1\n\n"), EPROTO);
-  EXPECT_EQ(error_of("set=1\nlisten_port=1\n"), EPROTO);  // no blank line
-  EXPECT_EQ(error_of("set=1\nlisten_port=1\n\nlisten_port=2\n\n"), EPROTO);
-  EXPECT_EQ(error_of("set=1\n\n"), 0);  // an empty set is valid
+    EXPECT_EQ(uapi_error_of(bad), EINVAL) << bad;
+  EXPECT_EQ(uapi_error_of("get=1\n\n"), EPROTO);
+  EXPECT_EQ(uapi_error_of("set=1\nlisten_port=1\n"), EPROTO);  // no blank line
+  EXPECT_EQ(uapi_error_of("set=1\nlisten_port=1\n\nlisten_port=2\n\n"), EPROTO);
+  EXPECT_EQ(uapi_error_of("set=1\n\n"), 0);  // an empty set is valid
 }
 
 TEST(UapiProtocol, ErrorsSayWhichLineAndHideKeys) {
