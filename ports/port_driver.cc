@@ -24,15 +24,25 @@ constexpr std::array kDrivers{
                .options = bits({queues, mac, proxy}),
                .max_queues = 16,
                .has_netdev = true,
-               .makes_ethernet = true},
-    PortDriver{.name = "af_xdp", .options = bits({queues}), .max_queues = 16, .has_netdev = true},
+               .makes_ethernet = true,
+               .ovsdb_types = {"system"}},
+    PortDriver{.name = "af_xdp",
+               .options = bits({queues}),
+               .max_queues = 16,
+               .has_netdev = true,
+               .ovsdb_types = {"afxdp", "afxdp-nonpmd"}},
     PortDriver{.name = "af_packet",
                .options = bits({queues, mac, proxy}),
                .has_netdev = true,
                .makes_ethernet = true,
                .shares_device = true},
-    PortDriver{
-        .name = "tap", .options = bits({queues, create}), .max_queues = 16, .has_netdev = true},
+    // The database's "internal" is a tap device, or the bridge's own port
+    // (OpenFlow LOCAL) when it has the bridge's name.
+    PortDriver{.name = "tap",
+               .options = bits({queues, create}),
+               .max_queues = 16,
+               .has_netdev = true,
+               .ovsdb_types = {"internal", "tap"}},
     PortDriver{.name = "tun",
                .options = bits({queues, mac, proxy, create}),
                .max_queues = 16,
@@ -48,23 +58,39 @@ constexpr std::array kDrivers{
                .required = bits({peer}),
                .shares_device = true,
                .config_only = true,
-               .opens_itself = true},
+               .opens_itself = true,
+               .ovsdb_types = {"patch"}},
     PortDriver{
         .name = "pcap", .options = bits({rx_pcap, rx_pcap_repeat, tx_pcap}), .shares_device = true},
     PortDriver{.name = "dpdk",
                .options = bits({queues, dpdk_devargs}),
                .required = bits({dpdk_devargs}),
-               .max_queues = 16},
+               .max_queues = 16,
+               .ovsdb_types = {"dpdk"}},
     PortDriver{.name = "wireguard",
                .options = bits({queues, mac, proxy, wg_config}),
                .required = bits({wg_config}),
                .makes_ethernet = true,
-               .retunes = true},
+               .retunes = true,
+               .ovsdb_types = {"wireguard"}},  // ours: a wg-quick file in options:wg_config
 };
 
 constexpr std::array<std::string_view, 10> kOptionKeys{
     "queues",         "mac",     "proxy",        "create",   "peer", "rx_pcap",
     "rx_pcap_repeat", "tx_pcap", "dpdk_devargs", "wg_config"};
+// As ovs-vsctl writes them; "" where the database has no such option.
+constexpr std::array<std::string_view, 10> kOvsdbOptionKeys{
+    "n_rxq", "", "", "", "peer", "", "", "", "dpdk-devargs", "wg_config"};
+static_assert(kOptionKeys.size() == static_cast<std::size_t>(wg_config) + 1);
+
+bool find_key(std::span<const std::string_view> keys, std::string_view key, PortOption& out) {
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (!keys[i].empty() && keys[i] == key) {
+      out = static_cast<PortOption>(i);
+      return true;
+    }
+  return false;
+}
 
 }  // namespace
 
@@ -73,12 +99,15 @@ std::string_view option_key(PortOption o) noexcept {
 }
 
 bool parse_option_key(std::string_view key, PortOption& out) noexcept {
-  for (std::size_t i = 0; i < kOptionKeys.size(); ++i)
-    if (kOptionKeys[i] == key) {
-      out = static_cast<PortOption>(i);
-      return true;
-    }
-  return false;
+  return find_key(kOptionKeys, key, out);
+}
+
+std::string_view ovsdb_option_key(PortOption o) noexcept {
+  return kOvsdbOptionKeys[static_cast<std::size_t>(o)];
+}
+
+bool parse_ovsdb_option_key(std::string_view key, PortOption& out) noexcept {
+  return find_key(kOvsdbOptionKeys, key, out);
 }
 
 const PortDriver* find_port_driver(std::string_view name) noexcept {
@@ -96,6 +125,22 @@ std::string port_driver_names() {
   std::string out;
   for (const PortDriver& d : kDrivers)
     out += (out.empty() ? "" : ", ") + std::string(d.name);
+  return out;
+}
+
+const PortDriver* find_ovsdb_port_driver(std::string_view type) noexcept {
+  if (type.empty()) type = "system";  // the column's default
+  for (const PortDriver& d : kDrivers)
+    for (const std::string_view t : d.ovsdb_types)
+      if (!t.empty() && t == type) return &d;
+  return nullptr;
+}
+
+std::string ovsdb_type_names() {
+  std::string out;
+  for (const PortDriver& d : kDrivers)
+    for (const std::string_view t : d.ovsdb_types)
+      if (!t.empty()) out += (out.empty() ? "" : ", ") + std::string(t);
   return out;
 }
 

@@ -8,10 +8,14 @@
 // whether it makes up its own Ethernet side (mac, proxy), whether two of it
 // can hold one device at once (a reload can open the new port before the
 // old one closes) and whether new options apply to the running port.
-// make_port() (port_factory.h) builds them. Adding a driver is its class,
-// its row here and its case in make_port().
+// The row also says how the Open vSwitch database names the driver (the
+// Interface types it carries out) and its options (Interface.options keys),
+// so the database config source needs no list of its own. make_port()
+// (port_factory.h) builds them. Adding a driver is its class, its row here
+// and its case in make_port().
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -38,6 +42,10 @@ enum class PortOption : std::uint8_t {
 [[nodiscard]] std::string_view option_key(PortOption o) noexcept;
 // The option of that key, if it is one of these.
 [[nodiscard]] bool parse_option_key(std::string_view key, PortOption& out) noexcept;
+// The Open vSwitch database's Interface.options key for it ("n_rxq" for
+// queues), or "" when the database has none.
+[[nodiscard]] std::string_view ovsdb_option_key(PortOption o) noexcept;
+[[nodiscard]] bool parse_ovsdb_option_key(std::string_view key, PortOption& out) noexcept;
 
 struct PortDriver {
   std::string_view name;
@@ -54,6 +62,8 @@ struct PortDriver {
   bool config_only = false;   // made from the config file only (patch: both sides at once)
   bool opens_itself = false;  // opened by the switch, not make_port (patch: a pair)
   bool bridge_local = false;  // the bridge's own port, OpenFlow LOCAL (internal)
+  // The Interface.type values of the Open vSwitch database it carries out.
+  std::array<std::string_view, 2> ovsdb_types{};
 
   [[nodiscard]] bool takes(PortOption o) const noexcept {
     return (options >> static_cast<unsigned>(o)) & 1U;
@@ -68,5 +78,9 @@ struct PortDriver {
 [[nodiscard]] std::span<const PortDriver> port_drivers() noexcept;
 // "auto, af_xdp, ...": for errors that list them.
 [[nodiscard]] std::string port_driver_names();
+// The driver that carries out the database's Interface.type ("" and
+// "system": auto), or nullptr; and the types it knows, for errors.
+[[nodiscard]] const PortDriver* find_ovsdb_port_driver(std::string_view type) noexcept;
+[[nodiscard]] std::string ovsdb_type_names();
 
 }  // namespace sockswitch::ports

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "control/openflow/ofp_action_types.h"
 #include "control/openflow/ofp_tlv_fields.h"
 
 namespace sockswitch::control::openflow {
@@ -12,13 +13,7 @@ using flowtable::Action;
 using flowtable::ActionKind;
 
 constexpr std::uint16_t kCtFlagCommit = 1, kCtFlagForce = 2;
-constexpr std::uint16_t kSetField13 = 25, kVendorAction = 0xffff;
-constexpr std::uint16_t kNxRegLoad = 7, kNxRegLoad2 = 33;
 constexpr std::uint8_t kCtMarkField = 107, kCtLabelField = 108;
-
-[[noreturn]] void refuse(OfpCode code, std::string why) {
-  throw OfpError(code, std::move(why));
-}
 
 // A TLV naming ct_mark, then its value (and mask).
 void read_mark(WireReader& r, const TlvHeader& h, Action& a) {

@@ -15,10 +15,6 @@ using flowtable::Action;
 using flowtable::ActionKind;
 using flowtable::Subfield;
 
-[[noreturn]] void refuse(OfpCode code, std::string why) {
-  throw OfpError(code, std::move(why));
-}
-
 // The subfield `header`[ofs, +n_bits), checked as flow text checks it.
 Subfield subfield_of(std::uint32_t header, unsigned ofs, unsigned n_bits, bool write,
                      const flowtable::Match& match, const flowtable::SubfieldName** name) {

@@ -153,6 +153,10 @@ class OfpError : public std::runtime_error {
   OfpCode code_;
 };
 
+[[noreturn]] inline void refuse(OfpCode code, const std::string& why) {
+  throw OfpError(code, why);
+}
+
 // The (type, code) pair a version sends for an OfpCode (1.0 without the
 // match and instruction types uses OVS's Nicira-extended error form:
 // `vendor` is then true and type/code are the Nicira ones).

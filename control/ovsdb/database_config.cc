@@ -8,6 +8,8 @@
 
 #include "control/openflow/controller_target.h"
 #include "control/ovsdb/datum.h"
+#include "control/port_checks.h"
+#include "control/port_option_text.h"
 #include "dataplane/tx_batch.h"
 #include "flowtable/flow_parser.h"
 
@@ -27,66 +29,46 @@ std::string text(const Row& row, const char* name) {
   return c.is_string() ? c.get<std::string>() : "";
 }
 
-// Interface types and the driver that carries each out.
-std::optional<std::string> driver_for(const std::string& type) {
-  if (type.empty() || type == "system") return "auto";
-  if (type == "internal" || type == "tap") return "tap";
-  if (type == "patch") return "patch";
-  if (type == "afxdp" || type == "afxdp-nonpmd") return "af_xdp";
-  if (type == "dpdk") return "dpdk";
-  if (type == "wireguard") return "wireguard";  // ours: options:wg_config names a wg-quick file
-  return std::nullopt;
-}
-
 // The interface as a PortConfig, or the reason it cannot be one.
 std::string interface_port(const Row& iface, const std::string& bridge, PortConfig& p) {
   const std::string type = text(iface, "type");
-  const auto driver = driver_for(type);
-  if (!driver)
-    return fmt::format(
-        "interface type '{}' is not supported by sockswitch (it has system, "
-        "internal, tap, patch, afxdp, dpdk and wireguard)",
-        type);
-  const auto options = string_map(column(iface, "options"));
-  p.driver = *driver;
+  const ports::PortDriver* d = ports::find_ovsdb_port_driver(type);
+  if (d == nullptr)
+    return fmt::format("interface type '{}' is not supported by sockswitch (it has {})", type,
+                       ports::ovsdb_type_names());
+  const std::string shown = type.empty() ? "system" : type;
+  p.driver = std::string(d->name);
   p.origin = PortOrigin::database;
   p.pos = {"ovsdb Interface " + p.name, 0, 0};
   if (type == "internal" && p.name == bridge) {
     p.driver = "internal";  // the bridge's own port, OpenFlow LOCAL
     p.ofport = flowtable::kPortLocal;
   }
-  std::set<std::string> known;
-  if (p.driver == "patch") {
-    const auto peer = options.find("peer");
-    if (peer == options.end()) return "a patch interface needs options:peer";
-    p.peer = peer->second;
-    known.insert("peer");
-  } else if (p.driver == "af_xdp") {
-    if (const auto n = options.find("n_rxq"); n != options.end()) {
-      try {
-        p.queues = static_cast<std::uint16_t>(std::clamp(std::stoi(n->second), 1, 64));
-      } catch (const std::exception&) {
-        return fmt::format("options:n_rxq '{}' is not a number", n->second);
-      }
-      known.insert("n_rxq");
+  // The options as the registry names them, read as `ctl add-port` reads
+  // its own, then the same check of what the driver takes and needs.
+  std::set<std::string> given;
+  for (const auto& [key, value] : string_map(column(iface, "options"))) {
+    ports::PortOption o{};
+    if (!ports::parse_ovsdb_option_key(key, o) || !d->takes(o))
+      return fmt::format("options:{} is not carried out by sockswitch for type '{}'", key, shown);
+    try {
+      set_port_option(p, o, "options:" + key, value);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
     }
-  } else if (p.driver == "dpdk") {
-    const auto devargs = options.find("dpdk-devargs");
-    if (devargs == options.end()) return "a dpdk interface needs options:dpdk-devargs";
-    p.dpdk_devargs = devargs->second;
-    known.insert("dpdk-devargs");
-  } else if (p.driver == "wireguard") {
-    const auto file = options.find("wg_config");
-    if (file == options.end())
-      return "a wireguard interface needs options:wg_config (a wg-quick file)";
-    p.wg_config = file->second;
-    known.insert("wg_config");
+    given.insert(std::string(ports::option_key(o)));
   }
-  for (const auto& [key, value] : options)
-    if (!known.count(key))
-      return fmt::format("options:{} is not carried out by sockswitch for type '{}'", key,
-                         type.empty() ? "system" : type);
-  return "";
+  for (std::size_t i = 0; i <= static_cast<std::size_t>(ports::PortOption::wg_config); ++i) {
+    const auto o = static_cast<ports::PortOption>(i);
+    if (d->needs(o) && !given.count(std::string(ports::option_key(o))))
+      return fmt::format("a {} interface needs options:{}", shown, ports::ovsdb_option_key(o));
+  }
+  // Tag, trunks and vlan_mode were resolved as ovs-vswitchd resolves them
+  // (port_vlan): what it ignores is noted there, not refused here.
+  PortConfig checked = p;
+  checked.vlan = {};
+  const std::vector<PortIssue> issues = check_port(checked, given);
+  return issues.empty() ? "" : issues.front().message;
 }
 
 // Port settings without which the port would forward differently: refused.
@@ -306,7 +288,7 @@ DatabaseSnapshot DatabaseConfig::build(const Replica& db, const Config& file, co
   std::map<std::string, PortConfig*> patches;
   for (BridgeConfig& b : out.wanted.bridges)
     for (PortConfig& p : b.ports)
-      if (b.from_database && p.driver == "patch") patches[p.name] = &p;
+      if (b.from_database && port_driver(p).takes(ports::PortOption::peer)) patches[p.name] = &p;
   std::set<std::string> unpaired;
   for (const auto& [name, p] : patches) {
     const auto peer = patches.find(*p->peer);

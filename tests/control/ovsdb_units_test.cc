@@ -11,6 +11,7 @@
 #include "control/ovsdb/json_stream.h"
 #include "control/ovsdb/ofport_allocator.h"
 #include "control/ovsdb/replica.h"
+#include "ports/port_driver.h"
 
 namespace sockswitch::control::ovsdb {
 namespace {
@@ -202,6 +203,63 @@ TEST(OvsdbDatabaseConfig, RefusedAndNotedSettingsAreNamedNeverIgnored) {
     if (p.name == "c5") {
       EXPECT_EQ(dataplane::PortVlan(p.vlan).mode(), dataplane::VlanMode::access);
     }
+}
+
+// Interface types and options come from the port-driver registry and are
+// read and checked as `ctl add-port` reads and checks its own.
+TEST(OvsdbDatabaseConfig, TypesAndOptionsAreTheDriversOwnAndCheckedAsCtlChecksThem) {
+  auto options = [](std::initializer_list<std::pair<const char*, const char*>> kv) {
+    Json pairs = Json::array();
+    for (const auto& [k, v] : kv)
+      pairs.push_back(Json::array({k, v}));
+    return Json::array({"map", pairs});
+  };
+  const Json ports = {{"p1", port_row("x1", "i1")}, {"p2", port_row("x2", "i2")},
+                      {"p3", port_row("x3", "i3")}, {"p4", port_row("x4", "i4")},
+                      {"p5", port_row("d1", "i5")}, {"p6", port_row("w1", "i6")},
+                      {"p7", port_row("t1", "i7")}};
+  const Json ifaces = {
+      {"i1", {{"name", "x1"}, {"type", "afxdp"}, {"options", options({{"n_rxq", "4"}})}}},
+      {"i2", {{"name", "x2"}, {"type", "afxdp-nonpmd"}, {"options", options({{"n_rxq", "99"}})}}},
+      {"i3", {{"name", "x3"}, {"type", "afxdp"}, {"options", options({{"n_rxq", "two"}})}}},
+      {"i4", {{"name", "x4"}, {"type", "afxdp"}, {"options", options({{"wg_config", "/w"}})}}},
+      {"i5", {{"name", "d1"}, {"type", "dpdk"}}},
+      {"i6", {{"name", "w1"}, {"type", "wireguard"}, {"options", options({{"wg_config", "/w"}})}}},
+      {"i7", {{"name", "t1"}, {"type", "tap"}}}};
+  const DatabaseSnapshot s =
+      DatabaseConfig().build(database("", ports, ifaces), Config{}, Config{}, Clock::now());
+  auto port = [&](const std::string& name) -> const PortConfig& {
+    for (const PortConfig& p : s.wanted.bridges.at(0).ports)
+      if (p.name == name) return p;
+    throw std::runtime_error("no port " + name);
+  };
+  EXPECT_EQ(outcome(s, "x1").error, "");
+  EXPECT_EQ(port("x1").driver, "af_xdp");
+  EXPECT_EQ(port("x1").queues, 4);
+  EXPECT_EQ(outcome(s, "x2").error, "af_xdp port 'x2' has at most 16 queues");
+  EXPECT_EQ(outcome(s, "x3").error, "options:n_rxq=two: expected a whole number from 1 to 1024");
+  EXPECT_EQ(outcome(s, "x4").error,
+            "options:wg_config is not carried out by sockswitch for type 'afxdp'");
+  EXPECT_EQ(outcome(s, "d1").error, "a dpdk interface needs options:dpdk-devargs");
+  EXPECT_EQ(outcome(s, "w1").error, "");
+  EXPECT_EQ(port("w1").driver, "wireguard");
+  EXPECT_EQ(port("w1").wg_config, "/w");
+  EXPECT_EQ(port("t1").driver, "tap");
+  // Every database key names the option it stands for, both ways.
+  for (const ports::PortDriver& d : ports::port_drivers())
+    for (const std::string_view type : d.ovsdb_types)
+      if (!type.empty()) {
+        EXPECT_EQ(ports::find_ovsdb_port_driver(type), &d) << type;
+      }
+  for (std::size_t i = 0; i <= static_cast<std::size_t>(ports::PortOption::wg_config); ++i) {
+    const auto o = static_cast<ports::PortOption>(i);
+    ports::PortOption back{};
+    if (!ports::ovsdb_option_key(o).empty()) {
+      ASSERT_TRUE(ports::parse_ovsdb_option_key(ports::ovsdb_option_key(o), back));
+      EXPECT_EQ(back, o);
+    }
+  }
+  EXPECT_EQ(ports::find_ovsdb_port_driver(""), ports::find_port_driver("auto"));
 }
 
 TEST(OvsdbDatabaseConfig, NumbersStayWithTheirRowsAndARequestIsHonoured) {
