@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "control/port_option_text.h"
 #include "control/switch.h"
 #include "flowtable/value_text.h"
 
@@ -17,7 +18,7 @@ namespace {
 
 constexpr std::size_t kAny = SIZE_MAX;
 
-constexpr std::array<ControlCommand, 24> kCommands{{
+constexpr std::array<ControlCommand, 27> kCommands{{
     {"show", "show", "bridges, ports, link states and poll-thread statistics", 0, 0},
     {"dump-flows", "dump-flows BRIDGE", "flows with counters and durations (ovs-ofctl style)", 1,
      1},
@@ -59,29 +60,23 @@ constexpr std::array<ControlCommand, 24> kCommands{{
      "arm a live trace (what `ctl trace --live` sends); prints its id", 4, 4},
     {"trace-live-read", "trace-live-read ID [--json] [--stop]",
      "a live trace's progress, and its report once done or stopped (JSON)", 1, 3},
+    {"capture", "capture BRIDGE PORT [--rx|--tx|--both] [-c N] [-w FILE|-]",
+     "the frames a port receives and sends, as pcap (`-w - | tcpdump -r -`); on AF_XDP ports "
+     "the only way to see received ones",
+     2, kAny},
+    {"capture-start", "capture-start BRIDGE PORT rx|tx|both",
+     "arm a capture (what `ctl capture` sends); prints its id", 3, 3},
+    {"capture-read", "capture-read ID [--stop]",
+     "the frames captured since the last read (JSON, base64); --stop: take it off", 1, 2},
     {"wg-show", "wg-show PORT",
      "a native wireguard port's peers, latest handshakes, transfer and drop counters", 1, 1},
     {"reload", "reload", "re-read the configuration file and apply the difference", 0, 0},
     {"help", "help", "this list", 0, 0},
 }};
 
-// A whole decimal number in [low, high], or an error naming the option.
-std::uint32_t number_option(const std::string& key, const std::string& value, std::uint32_t low,
-                            std::uint32_t high) {
-  std::uint32_t n = 0;
-  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || n < low ||
-      n > high)
-    throw std::invalid_argument(
-        fmt::format("{}={}: expected a whole number from {} to {}", key, value, low, high));
-  return n;
-}
-
-bool flag_option(const std::string& key, const std::string& value) {
-  if (value == "1" || value == "true") return true;
-  if (value == "0" || value == "false") return false;
-  throw std::invalid_argument(fmt::format("{}={}: expected 1, 0, true or false", key, value));
-}
+// A read hands over at most this many frames (about 700 KB of JSON), so a
+// busy port cannot make one reply without bound; the ring holds 1024.
+constexpr std::size_t kFramesPerRead = 256;
 
 struct PortRequest {
   PortConfig port;
@@ -101,21 +96,6 @@ std::vector<std::uint16_t> vlan_list(const std::string& value) {
   return out;
 }
 
-// "10.2.0.50/32,fd00::/64": what lies behind an L3 port; "" for nothing.
-std::vector<ports::ClaimPrefix> proxy_list(const std::string& value) {
-  std::vector<ports::ClaimPrefix> out;
-  std::size_t start = 0;
-  while (start < value.size()) {
-    const std::size_t comma = std::min(value.find(',', start), value.size());
-    const std::string one = value.substr(start, comma - start);
-    const auto prefix = ports::ClaimPrefix::parse(one);
-    if (!prefix) throw std::invalid_argument("proxy: '" + one + "' is not an IP prefix");
-    out.push_back(*prefix);
-    start = comma + 1;
-  }
-  return out;
-}
-
 PortRequest port_from_args(std::span<const std::string> args) {
   PortRequest r;
   PortConfig& p = r.port;
@@ -126,30 +106,15 @@ PortRequest port_from_args(std::span<const std::string> args) {
     const std::string key = a.substr(0, eq), value = a.substr(eq + 1);
     if (!r.given.insert(key).second)
       throw std::invalid_argument("port option '" + key + "' given twice");
+    ports::PortOption o{};
     if (key == "driver")
       p.driver = value;
     else if (key == "ofport")
       p.ofport = flowtable::PortNo{number_option(key, value, 1, 0xfffe)};
-    else if (key == "mac")
-      p.mac = ((void)flowtable::parse_mac(value), value);  // checked now, not when the port opens
-    else if (key == "proxy")
-      p.proxy = proxy_list(value);
-    else if (key == "queues")
-      p.queues = static_cast<std::uint16_t>(number_option(key, value, 1, 1024));
     else if (key == "no_flood")
       p.no_flood = flag_option(key, value);
-    else if (key == "create")
-      p.create = flag_option(key, value);
-    else if (key == "wg_config")
-      p.wg_config = value;  // read by the daemon: give an absolute path
-    else if (key == "rx_pcap")
-      p.rx_pcap = value;  // opened by the daemon, as wg_config
-    else if (key == "tx_pcap")
-      p.tx_pcap = value;
-    else if (key == "rx_pcap_repeat")
-      p.rx_pcap_repeat = number_option(key, value, 0, 1'000'000'000);
-    else if (key == "dpdk_devargs")
-      p.dpdk_devargs = value;
+    else if (ports::parse_option_key(key, o))
+      set_port_option(p, o, key, value);
     else if (key == "tag")
       p.vlan.tag = static_cast<std::uint16_t>(number_option(key, value, 0, 4095));
     else if (key == "trunks")
@@ -238,6 +203,24 @@ std::string dispatch(Switch& sw, const std::string& cmd, std::vector<std::string
     if (args.size() != 1) throw std::invalid_argument("usage: " + usage_of(cmd));
     const std::uint32_t id = number_option("ID", args[0], 1, 0xffffffff);
     return sw.read_live_trace(id, json, stop) + "\n";
+  }
+  if (cmd == "capture")
+    throw std::invalid_argument(
+        "capture runs in `sockswitch ctl`, which sends capture-start and capture-read");
+  if (cmd == "capture-start") {
+    const std::string& d = args[2];
+    if (d != "rx" && d != "tx" && d != "both")
+      throw std::invalid_argument("capture-start: direction '" + d + "' is not rx, tx or both");
+    const auto directions = d == "rx"   ? ports::CaptureDirection::rx
+                            : d == "tx" ? ports::CaptureDirection::tx
+                                        : ports::CaptureDirection::both;
+    return std::to_string(sw.start_capture(args[0], args[1], directions)) + "\n";
+  }
+  if (cmd == "capture-read") {
+    const bool stop = std::erase(args, std::string("--stop")) > 0;
+    if (args.size() != 1) throw std::invalid_argument("usage: " + usage_of(cmd));
+    return sw.read_capture(number_option("ID", args[0], 1, 0xffffffff), kFramesPerRead, stop) +
+           "\n";
   }
   if (cmd == "wg-show") return sw.wg_show(args[0]);
   if (cmd == "reload") return reload();

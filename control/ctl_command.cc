@@ -99,6 +99,7 @@ int ctl(const std::string& socket_path, const std::vector<std::string>& words, s
   }
   if (words[0] == "trace" && std::find(words.begin(), words.end(), "--live") != words.end())
     return live_trace(socket_path, words, out, err);
+  if (words[0] == "capture") return capture(socket_path, words, out, err);
   try {
     nlohmann::json request{{"command", words[0]},
                            {"args", std::vector<std::string>(words.begin() + 1, words.end())}};

@@ -24,4 +24,11 @@ std::string ctl_request(const std::string& socket_path, const std::string& comma
 int live_trace(const std::string& socket_path, const std::vector<std::string>& words,
                std::ostream& out, std::ostream& err);
 
+// `ctl capture BRIDGE PORT [--rx|--tx|--both] [-c N] [-w FILE|-]`
+// (ctl_capture.cc): arms a capture and writes what it takes as pcap to FILE
+// (or stdout) until N frames (without -c: until interrupted), then takes
+// it off. 0 when it ended as asked.
+int capture(const std::string& socket_path, const std::vector<std::string>& words,
+            std::ostream& out, std::ostream& err);
+
 }  // namespace sockswitch::control

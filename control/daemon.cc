@@ -115,6 +115,7 @@ void arm_hotplug_timer(asio::steady_timer& timer, Switch& sw, ovsdb::DatabaseSou
       (void)sw.expire_flows();  // idle_timeout and hard_timeout, checked once a second
       (void)sw.expire_connections();
       sw.expire_live_traces();
+      sw.expire_captures();
     } catch (const std::exception& e) {
       spdlog::error("flow expiry: {}", e.what());
     }

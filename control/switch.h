@@ -114,6 +114,20 @@ class Switch final {
   [[nodiscard]] std::string read_live_trace(std::uint64_t id, bool json, bool stop);
   // Takes off traces whose client has gone; call once a second.
   void expire_live_traces();
+  // `ctl capture`: arms a capture of the frames `port` of `bridge` receives
+  // and/or sends (ports/port_capture.h; one per port at a time) and returns
+  // its id. A capture its client has not read for kCaptureIdle is taken off.
+  std::uint64_t start_capture(const std::string& bridge, const std::string& port,
+                              ports::CaptureDirection directions);
+  // The frames taken since the last read (at most `max_frames`), as JSON:
+  // {"frames":[{"t":NS,"len":N,"dir":"rx","data":BASE64}],"recorded":R,
+  // "dropped":D,"open":bool,"more":bool}; "open" is false once the port
+  // has gone, "more" says frames are waiting beyond max_frames.
+  // `stop`: taken off the port and forgotten, after this read.
+  [[nodiscard]] std::string read_capture(std::uint64_t id, std::size_t max_frames, bool stop);
+  // Takes off captures whose client has gone; call once a second.
+  void expire_captures();
+  static constexpr std::chrono::seconds kCaptureIdle{5};
   // A native wireguard port's peers, latest handshakes and transfer counters.
   [[nodiscard]] std::string wg_show(const std::string& port) const;
   // Every native wireguard port's peers, with their bridge and port (metrics).
@@ -333,6 +347,16 @@ class Switch final {
   };
   std::map<std::uint64_t, ArmedTrace> live_traces_;
   std::uint64_t next_live_trace_ = 1;
+  // Captures by id, before the bridges for the same reason: their ports
+  // point at them.
+  struct ArmedCapture {
+    std::string bridge, port;
+    std::unique_ptr<ports::PortCapture> capture;
+    std::chrono::steady_clock::time_point last_read;
+  };
+  std::map<std::uint64_t, ArmedCapture> captures_;
+  std::uint64_t next_capture_ = 1;
+  ports::Port* capture_holder(const ArmedCapture& armed);
   // One pool per poll thread, declared before the bridges: AF_XDP ports
   // share them (and hold them) while their sockets close.
   std::vector<std::shared_ptr<packet::PacketPool>> pools_;

@@ -121,6 +121,8 @@ bool PollThread::poll_once(std::chrono::seconds now) noexcept {
         const std::size_t n = bp.port->rx_burst(q, *pool_, burst.storage());
         if (n == 0) continue;
         burst.set_size(n);
+        if (ports::PortCapture* c = bp.port->capture()) [[unlikely]]
+          c->record(ports::CaptureDirection::rx, burst.packets());
         for (Packet* p : burst)
           p->set_in_port(bp.no);
         pipeline_->process(*snap, burst.packets(), now);

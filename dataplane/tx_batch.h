@@ -73,6 +73,9 @@ class TxBatch final {
   };
 
   void send(Buffer& b) noexcept {
+    if (ports::PortCapture* c = b.port->capture()) [[unlikely]]
+      c->record(ports::CaptureDirection::tx,
+                std::span<packet::Packet* const>(b.packets.data(), b.count));
     if (b.has_gso && !b.port->takes_gso()) [[unlikely]]
       cut_and_send(b);
     else

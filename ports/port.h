@@ -31,6 +31,7 @@
 #include "packet/packet_pool.h"
 #include "packet/single_writer_counter.h"
 #include "ports/neighbor_claims.h"
+#include "ports/port_capture.h"
 
 namespace sockswitch::ports {
 
@@ -170,6 +171,15 @@ class Port {
 
   static constexpr std::uint16_t kMaxQueues = 16;
 
+  // The capture armed on the port (port_capture.h), or nullptr: the poll
+  // threads copy each burst into it as it is received or sent. The control
+  // thread sets it, and frees a capture it took off only after the poll
+  // threads' grace period.
+  [[nodiscard]] PortCapture* capture() const noexcept {
+    return capture_.load(std::memory_order_acquire);
+  }
+  void set_capture(PortCapture* c) noexcept { capture_.store(c, std::memory_order_release); }
+
  protected:
   [[nodiscard]] PortCounterCell& queue_counters(std::uint16_t queue) noexcept {
     return queue_counters_[queue % kMaxQueues];
@@ -178,6 +188,7 @@ class Port {
  private:
   std::array<PortCounterCell, kMaxQueues> queue_counters_;
   std::string name_;
+  std::atomic<PortCapture*> capture_{nullptr};
 };
 
 }  // namespace sockswitch::ports
