@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,6 +31,7 @@
 #include "control/openflow/ofp_listener.h"
 #include "control/ovsdb/database_source.h"
 #include "control/switch.h"
+#include "ports/memlock_limit.h"
 
 namespace sockswitch::control {
 namespace {
@@ -54,19 +54,6 @@ void notify_systemd(const char* state) {
   [[maybe_unused]] const ssize_t n =
       ::sendto(fd, state, std::strlen(state), 0, reinterpret_cast<sockaddr*>(&addr), addr_len);
   ::close(fd);
-}
-
-// AF_XDP UMEM and packet rings are locked memory. Raising the hard limit
-// needs CAP_SYS_RESOURCE; without it the soft limit goes up to the hard one
-// (CAP_IPC_LOCK, which root has, ignores the limit anyway).
-void raise_memlock_limit() {
-  rlimit r{RLIM_INFINITY, RLIM_INFINITY};
-  if (::setrlimit(RLIMIT_MEMLOCK, &r) == 0) return;
-  if (::getrlimit(RLIMIT_MEMLOCK, &r) == 0) {
-    r.rlim_cur = r.rlim_max;
-    ::setrlimit(RLIMIT_MEMLOCK, &r);
-  }
-  spdlog::debug("RLIMIT_MEMLOCK stays at {} bytes", r.rlim_cur);
 }
 
 void refresh_ports(Switch& sw) {
@@ -159,7 +146,7 @@ int run_daemon(const DaemonOptions& options) {
                       : std::string("cannot lock ") + socket_path + ".lock: " + std::strerror(err));
     return 1;
   }
-  raise_memlock_limit();
+  ports::raise_memlock_limit();
 
   std::unique_ptr<Switch> sw;
   try {

@@ -7,13 +7,13 @@
 #include <linux/if_arp.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
 #include "ports/fd.h"
+#include "ports/memlock_limit.h"
 #include "ports/netdev_query.h"
 
 namespace sockswitch::ports {
@@ -24,15 +24,6 @@ using packet::PacketPool;
 
 constexpr std::uint32_t kXdpHeadroom = 256;    // XDP_PACKET_HEADROOM, in front of every rx frame
 constexpr std::uint32_t kL2Overhead = 14 + 8;  // Ethernet header and two VLAN tags
-
-// The UMEM is pinned memory, charged to RLIMIT_MEMLOCK on kernels and
-// capabilities that still count it. The daemon holds CAP_IPC_LOCK, so lift
-// the limit rather than size UMEMs to a default of a few MiB. Process-wide
-// and idempotent; a failure is left for the UMEM registration to report.
-void lift_memlock_limit() noexcept {
-  const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
-  (void)::setrlimit(RLIMIT_MEMLOCK, &unlimited);
-}
 
 // Rx channels as the driver reports them; 1 when it has no channel API.
 std::uint16_t rx_channels(const std::string& device) {
@@ -54,7 +45,7 @@ AfXdpPort::AfXdpPort(const std::string& device, AfXdpOptions options)
   if (!options_.pool)
     throw std::invalid_argument("af_xdp " + device + ": no packet pool (the poll thread's)");
   if (options_.queues != 0) queue_count_ = options_.queues;
-  lift_memlock_limit();
+  raise_memlock_limit();  // rather than size UMEMs to a default of a few MiB
   open();
 }
 

@@ -314,7 +314,7 @@ std::string WireGuardPort::answer_uapi(std::string_view request) {
 // --- control thread ----------------------------------------------------------
 
 void WireGuardPort::reconfigure(const wireguard::WgConfig& config) {
-  const wireguard::DeviceChange change = wireguard::to_device_change(config);
+  const wireguard::DeviceChange change = wireguard::to_device_sync(config);
   thread_->run([&] { apply_here(change); });
   note_pending(config);
 }

@@ -1,9 +1,12 @@
 // ports/wireguard/device.cc: construction and the control side (apply, snapshot, counters).
 #include "ports/wireguard/device.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "ports/wireguard/device_state.h"
@@ -68,13 +71,18 @@ void Device::apply(const DeviceChange& change, TimePoint now) {
   DeviceState& s = *state_;
   s.reclaim();  // slots of peers removed earlier may be free by now
   // Check what can fail before changing anything.
-  std::size_t live = change.replace_peers ? 0 : s.peer_by_key.size();
+  // Peers that stay through a replace (keep_listed_peers), with sessions.
+  std::set<PublicKey> kept;
+  if (change.replace_peers && change.keep_listed_peers)
+    for (const PeerChange& pc : change.peers)
+      if (!pc.remove && s.peer_by_key.count(pc.public_key)) kept.insert(pc.public_key);
+  std::size_t live = change.replace_peers ? kept.size() : s.peer_by_key.size();
   std::size_t free_slots = 0;
   for (bool used : s.peer_slot_used)
     free_slots += used ? 0 : 1;
   std::map<PublicKey, bool> exists;
   for (const auto& [key, id] : s.peer_by_key)
-    exists[key] = !change.replace_peers;
+    exists[key] = !change.replace_peers || kept.count(key) > 0;
   std::size_t created = 0;
   for (const PeerChange& pc : change.peers) {
     bool& e = exists[pc.public_key];
@@ -85,14 +93,17 @@ void Device::apply(const DeviceChange& change, TimePoint now) {
       ++created;
     }
   }
-  if (created > free_slots + (change.replace_peers ? s.peer_by_key.size() : 0) ||
+  if (created > free_slots + (change.replace_peers ? s.peer_by_key.size() - kept.size() : 0) ||
       live + created > s.options.max_peers)
     throw std::invalid_argument("wireguard device: more peers than max_peers (" +
                                 std::to_string(s.options.max_peers) + ")");
 
   if (change.listen_port) s.listen_port = *change.listen_port;
   if (change.fwmark) s.fwmark = *change.fwmark;
-  if (change.private_key) {
+  const bool same_key =
+      change.private_key && s.has_private_key &&
+      CRYPTO_memcmp(change.private_key->data(), s.local.private_key.data(), SecretKey::size()) == 0;
+  if (change.private_key && !same_key) {
     // New identity: every session and handshake was made with the old one.
     s.has_private_key = !change.private_key->is_zero();
     s.local.private_key = *change.private_key;
@@ -108,7 +119,9 @@ void Device::apply(const DeviceChange& change, TimePoint now) {
   }
   if (change.replace_peers) {
     for (auto& slot : s.peers)
-      if (Peer* p = slot.load(std::memory_order_relaxed)) s.remove_peer(*p);
+      if (Peer* p = slot.load(std::memory_order_relaxed);
+          p != nullptr && !kept.count(p->identity.remote_static))
+        s.remove_peer(*p);
     s.reclaim();
   }
   bool routes_changed = false;

@@ -236,4 +236,14 @@ DeviceChange to_device_change(const WgConfig& config) {
   return c;
 }
 
+DeviceChange to_device_sync(const WgConfig& config) {
+  DeviceChange c = to_device_change(config);
+  c.keep_listed_peers = true;
+  for (PeerChange& pc : c.peers) {
+    if (!pc.preshared_key) pc.preshared_key = SecretKey{};
+    if (!pc.persistent_keepalive_interval) pc.persistent_keepalive_interval = 0;
+  }
+  return c;
+}
+
 }  // namespace sockswitch::wireguard

@@ -82,7 +82,10 @@ struct DeviceChange {
   std::optional<std::uint16_t> listen_port;
   std::optional<std::uint32_t> fwmark;  // 0 = off
   bool replace_peers = false;           // remove every peer before applying `peers`
-  std::vector<PeerChange> peers;        // in request order; a key may repeat
+  // With replace_peers, as `wg syncconf`: the peers `peers` lists stay with
+  // their sessions (only what the change sets is set), the others go.
+  bool keep_listed_peers = false;
+  std::vector<PeerChange> peers;  // in request order; a key may repeat
 };
 
 struct UapiError {
@@ -117,5 +120,10 @@ enum class UapiOperation : std::uint8_t { get, set, invalid };
 // and fwmark always (zero where the file has none), all peers replaced, and
 // per peer what the file sets, with its AllowedIPs replaced.
 [[nodiscard]] DeviceChange to_device_change(const WgConfig& config);
+// The same file as `wg syncconf` applies it to a running device (a reload):
+// peers the file keeps keep their sessions, and what the file leaves out
+// of them (a preshared key, a keepalive) is reset; an endpoint they roamed
+// to stays when the file names none.
+[[nodiscard]] DeviceChange to_device_sync(const WgConfig& config);
 
 }  // namespace sockswitch::wireguard

@@ -163,8 +163,13 @@ driver = "af_xdp"
     if (length == 98 && dir == "tx") ++requests;
     if (length == 98 && dir == "rx") ++replies;
   }
+  // Every request the switch sent B is in the capture, and every reply it
+  // received from B, however many of the three ping counted.
+  int answered = -1;
+  if (const std::size_t at = ping.output.find(" received"); at != std::string::npos)
+    answered = std::atoi(ping.output.c_str() + ping.output.rfind(", ", at) + 2);
   EXPECT_EQ(requests, 3) << got.dump();
-  EXPECT_EQ(replies, 3) << got.dump();
+  EXPECT_EQ(replies, answered) << ping.output << got.dump();
   EXPECT_EQ(got.at("dropped"), 0);
   EXPECT_THROW(sw.call([id](control::Switch& s) { return s.read_capture(id, 1, false); }),
                std::invalid_argument);

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ports/wireguard/uapi_protocol.h"
+#include "ports/wireguard/wg_config.h"
 #include "tests/wireguard/device_pair.h"
 
 namespace sockswitch::wireguard {
@@ -233,6 +235,43 @@ TEST(Device, RemovedPeerStopsRouting) {
   p.a.device.apply(c, p.now);
   EXPECT_EQ(p.send(p.a, "10.0.0.1", "10.0.0.2", "y").drop, TxDrop::no_peer);
   EXPECT_TRUE(p.a.device.snapshot().peers.empty());
+}
+
+// A reload applies the wg file as `wg syncconf` does (to_device_sync): the
+// peer it keeps keeps its session, and a peer it adds does not disturb it.
+// `wg setconf`'s form (to_device_change) replaces every peer, sessions and
+// all: the next packet waits for a new handshake.
+TEST(Device, AReloadThatKeepsAPeerKeepsItsSession) {
+  DevicePair p;
+  (void)p.send(p.a, "10.0.0.1", "10.0.0.2", "x");
+  p.pump();
+  ASSERT_EQ(p.a.device.counters().handshakes_completed, 1u);
+  WgConfig file;
+  file.interface.private_key = p.a.private_key;
+  file.interface.listen_port = 51820;
+  PeerConfig b;
+  b.public_key = p.b.public_key;
+  b.endpoint = p.b.address;
+  b.allowed_ips = {*IpPrefix::parse("10.0.0.2/32")};
+  PeerConfig other;
+  other.public_key = *public_key_of(generate_private_key());
+  other.allowed_ips = {*IpPrefix::parse("10.9.0.0/16")};
+  other.persistent_keepalive = 25;
+  file.peers = {b, other};
+
+  p.a.device.apply(to_device_sync(file), p.now);
+  EXPECT_EQ(p.send(p.a, "10.0.0.1", "10.0.0.2", "y").verdict, TxResult::Verdict::send);
+  EXPECT_EQ(p.a.device.snapshot().peers.size(), 2u);
+  file.peers = {b};  // and a peer the file drops is removed
+  p.a.device.apply(to_device_sync(file), p.now);
+  EXPECT_EQ(p.send(p.a, "10.0.0.1", "10.9.0.1", "z").drop, TxDrop::no_peer);
+  EXPECT_EQ(p.send(p.a, "10.0.0.1", "10.0.0.2", "w").verdict, TxResult::Verdict::send);
+  p.pump();
+  EXPECT_EQ(p.b.delivered, (std::vector<std::string>{"x", "y", "w"}));
+  EXPECT_EQ(p.a.device.counters().handshakes_completed, 1u);
+
+  p.a.device.apply(to_device_change(file), p.now);
+  EXPECT_EQ(p.send(p.a, "10.0.0.1", "10.0.0.2", "v").verdict, TxResult::Verdict::staged);
 }
 
 }  // namespace
