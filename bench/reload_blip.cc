@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/blip_round.h"
 #include "control/config.h"
 #include "control/switch.h"
 #include "tests/net/command.h"
@@ -106,28 +107,14 @@ int main(int argc, char** argv) {
     wake.wait(lock, [&] { return !job; });
   };
 
-  std::printf("%-46s %8s %8s %10s %12s\n", "reload", "round", "sent", "lost", "blip (ms)");
+  sockswitch::bench::print_blip_header();
   for (const Scenario& s : scenarios) {
     for (int r = 0; r < rounds; ++r) {
       on_switch([&](control::Switch& sw) { sw.reload(control::parse_config(base, "<blip>")); });
-      std::atomic<std::size_t> progress{0};
-      net::UdpStreamSpec spec;
-      spec.to_addr = "10.66.0.2";
-      spec.count = 30'000;
-      spec.interval = 100us;
-      spec.progress = &progress;
-      auto stream = std::async(std::launch::async, [&] { return net::udp_stream(a, b, spec); });
-      while (progress.load() < 10'000)
-        std::this_thread::sleep_for(1ms);
-      const auto t0 = std::chrono::steady_clock::now();
-      on_switch([&](control::Switch& sw) { sw.reload(control::parse_config(s.wanted, "<blip>")); });
-      const double reload_ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      const net::UdpStreamResult res = stream.get();
-      const std::size_t lost = res.sent - res.received;
-      std::printf("%-46s %8d %8zu %10zu %12.1f   (reload took %.1f ms%s)\n", s.name, r + 1,
-                  res.sent, lost, lost * 0.1, reload_ms, res.path_up ? "" : "; path not up");
-      std::fflush(stdout);
+      sockswitch::bench::blip_round(s.name, r + 1, a, b, "10.66.0.2", [&] {
+        on_switch(
+            [&](control::Switch& sw) { sw.reload(control::parse_config(s.wanted, "<blip>")); });
+      });
     }
   }
   {

@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/blip_round.h"
 #include "control/config.h"
 #include "control/switch.h"
 #include "tests/control/switch_host.h"
@@ -129,29 +130,12 @@ wg_config = "{}"
   // The first handshake is not part of any reload: one stream to settle.
   (void)a.ns->exec({"ping", "-c", "3", "-i", "0.3", "-W", "2", "198.51.100.1"}, 10s);
 
-  std::printf("%-44s %6s %8s %8s %10s\n", "reload", "round", "sent", "lost", "blip (ms)");
+  sockswitch::bench::print_blip_header();
   for (const Edit& e : edits) {
     for (int r = 0; r < rounds; ++r) {
       reload_with(base);
-      std::atomic<std::size_t> progress{0};
-      net::UdpStreamSpec spec;
-      spec.to_addr = "198.51.100.1";
-      spec.count = 30'000;
-      spec.interval = 100us;
-      spec.progress = &progress;
-      auto stream = std::async(std::launch::async, [&] { return net::udp_stream(*a.ns, b, spec); });
-      while (progress.load() < 10'000)
-        std::this_thread::sleep_for(1ms);
-      const auto t0 = std::chrono::steady_clock::now();
-      reload_with(e.wg_file);
-      const double reload_ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      const net::UdpStreamResult res = stream.get();
-      const std::size_t lost = res.sent - res.received;
-      std::printf("%-44s %6d %8zu %8zu %10.1f   (reload took %.1f ms%s)\n", e.name, r + 1, res.sent,
-                  lost, static_cast<double>(lost) * 0.1, reload_ms,
-                  res.path_up ? "" : "; path not up");
-      std::fflush(stdout);
+      sockswitch::bench::blip_round(e.name, r + 1, *a.ns, b, "198.51.100.1",
+                                    [&] { reload_with(e.wg_file); });
     }
   }
   std::filesystem::remove_all(dir);
